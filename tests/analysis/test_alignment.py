@@ -1,0 +1,140 @@
+import numpy as np
+import pytest
+
+from tieviz.analysis.alignment import (
+    EmbeddingSimilarity,
+    bias_scores,
+    compare_embeddings,
+    linear_cka,
+    mapped_cosines,
+    mutual_knn_overlap,
+    mutual_knn_per_token,
+)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def rotation(d: int, seed: int = 1) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def test_cka_of_rotated_scaled_copy_is_one(rng):
+    x = rng.normal(size=(200, 16))
+    assert linear_cka(x, 3.5 * x @ rotation(16)) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_cka_ignores_a_shift(rng):
+    x = rng.normal(size=(100, 8))
+    assert linear_cka(x, x + 7.0) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_cka_of_independent_matrices_is_small(rng):
+    x, y = rng.normal(size=(2000, 8)), rng.normal(size=(2000, 8))
+    assert linear_cka(x, y) < 0.05
+
+
+def test_cka_is_symmetric_and_allows_different_widths(rng):
+    x, y = rng.normal(size=(50, 6)), rng.normal(size=(50, 9))
+    y[:, :6] += x
+    assert linear_cka(x, y) == pytest.approx(linear_cka(y, x), abs=1e-12)
+    assert 0.3 < linear_cka(x, y) < 1.0
+
+
+def test_cka_rejects_constant_matrix_and_mismatched_rows(rng):
+    with pytest.raises(ValueError):
+        linear_cka(np.ones((10, 3)), rng.normal(size=(10, 3)))
+    with pytest.raises(ValueError):
+        linear_cka(rng.normal(size=(10, 3)), rng.normal(size=(11, 3)))
+
+
+def test_mutual_knn_of_rotated_copy_is_one(rng):
+    x = rng.normal(size=(120, 10))
+    per_token = mutual_knn_per_token(x, 2.0 * x @ rotation(10), k=10)
+    assert per_token.shape == (120,)
+    np.testing.assert_allclose(per_token, 1.0)
+
+
+def test_mutual_knn_of_unrelated_matrices_is_near_chance(rng):
+    x, y = rng.normal(size=(300, 10)), rng.normal(size=(300, 10))
+    # chance overlap is about k / (N - 1)
+    assert mutual_knn_overlap(x, y, k=10) < 0.1
+
+
+def test_mutual_knn_known_small_case():
+    # Swapping tokens 1 and 2 changes every token's single nearest neighbour (by cosine).
+    x = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [-1.0, 0.0]])
+    y = x[[0, 2, 1, 3]]
+    np.testing.assert_array_equal(mutual_knn_per_token(x, y, k=1), [0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(mutual_knn_per_token(x, x, k=1), [1.0, 1.0, 1.0, 1.0])
+    assert mutual_knn_overlap(x, y, k=3) == pytest.approx(1.0)  # k = N - 1: everything is a neighbour
+
+
+def test_mutual_knn_rejects_k_too_large(rng):
+    x = rng.normal(size=(5, 3))
+    with pytest.raises(ValueError, match="k = 5"):
+        mutual_knn_per_token(x, x, k=5)
+
+
+@pytest.mark.parametrize("method", ["linear", "orthogonal"])
+def test_mapped_cosines_of_rotated_copy_are_one(rng, method):
+    target = rng.normal(size=(100, 12))
+    source = 0.3 * target @ rotation(12) + 5.0
+    cos = mapped_cosines(source, target, method)
+    assert cos.shape == (100,)
+    np.testing.assert_allclose(cos, 1.0, atol=1e-8)
+
+
+def test_linear_map_recovers_any_invertible_transform_but_rotation_does_not(rng):
+    target = rng.normal(size=(200, 8))
+    transform = rng.normal(size=(8, 8)) + np.diag(np.linspace(0.1, 10.0, 8))
+    source = target @ transform
+    assert mapped_cosines(source, target, "linear").mean() == pytest.approx(1.0, abs=1e-8)
+    assert mapped_cosines(source, target, "orthogonal").mean() < 0.95
+
+
+@pytest.mark.parametrize("method", ["linear", "orthogonal"])
+def test_mapped_cosines_handle_different_widths(rng, method):
+    target = rng.normal(size=(80, 6))
+    wider = np.hstack([target @ rotation(6), np.zeros((80, 4))])  # same information, 10 columns
+    np.testing.assert_allclose(mapped_cosines(wider, target, method), 1.0, atol=1e-8)
+    np.testing.assert_allclose(mapped_cosines(target, wider, method), 1.0, atol=1e-8)
+
+
+def test_mapped_cosines_reject_unknown_method(rng):
+    x = rng.normal(size=(10, 3))
+    with pytest.raises(ValueError, match="method"):
+        mapped_cosines(x, x, "affine")
+
+
+def test_compare_embeddings_fills_every_field(rng):
+    target = rng.normal(size=(60, 5))
+    sim = compare_embeddings(target, target @ rotation(5), k=5)
+    assert isinstance(sim, EmbeddingSimilarity)
+    for value in (sim.lin_cos, sim.proc_cos, sim.cka, sim.mknn):
+        assert value == pytest.approx(1.0, abs=1e-8)
+    assert sim.lin_cos == pytest.approx(sim.lin_cos_per_token.mean())
+    assert sim.mknn_per_token.shape == (60,)
+
+
+def test_bias_scores_favour_the_matrix_the_tied_one_resembles(rng):
+    n, d = 300, 16
+    untied_out = rng.normal(size=(n, d))
+    untied_in = rng.normal(size=(n, d))
+    tied = untied_out @ rotation(d) + 0.1 * rng.normal(size=(n, d))
+    scores = bias_scores(tied, untied_in, untied_out, k=10)
+    assert list(scores) == [
+        "lin_cos_out",
+        "lin_cos_in",
+        "proc_cos_out",
+        "proc_cos_in",
+        "cka_out",
+        "cka_in",
+        "mknn_out",
+        "mknn_in",
+    ]
+    for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
+        assert scores[f"{measure}_out"] > scores[f"{measure}_in"] + 0.3, measure

@@ -1,0 +1,167 @@
+"""How alike two embedding matrices are, token by token, in ways blind to rotation and scale.
+
+Two independently trained matrices live in unrelated bases, so every measure here is invariant to
+an orthogonal change of basis and to a global scale (see shared/science.md, claim 1). All functions
+take float arrays of shape [N, d] whose rows are the same N tokens in the same order; the two
+matrices may have different widths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+
+def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both matrices as float64 [N, d], checked to describe the same N >= 2 tokens."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2:
+        raise ValueError(
+            f"embedding matrices must be 2-D [tokens, width], got shapes {x.shape} and {y.shape}"
+        )
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"the two matrices must have the same tokens (rows), got {x.shape[0]} and {y.shape[0]}"
+        )
+    if x.shape[0] < 2:
+        raise ValueError("comparing embeddings needs at least 2 tokens")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("embedding matrices contain NaN or infinite values")
+    return x, y
+
+
+def _centre(x: np.ndarray) -> np.ndarray:
+    return x - x.mean(axis=0, keepdims=True)
+
+
+def _row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine between matching rows of a and b [N, d] -> [N]; 0 where either row is zero."""
+    num = np.einsum("nd,nd->n", a, b)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019) of x [N, d1] and y [N, d2]; 1 for equal up to rotation and scale."""
+    x, y = _pair(x, y)
+    x, y = _centre(x), _centre(y)
+    cross = np.linalg.norm(x.T @ y, "fro") ** 2
+    den = np.linalg.norm(x.T @ x, "fro") * np.linalg.norm(y.T @ y, "fro")
+    if den == 0:
+        raise ValueError("linear CKA is undefined when a matrix has identical rows (no variance)")
+    return float(cross / den)
+
+
+def _knn_mask(x: np.ndarray, k: int) -> np.ndarray:
+    """Boolean [N, N]: True where column j is among row i's k cosine nearest neighbours (i itself excluded)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    unit = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    # Stable sort on -sims: ties go to the smaller token index, so the result is deterministic.
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    mask = np.zeros(sims.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask
+
+
+def mutual_knn_per_token(x: np.ndarray, y: np.ndarray, k: int = 10) -> np.ndarray:
+    """For each token, the fraction of its k cosine nearest neighbours in x that are also so in y -> [N]."""
+    x, y = _pair(x, y)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if k >= x.shape[0]:
+        raise ValueError(f"k = {k} neighbours needs more than {k} tokens, got {x.shape[0]}")
+    shared = (_knn_mask(x, k) & _knn_mask(y, k)).sum(axis=1)
+    return shared / k
+
+
+def mutual_knn_overlap(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
+    """Mean of `mutual_knn_per_token`: 1 when both spaces agree on every token's neighbours."""
+    return float(mutual_knn_per_token(x, y, k).mean())
+
+
+def mapped_cosines(
+    source: np.ndarray, target: np.ndarray, method: Literal["linear", "orthogonal"]
+) -> np.ndarray:
+    """Map centred source [N, ds] onto centred target [N, dt]; cosine of each mapped row with its target -> [N].
+
+    "linear" is the least-squares map (any linear transform); "orthogonal" is the Procrustes rotation,
+    with the narrower matrix padded by zero columns so widths may differ. Scale does not matter for a
+    cosine, so Procrustes needs no scale factor. This is the paper's own similarity measure.
+    """
+    source, target = _pair(source, target)
+    source, target = _centre(source), _centre(target)
+    if method == "linear":
+        mapping, *_ = np.linalg.lstsq(source, target, rcond=None)
+        mapped = source @ mapping
+    elif method == "orthogonal":
+        width = max(source.shape[1], target.shape[1])
+        source = np.pad(source, ((0, 0), (0, width - source.shape[1])))
+        target = np.pad(target, ((0, 0), (0, width - target.shape[1])))
+        u, _, vt = np.linalg.svd(source.T @ target)
+        mapped = source @ (u @ vt)
+    else:
+        raise ValueError(f"method must be 'linear' or 'orthogonal', got {method!r}")
+    return _row_cosines(mapped, target)
+
+
+@dataclass(frozen=True)
+class EmbeddingSimilarity:
+    """Every similarity measure between one tied matrix and one untied matrix, means and per token [N]."""
+
+    lin_cos: float
+    proc_cos: float
+    cka: float
+    mknn: float
+    lin_cos_per_token: np.ndarray
+    proc_cos_per_token: np.ndarray
+    mknn_per_token: np.ndarray
+
+
+def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> EmbeddingSimilarity:
+    """All measures of how alike target (the tied matrix) [N, d] and source (an untied matrix) [N, d'] are."""
+    lin = mapped_cosines(source, target, "linear")
+    proc = mapped_cosines(source, target, "orthogonal")
+    mknn = mutual_knn_per_token(target, source, k)
+    return EmbeddingSimilarity(
+        lin_cos=float(lin.mean()),
+        proc_cos=float(proc.mean()),
+        cka=linear_cka(target, source),
+        mknn=float(mknn.mean()),
+        lin_cos_per_token=lin,
+        proc_cos_per_token=proc,
+        mknn_per_token=mknn,
+    )
+
+
+def bias_scores(
+    tied: np.ndarray, untied_in: np.ndarray, untied_out: np.ndarray, k: int = 10
+) -> dict[str, float]:
+    """Similarity of the tied matrix to the untied output ("_out") and input ("_in") matrices, all [N, d].
+
+    The unembedding bias of claim 1 is each "_out" score minus its "_in" score.
+    """
+    scores: dict[str, float] = {}
+    for side, untied in (("out", untied_out), ("in", untied_in)):
+        sim = compare_embeddings(tied, untied, k)
+        scores[f"lin_cos_{side}"] = sim.lin_cos
+        scores[f"proc_cos_{side}"] = sim.proc_cos
+        scores[f"cka_{side}"] = sim.cka
+        scores[f"mknn_{side}"] = sim.mknn
+    return {
+        key: scores[key]
+        for key in (
+            "lin_cos_out",
+            "lin_cos_in",
+            "proc_cos_out",
+            "proc_cos_in",
+            "cka_out",
+            "cka_in",
+            "mknn_out",
+            "mknn_in",
+        )
+    }
