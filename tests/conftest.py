@@ -1,0 +1,22 @@
+"""Shared fixtures: tiny configurations that train in seconds on a CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tieviz.config import ExperimentConfig, preset
+from tieviz.runs import RunStore
+
+torch.set_num_threads(1)  # tests are small; one thread avoids oversubscribing CI's two cores
+
+
+@pytest.fixture
+def tiny_config() -> ExperimentConfig:
+    """The toy preset cut down to a few steps: enough to exercise every path, not to learn much."""
+    return preset("toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu")
+
+
+@pytest.fixture
+def store(tmp_path) -> RunStore:
+    return RunStore(tmp_path / "runs")

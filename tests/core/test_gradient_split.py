@@ -1,0 +1,106 @@
+"""The split of the shared matrix's gradient into input and output paths, checked against an untied twin."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from tieviz.train import GradientSplit
+
+VOCAB, D = 40, 16
+
+
+def tiny_gpt2(tied: bool) -> GPT2LMHeadModel:
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=VOCAB,
+        n_positions=12,
+        n_embd=D,
+        n_layer=2,
+        n_head=2,
+        tie_word_embeddings=tied,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    return GPT2LMHeadModel(config)
+
+
+def backward(model: GPT2LMHeadModel, ids: torch.Tensor) -> None:
+    model.zero_grad(set_to_none=True)
+    logits = model(ids[:, :-1]).logits
+    F.cross_entropy(logits.reshape(-1, VOCAB), ids[:, 1:].reshape(-1)).backward()
+
+
+@pytest.fixture
+def ids() -> torch.Tensor:
+    return torch.randint(0, VOCAB, (3, 12), generator=torch.Generator().manual_seed(1))
+
+
+def untied_twin(tied: GPT2LMHeadModel) -> GPT2LMHeadModel:
+    """The same function with W_U a separate copy of W_E: its two gradients are the two paths."""
+    twin = GPT2LMHeadModel(copy.deepcopy(tied.config))
+    twin.config.tie_word_embeddings = False
+    twin = GPT2LMHeadModel(twin.config)
+    twin.load_state_dict(tied.state_dict())
+    twin.lm_head.weight = torch.nn.Parameter(tied.transformer.wte.weight.detach().clone())
+    assert twin.lm_head.weight is not twin.transformer.wte.weight
+    return twin
+
+
+def test_tied_split_matches_the_untied_twin(ids):
+    model = tiny_gpt2(tied=True)
+    twin = untied_twin(model)
+    split = GradientSplit(model)
+    backward(model, ids)
+    backward(twin, ids)
+    g_in, g_out = split.parts()
+    torch.testing.assert_close(g_in, twin.transformer.wte.weight.grad, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(g_out, twin.lm_head.weight.grad, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(g_in + g_out, model.transformer.wte.weight.grad)
+    # Only looked-up rows receive input-path gradient.
+    unused = torch.ones(VOCAB, dtype=torch.bool)
+    unused[ids[:, :-1].flatten()] = False
+    assert unused.any() and g_in[unused].abs().max() == 0
+
+
+def test_alpha_scales_only_the_input_path(ids):
+    plain, scaled = tiny_gpt2(tied=True), tiny_gpt2(tied=True)
+    split_plain, split_scaled = GradientSplit(plain, alpha=1.0), GradientSplit(scaled, alpha=3.0)
+    backward(plain, ids)
+    backward(scaled, ids)
+    in_1, out_1 = split_plain.parts()
+    in_3, out_3 = split_scaled.parts()
+    torch.testing.assert_close(in_3, 3.0 * in_1, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(out_3, out_1, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(scaled.transformer.wte.weight.grad, out_1 + 3.0 * in_1, rtol=1e-5, atol=1e-7)
+    # Every other parameter's gradient is untouched by alpha.
+    for (name, p), (_, q) in zip(plain.named_parameters(), scaled.named_parameters(), strict=False):
+        if "wte" not in name:
+            torch.testing.assert_close(p.grad, q.grad, msg=name)
+
+
+def test_untied_split_is_the_two_matrix_gradients(ids):
+    model = tiny_gpt2(tied=False)
+    split = GradientSplit(model)
+    backward(model, ids)
+    g_in, g_out = split.parts()
+    assert g_in is model.transformer.wte.weight.grad
+    assert g_out is model.lm_head.weight.grad
+    norms = split.norms()
+    assert norms[0] == g_in.norm() and norms[1] == g_out.norm()
+
+
+def test_removed_hook_no_longer_scales(ids):
+    model = tiny_gpt2(tied=True)
+    reference = tiny_gpt2(tied=True)
+    GradientSplit(model, alpha=4.0).remove()
+    backward(model, ids)
+    backward(reference, ids)
+    torch.testing.assert_close(model.transformer.wte.weight.grad, reference.transformer.wte.weight.grad)

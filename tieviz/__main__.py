@@ -1,0 +1,3 @@
+from tieviz.cli import main
+
+raise SystemExit(main())

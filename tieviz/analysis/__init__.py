@@ -1,0 +1,1 @@
+"""Pure analysis functions: arrays and tensors in, plain results out. No plotting, no I/O."""

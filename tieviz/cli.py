@@ -1,0 +1,173 @@
+"""`python -m tieviz ...`: run experiments, export figures and inspect checkpoints without the dashboard.
+
+Heavy libraries are imported inside the commands, so `--help` and a cache hit stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tieviz.config import PRESETS, preset
+
+EXIT_USER_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tieviz", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    exp = sub.add_parser("experiment", help="train the tied, untied and scaled arms and summarise the bias")
+    exp.add_argument("--preset", default="demo", help=f"one of {', '.join(PRESETS)} (default demo)")
+    exp.add_argument("--out", required=True, type=Path, help="directory for summary.json")
+    exp.add_argument("--runs-dir", default=None, help="run store (default $TIEVIZ_RUNS or ./runs)")
+    exp.add_argument("--corpus", help="toy, pydocs, or a path to a UTF-8 text file")
+    exp.add_argument("--steps", type=int)
+    exp.add_argument("--d-model", type=int, dest="d_model")
+    exp.add_argument("--layers", type=int, dest="n_layers")
+    exp.add_argument("--heads", type=int, dest="n_heads")
+    exp.add_argument("--vocab", type=int, dest="vocab_size")
+    exp.add_argument("--seq-len", type=int, dest="seq_len")
+    exp.add_argument("--batch", type=int, dest="batch_size")
+    exp.add_argument("--lr", type=float)
+    exp.add_argument("--seed", type=int)
+    exp.add_argument("--alpha", type=float, help="input-gradient scale of the scaled arm (default 5)")
+    exp.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
+    exp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    fig = sub.add_parser("figures", help="write every figure of an experiment as HTML and PNG")
+    fig.add_argument("dir", type=Path, help="an experiment's --out directory")
+    fig.add_argument("--no-png", action="store_true", help="HTML only (PNG export needs Chrome for kaleido)")
+
+    ins = sub.add_parser("inspect", help="summarise a Hugging Face checkpoint (directory or zip)")
+    ins.add_argument("path")
+    ins.add_argument("--json", action="store_true", dest="as_json")
+    return parser
+
+
+def experiment_config(args: argparse.Namespace):
+    overrides = {
+        name: getattr(args, name)
+        for name in (
+            "steps",
+            "d_model",
+            "n_layers",
+            "n_heads",
+            "vocab_size",
+            "seq_len",
+            "batch_size",
+            "lr",
+            "seed",
+        )
+    }
+    overrides["alpha"] = args.alpha
+    overrides["device"] = args.device
+    if args.corpus is not None:
+        if args.corpus in ("toy", "pydocs"):
+            overrides["corpus"] = args.corpus
+        else:
+            overrides["corpus"], overrides["path"] = "file", str(Path(args.corpus).resolve())
+    config = preset(args.preset, **overrides)
+    _validate(config)
+    return config
+
+
+def _validate(config) -> None:
+    checks = {
+        "steps": config.train.steps,
+        "d_model": config.model.d_model,
+        "layers": config.model.n_layers,
+        "heads": config.model.n_heads,
+        "seq_len": config.model.seq_len,
+        "batch": config.train.batch_size,
+    }
+    for name, value in checks.items():
+        if value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
+    if config.data.vocab_size < 8:
+        raise ValueError(f"--vocab must be at least 8 (got {config.data.vocab_size})")
+    if not config.train.lr > 0:
+        raise ValueError(f"--lr must be positive (got {config.train.lr})")
+    if not config.alpha > 0:
+        raise ValueError(f"--alpha must be positive (got {config.alpha})")
+
+
+class _ProgressBar:
+    """One tqdm bar on stderr across the three arms and the analysis."""
+
+    def __init__(self, total_steps: int, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=3 * total_steps, file=sys.stderr, unit="step", dynamic_ncols=True)
+        self.offsets = {"tied": 0, "untied": total_steps, "scaled": 2 * total_steps}
+
+    def __call__(self, phase: str, done: int, total: int, metrics: dict) -> None:
+        if self.bar is None:
+            return
+        if phase in self.offsets:
+            self.bar.n = self.offsets[phase] + done
+            self.bar.set_description(f"{phase} loss {metrics.get('train_loss', float('nan')):.3f}")
+        else:
+            self.bar.set_description(f"analysis: {metrics.get('stage', '')}")
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from tieviz.experiment import run_experiment
+    from tieviz.runs import RunStore, write_json_atomic
+
+    config = experiment_config(args)
+    bar = _ProgressBar(config.train.steps, enabled=not args.quiet)
+    try:
+        summary = run_experiment(config, RunStore(args.runs_dir), progress=bar)
+    finally:
+        bar.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(args.out / "summary.json", summary)
+    bias = summary["bias"]["tied"]
+    print(
+        f"{'cache hit' if summary['cache_hit'] else 'trained'}: tied CKA out {bias['cka_out']:.3f} vs in "
+        f"{bias['cka_in']:.3f}; early gradient ratio {summary['grad_ratio']['tied_early']:.2f}; "
+        f"summary in {args.out / 'summary.json'}"
+    )
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from tieviz.export import export_figures
+
+    written = export_figures(args.dir, png=not args.no_png)
+    print(f"wrote {len(written)} files to {args.dir / 'figures'}")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from tieviz.checkpoints import main_inspect
+
+    return main_inspect(args.path, args.as_json)
+
+
+COMMANDS = {"experiment": cmd_experiment, "figures": cmd_figures, "inspect": cmd_inspect}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing incomplete was kept", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as err:  # user-causable: bad config, corpus, device, divergence, files
+        if os.environ.get("TIEVIZ_DEBUG"):
+            raise
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR

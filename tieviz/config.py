@@ -1,0 +1,163 @@
+"""Configuration dataclasses for one experiment: data, model shape, training, and the three arms.
+
+Everything that changes a trained result lives here, so that a hash of it is a safe cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+CORPORA = ("toy", "pydocs", "file")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    corpus: str = "pydocs"  # "toy", "pydocs" or "file"
+    path: str | None = None  # the UTF-8 text file when corpus == "file"
+    content_hash: str | None = None  # sha256 of that file, filled in so edits change the key
+    vocab_size: int = 2000  # word-level vocabulary cap, special tokens included
+    val_fraction: float = 0.1  # tail of the token stream held out for validation and the lens
+    toy_tokens: int = 200_000  # length of the synthetic toy corpus, in words
+    toy_vocab: int = 200  # distinct words in the toy language
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    d_model: int = 128
+    n_layers: int = 2
+    n_heads: int = 4
+    seq_len: int = 64  # context length; also the training window
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 800
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 20
+    seed: int = 0
+    device: str = "auto"  # resolved to "cpu", "cuda" or "mps" before hashing
+    eval_every: int = 50  # validation loss cadence, in steps
+    n_checkpoints: int = 10  # roughly log-spaced saves of the embedding matrices
+
+
+@dataclass(frozen=True)
+class ArmConfig:
+    """One trained model: the experiment's shared settings plus tying and the input-gradient scale."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    tied: bool
+    alpha: float = 1.0  # multiplies the input-path gradient on the embedding matrix
+
+    def __post_init__(self) -> None:
+        if not self.tied and self.alpha != 1.0:
+            raise ValueError("alpha scales the input path of a tied matrix; an untied arm takes alpha = 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def key(self) -> str:
+        """Stable hash of every setting that changes the trained weights."""
+        return config_hash(self.to_dict())
+
+
+ARM_NAMES = ("tied", "untied", "scaled")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    preset: str
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    alpha: float = 5.0  # input-gradient scale of the "scaled" arm
+    top_n: int = 1000  # most frequent tokens compared by the bias measures
+    bigram_k: int = 40  # tokens shown in the bigram-symmetry matrices
+
+    def arm(self, name: str) -> ArmConfig:
+        if name == "tied":
+            return ArmConfig(self.data, self.model, self.train, tied=True, alpha=1.0)
+        if name == "untied":
+            return ArmConfig(self.data, self.model, self.train, tied=False, alpha=1.0)
+        if name == "scaled":
+            return ArmConfig(self.data, self.model, self.train, tied=True, alpha=self.alpha)
+        raise ValueError(f"unknown arm {name!r}; expected one of {', '.join(ARM_NAMES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def key(self) -> str:
+        """Hash of everything but the preset's name: two names for one setup share results."""
+        settings = self.to_dict()
+        settings.pop("preset")
+        return config_hash(settings)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ExperimentConfig:
+        return cls(
+            preset=raw["preset"],
+            data=DataConfig(**raw["data"]),
+            model=ModelConfig(**raw["model"]),
+            train=TrainConfig(**raw["train"]),
+            alpha=raw["alpha"],
+            top_n=raw["top_n"],
+            bigram_k=raw["bigram_k"],
+        )
+
+
+def config_hash(settings: dict[str, Any]) -> str:
+    blob = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+PRESETS: dict[str, ExperimentConfig] = {
+    # Seconds on a CPU: a synthetic language with a known transition matrix.
+    "toy": ExperimentConfig(
+        preset="toy",
+        data=DataConfig(corpus="toy", vocab_size=128, toy_tokens=40_000, toy_vocab=126),
+        model=ModelConfig(d_model=32, n_layers=2, n_heads=2, seq_len=32),
+        train=TrainConfig(steps=60, batch_size=16, lr=3e-3, warmup_steps=5, eval_every=20, n_checkpoints=5),
+        top_n=120,
+        bigram_k=30,
+    ),
+    # The default: reproduces the bias on a 2-core CPU in a few minutes.
+    "demo": ExperimentConfig(preset="demo"),
+    # Meant for a GPU: wider, deeper, longer.
+    "gpu": ExperimentConfig(
+        preset="gpu",
+        data=DataConfig(corpus="pydocs", vocab_size=8000),
+        model=ModelConfig(d_model=384, n_layers=6, n_heads=6, seq_len=128),
+        train=TrainConfig(
+            steps=4000, batch_size=64, lr=1e-3, warmup_steps=100, eval_every=200, n_checkpoints=14
+        ),
+    ),
+}
+
+
+def preset(name: str, **overrides: Any) -> ExperimentConfig:
+    """A preset with some fields replaced; keys are field names of any of the sub-configs."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    base = PRESETS[name]
+    parts: dict[str, Any] = {"data": base.data, "model": base.model, "train": base.train}
+    top: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        for part_name, part in parts.items():
+            if key in part.__dataclass_fields__:
+                parts[part_name] = replace(part, **{key: value})
+                break
+        else:
+            if key in ExperimentConfig.__dataclass_fields__:
+                top[key] = value
+            else:
+                raise ValueError(f"unknown setting {key!r}")
+    return replace(base, **parts, **top)

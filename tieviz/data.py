@@ -1,0 +1,228 @@
+"""Corpora (toy, pydocs, a user's text file), the word-level tokenizer, and training batches.
+
+All of it works offline: the toy language is generated, the pydocs text ships with CPython, and a
+user's file is read from disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from tieviz.config import DataConfig
+
+UNK, EOS = "[UNK]", "[EOS]"
+SPECIAL_TOKENS = (UNK, EOS)
+MAX_CORPUS_BYTES = 200 * 2**20  # a word-level toy trainer has no use for more, and memory stays bounded
+MIN_CORPUS_TOKENS = 2_000
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be used, with one sentence saying why."""
+
+
+@dataclass(frozen=True)
+class ToyLanguage:
+    """A synthetic language with a known, deliberately asymmetric word-transition matrix."""
+
+    words: list[str]
+    transition: np.ndarray  # [W, W], row i = P(next word | word i); rows sum to 1
+
+    def sample(self, n_tokens: int, seed: int) -> list[str]:
+        rng = np.random.default_rng(seed)
+        cumulative = np.cumsum(self.transition, axis=1)
+        state = int(rng.integers(len(self.words)))
+        out = []
+        draws = rng.random(n_tokens)
+        for u in draws:
+            out.append(self.words[state])
+            state = min(int(np.searchsorted(cumulative[state], u)), len(self.words) - 1)
+        return out
+
+
+def toy_language(n_words: int, seed: int = 0) -> ToyLanguage:
+    """Each word strongly prefers the next few words of a hidden cycle, so P(b|a) high means P(a|b) low.
+
+    A Zipf-shaped background keeps token frequencies uneven, as in real text.
+    """
+    if n_words < 8:
+        raise CorpusError("the toy language needs at least 8 words")
+    rng = np.random.default_rng(seed)
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+    words: list[str] = []
+    seen = set()
+    while len(words) < n_words:
+        word = "".join(rng.choice(syllables, size=int(rng.integers(2, 4))))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    order = rng.permutation(n_words)
+    zipf = 1.0 / np.arange(1, n_words + 1)
+    background = zipf[np.argsort(rng.permutation(n_words))]
+    transition = np.tile(0.15 * background / background.sum(), (n_words, 1))
+    for position, word in enumerate(order):
+        for offset, weight in zip((1, 2, 3), (0.45, 0.25, 0.15), strict=False):
+            transition[word, order[(position + offset) % n_words]] += weight
+    transition /= transition.sum(axis=1, keepdims=True)
+    return ToyLanguage(words=words, transition=transition)
+
+
+def pydocs_text() -> str:
+    """The English documentation topics bundled with every CPython, one topic per paragraph."""
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[name] for name in sorted(topics))
+
+
+def read_text_file(path: str | Path) -> str:
+    """A user's UTF-8 text file, refused with a clear reason when empty, too big or not UTF-8."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"corpus file {path} does not exist")
+    size = path.stat().st_size
+    if size > MAX_CORPUS_BYTES:
+        raise CorpusError(
+            f"corpus file {path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_CORPUS_BYTES // 2**20} MiB"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusError(
+            f"corpus file {path.name} is not UTF-8 text (bad byte at offset {err.start})"
+        ) from None
+    if not text.strip():
+        raise CorpusError(f"corpus file {path.name} is empty")
+    return text
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def corpus_documents(cfg: DataConfig) -> list[str]:
+    """The corpus as documents; an [EOS] token is placed between them."""
+    if cfg.corpus == "toy":
+        language = toy_language(cfg.toy_vocab)
+        return [" ".join(language.sample(cfg.toy_tokens, seed=1))]
+    if cfg.corpus == "pydocs":
+        return [doc for doc in pydocs_text().split("\n\n") if doc.strip()]
+    if cfg.corpus == "file":
+        if cfg.path is None:
+            raise CorpusError("corpus 'file' needs a path to a UTF-8 text file")
+        return [doc for doc in read_text_file(cfg.path).split("\n\n") if doc.strip()]
+    raise CorpusError(f"unknown corpus {cfg.corpus!r}; use toy, pydocs or a path to a UTF-8 text file")
+
+
+def _word_tokenizer() -> Tokenizer:
+    tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tokenizer
+
+
+def train_tokenizer(documents: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over the corpus's most frequent words, so every token is a readable word."""
+    tokenizer = _word_tokenizer()
+    n_distinct = len(
+        {w for doc in documents for w, _ in tokenizer.pre_tokenizer.pre_tokenize_str(doc.lower())}
+    )
+    if n_distinct + len(SPECIAL_TOKENS) < vocab_size:
+        raise CorpusError(
+            f"the corpus has only {n_distinct} distinct words, too few for a vocabulary of {vocab_size}; "
+            f"use --vocab {n_distinct + len(SPECIAL_TOKENS)} or less"
+        )
+    trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
+    tokenizer.train_from_iterator(documents, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token=UNK, eos_token=EOS)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A tokenized corpus: its token stream split into train and validation, and its tokenizer."""
+
+    tokenizer: PreTrainedTokenizerFast
+    train_ids: np.ndarray  # [N_train] int64
+    val_ids: np.ndarray  # [N_val] int64
+    truth_log_probs: np.ndarray | None  # [V, V] exact log P(next | current) over token ids (toy only)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer)
+
+    @property
+    def all_ids(self) -> np.ndarray:
+        return np.concatenate([self.train_ids, self.val_ids])
+
+    def token_counts(self) -> np.ndarray:
+        """[V] how often each token id occurs in the training split."""
+        return np.bincount(self.train_ids, minlength=self.vocab_size)
+
+    def labels(self) -> list[str]:
+        return self.tokenizer.convert_ids_to_tokens(list(range(self.vocab_size)))
+
+
+def build_corpus(cfg: DataConfig, seq_len: int) -> Corpus:
+    documents = corpus_documents(cfg)
+    tokenizer = train_tokenizer(documents, cfg.vocab_size)
+    eos = tokenizer.eos_token_id
+    ids: list[int] = []
+    for encoding in tokenizer.backend_tokenizer.encode_batch(documents):
+        ids.extend(encoding.ids)
+        ids.append(eos)
+    stream = np.asarray(ids, dtype=np.int64)
+    if len(stream) < MIN_CORPUS_TOKENS:
+        raise CorpusError(
+            f"the corpus has only {len(stream)} tokens; at least {MIN_CORPUS_TOKENS} are needed"
+        )
+    n_val = max(int(len(stream) * cfg.val_fraction), 4 * (seq_len + 1))
+    if len(stream) - n_val < 4 * (seq_len + 1):
+        raise CorpusError(f"the corpus ({len(stream)} tokens) is too short for sequence length {seq_len}")
+    truth = _toy_truth(cfg, tokenizer) if cfg.corpus == "toy" else None
+    return Corpus(tokenizer, stream[:-n_val], stream[-n_val:], truth)
+
+
+def _toy_truth(cfg: DataConfig, tokenizer: PreTrainedTokenizerFast) -> np.ndarray:
+    """The toy language's transition matrix in token-id space; pairs involving special tokens are -inf."""
+    language = toy_language(cfg.toy_vocab)
+    vocab = tokenizer.get_vocab()
+    truth = np.full((len(tokenizer), len(tokenizer)), -np.inf)
+    ids = np.array([vocab.get(word, -1) for word in language.words])
+    present = ids >= 0
+    with np.errstate(divide="ignore"):
+        log_t = np.log(language.transition)
+    truth[np.ix_(ids[present], ids[present])] = log_t[np.ix_(present, present)]
+    return truth
+
+
+class BatchSampler:
+    """Random windows of seq_len + 1 tokens, in an order fixed by the seed so every arm sees the same data."""
+
+    def __init__(self, ids: np.ndarray, seq_len: int, batch_size: int, seed: int) -> None:
+        self.ids = torch.from_numpy(ids)
+        self.seq_len = seq_len
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next(self) -> torch.Tensor:
+        """[B, T + 1] token ids."""
+        starts = torch.randint(
+            0, len(self.ids) - self.seq_len - 1, (self.batch_size,), generator=self.generator
+        )
+        offsets = torch.arange(self.seq_len + 1)
+        return self.ids[starts[:, None] + offsets[None, :]]
+
+
+def fixed_windows(ids: np.ndarray, seq_len: int, max_windows: int) -> torch.Tensor:
+    """[N, T + 1] evenly spaced, non-overlapping windows: a deterministic evaluation set."""
+    n = min(max_windows, (len(ids) - 1) // (seq_len + 1))
+    if n < 1:
+        raise CorpusError(f"the validation split is shorter than one window of {seq_len + 1} tokens")
+    stream = torch.from_numpy(ids[: n * (seq_len + 1)])
+    return stream.view(n, seq_len + 1)

@@ -1,0 +1,114 @@
+"""The experiment summary: the numbers behind every claim, computed from three completed runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tieviz.config import ExperimentConfig
+from tieviz.data import SPECIAL_TOKENS
+from tieviz.runs import Run
+
+EARLY_FRACTION = 0.05  # "early" = the first 5% of steps
+LATE_FRACTION = 0.20  # "late" = the last 20%
+
+
+def top_token_ids(run: Run, n: int) -> np.ndarray:
+    """The n most frequent non-special tokens of the training split, most frequent first."""
+    counts = run.counts().astype(float)
+    labels = run.labels()
+    for index, label in enumerate(labels):
+        if label in SPECIAL_TOKENS:
+            counts[index] = -1
+    order = np.argsort(-counts, kind="stable")
+    order = order[counts[order] > 0]
+    return order[: min(n, len(order))]
+
+
+def window_mean(values: Sequence[float], start_fraction: float, end_fraction: float) -> float:
+    """Mean of the values in [start, end) as fractions of the sequence; at least one value."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values to average")
+    start = min(int(np.floor(start_fraction * n)), n - 1)
+    end = max(int(np.ceil(end_fraction * n)), start + 1)
+    return float(np.mean(values[start:end]))
+
+
+def grad_ratio_summary(runs: dict[str, Run]) -> dict[str, float]:
+    ratios = {name: [m["grad_ratio"] for m in run.metrics()] for name, run in runs.items()}
+    out = {}
+    for name, values in ratios.items():
+        out[f"{name}_early"] = window_mean(values, 0.0, EARLY_FRACTION)
+        out[f"{name}_late"] = window_mean(values, 1.0 - LATE_FRACTION, 1.0)
+    return out
+
+
+def arm_summary(run: Run) -> dict:
+    info = run.info
+    return {
+        "final_train_loss": info["final_train_loss"],
+        "final_val_loss": info["final_val_loss"],
+        "params": info["params"],
+        "tokens_per_second": info["tokens_per_second"],
+        "run_dir": str(run.path.resolve()),
+        "alpha": info["config"]["alpha"],
+        "tied": info["config"]["tied"],
+        "key": run.key,
+    }
+
+
+def bias_at(runs: dict[str, Run], tokens: np.ndarray, step: int | None = None) -> dict[str, dict[str, float]]:
+    """The paper's measures, CKA and mutual 10-NN of the tied and scaled matrices vs the untied pair."""
+    from tieviz.analysis.alignment import bias_scores
+
+    untied_in, untied_out = runs["untied"].embeddings(step)
+    result = {}
+    for name in ("tied", "scaled"):
+        shared, _ = runs[name].embeddings(step)
+        result[name] = bias_scores(shared[tokens], untied_in[tokens], untied_out[tokens])
+    return result
+
+
+def bias_over_training(runs: dict[str, Run], tokens: np.ndarray) -> dict:
+    """CKA and mutual k-NN at every step saved by all three arms."""
+    common = sorted(set.intersection(*(set(dict(r.checkpoints())) for r in runs.values())))
+    steps = [s for s in common if s > 0]
+    series: dict[str, dict[str, list[float]]] = {
+        name: {k: [] for k in ("cka_out", "cka_in", "mknn_out", "mknn_in")} for name in ("tied", "scaled")
+    }
+    for step in steps:
+        scores = bias_at(runs, tokens, step)
+        for name, values in series.items():
+            for k in values:
+                values[k].append(scores[name][k])
+    return {"steps": steps, **series}
+
+
+def summarize(
+    config: ExperimentConfig,
+    runs: dict[str, Run],
+    progress: Callable[[str, int, int, dict], None] | None = None,
+) -> dict:
+    tokens = top_token_ids(runs["untied"], config.top_n)
+    stages: list[tuple[str, Callable[[], object]]] = [
+        ("bias", lambda: bias_at(runs, tokens)),
+        ("bias_over_training", lambda: bias_over_training(runs, tokens)),
+        ("grad_ratio", lambda: grad_ratio_summary(runs)),
+    ]
+    summary: dict = {
+        "preset": config.preset,
+        "config": config.to_dict(),
+        "experiment_key": config.key(),
+        "device": config.train.device,
+        "n_top_tokens": int(len(tokens)),
+        "arms": {name: arm_summary(run) for name, run in runs.items()},
+    }
+    for index, (key, compute) in enumerate(stages):
+        if progress is not None:
+            progress("analysis", index, len(stages), {"stage": key})
+        summary[key] = compute()
+    if progress is not None:
+        progress("analysis", len(stages), len(stages), {"stage": "done"})
+    return summary
