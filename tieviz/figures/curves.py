@@ -1,0 +1,348 @@
+"""Curves over training: the gradient ratio (science.md claim 2), the loss cost of each arm, and the bias
+measured at each saved checkpoint (claim 1 as it develops).
+
+Every figure accepts partial input, because the dashboard draws them while a run is still training.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import plotly.graph_objects as go
+
+from tieviz.analysis.curves import early_window_end, ema, series
+from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+from tieviz.summary import EARLY_FRACTION
+
+ARM_ORDER = ("tied", "untied", "scaled")
+NO_DATA = "no data yet"
+RAW_OPACITY = 0.25
+_FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+_MEASURES = {"cka": "linear CKA", "mknn": "mutual 10-NN overlap"}
+
+
+def _colour(arm: str, index: int) -> str:
+    return ARM_COLOURS.get(arm, _FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)])
+
+
+def _ordered(arms: dict) -> list[str]:
+    """Known arms in their usual order, then any others as given."""
+    return [a for a in ARM_ORDER if a in arms] + [a for a in arms if a not in ARM_ORDER]
+
+
+def _arm_label(arm: str, alpha: float | None = None) -> str:
+    if arm == "untied":
+        return "untied (‖∇W_U‖/‖∇W_E‖)"
+    if arm == "scaled" and alpha is not None:
+        return f"scaled (α={alpha:g})"
+    return arm
+
+
+def _base_figure(title: str, x_title: str, y_title: str, **layout) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        hovermode="closest",
+        **layout,
+    )
+    return fig
+
+
+def _no_data(fig: go.Figure) -> None:
+    fig.add_annotation(
+        text=NO_DATA, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
+    )
+
+
+def _max_step(metrics: dict[str, list[dict]]) -> int:
+    return max((int(r["step"]) for records in metrics.values() for r in records if "step" in r), default=0)
+
+
+def _shade_early_window(fig: go.Figure, total_steps: int) -> int:
+    end = early_window_end(total_steps)
+    if end > 0:
+        fig.add_vrect(
+            x0=0,
+            x1=end,
+            fillcolor="#7f7f7f",
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            annotation_text=f"early window (first {EARLY_FRACTION:.0%})",
+            annotation_position="top left",
+        )
+    return end
+
+
+def _label_line(fig: go.Figure, x: float, y: float) -> None:
+    fig.add_annotation(
+        text="equal pull", x=x, y=y, xref="x", yref="y", xanchor="right", yanchor="bottom", showarrow=False
+    )
+
+
+def _smoothed_pair(
+    fig: go.Figure,
+    steps: np.ndarray,
+    values: np.ndarray,
+    smoothed: np.ndarray,
+    *,
+    name: str,
+    colour: str,
+    quantity: str,
+    fmt: str = ".3g",
+) -> None:
+    """Raw values as a faint line behind the smoothed one; hover on the smoothed line shows both."""
+    group = name
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=values,
+            mode="lines",
+            name=f"{name} (raw)",
+            legendgroup=group,
+            showlegend=False,
+            opacity=RAW_OPACITY,
+            line={"color": colour, "width": 1},
+            hovertemplate=f"{name}<br>step %{{x}}<br>raw {quantity} %{{y:{fmt}}}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=smoothed,
+            customdata=values,
+            mode="lines+markers" if len(steps) == 1 else "lines",
+            name=name,
+            legendgroup=group,
+            line={"color": colour, "width": 2.5},
+            hovertemplate=(
+                f"{name}<br>step %{{x}}<br>{quantity} %{{y:{fmt}}} (raw %{{customdata:{fmt}}})<extra></extra>"
+            ),
+        )
+    )
+
+
+def _log_smooth(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Smooth a positive quantity in log space, so one spike does not dominate a curve drawn on a log axis."""
+    return np.exp(ema(np.log(values), smoothing))
+
+
+def gradient_ratio_figure(
+    metrics: dict[str, list[dict]],
+    smoothing: float = 0.6,
+    alpha: float | None = None,
+    total_steps: int | None = None,
+) -> CaptionedFigure:
+    """Output-path / input-path gradient norm per step, one line per arm, on a log axis.
+
+    `total_steps` sets the early window while a run is still training; by default it is the last
+    step logged.
+    """
+    fig = _base_figure(
+        "Which path pulls harder on the embedding matrix? Output / input gradient norm",
+        "training step",
+        "gradient ratio ‖output path‖ / ‖input path‖ (log scale)",
+        yaxis_type="log",
+        legend_title_text="arm",
+    )
+    caption = (
+        "Each line is the size of the gradient arriving at the embedding matrix through the output "
+        "projection divided by the size arriving through the input lookup; above the dashed line at 1 the "
+        "output path pulls harder, below it the input path does. "
+        f"The shaded band is the early window, the first {EARLY_FRACTION:.0%} of steps, where the paper "
+        "finds the output path dominates; faint lines are the raw per-step values behind the smoothed ones. "
+        "The untied arm has two separate matrices, so its line compares ‖∇W_U‖ with ‖∇W_E‖."
+    )
+    drawn = False
+    for index, arm in enumerate(_ordered(metrics)):
+        steps, values = series(metrics[arm], "grad_ratio")
+        keep = values > 0  # a zero ratio has no place on a log axis
+        steps, values = steps[keep], values[keep]
+        if len(steps) == 0:
+            continue
+        drawn = True
+        _smoothed_pair(
+            fig,
+            steps,
+            values,
+            _log_smooth(values, smoothing),
+            name=_arm_label(arm, alpha),
+            colour=_colour(arm, index),
+            quantity="ratio",
+        )
+    if not drawn:
+        _no_data(fig)
+        return CaptionedFigure(fig, caption, "gradient_ratio")
+    last = total_steps if total_steps is not None else _max_step(metrics)
+    fig.add_trace(
+        go.Scatter(
+            x=[0, max(last, 1)],
+            y=[1.0, 1.0],
+            mode="lines",
+            name="equal pull",
+            line={"color": "black", "dash": "dash", "width": 1},
+            hovertemplate="equal pull: ratio 1<extra></extra>",
+        )
+    )
+    _label_line(fig, max(last, 1), 0.0)  # annotations on a log axis take log10(y): log10(1) = 0
+    _shade_early_window(fig, last)
+    return CaptionedFigure(fig, caption, "gradient_ratio")
+
+
+def grad_share_figure(
+    metrics: dict[str, list[dict]], smoothing: float = 0.6, total_steps: int | None = None
+) -> CaptionedFigure:
+    """The output path's share of the combined gradient norm, g_out / (g_in + g_out), per step and arm."""
+    fig = _base_figure(
+        "Output path's share of the gradient on the embedding matrix",
+        "training step",
+        "output share g_out / (g_in + g_out)",
+        yaxis_range=[0, 1],
+        yaxis_tickformat=".0%",
+        legend_title_text="arm",
+    )
+    caption = (
+        "The share of the combined gradient norm that arrives through the output projection: 50% is an "
+        "even split, 90% means the output path supplies nine parts in ten (the paper reports about 90% "
+        f"over its first 100 steps). The shaded band is the first {EARLY_FRACTION:.0%} of steps."
+    )
+    drawn = False
+    for index, arm in enumerate(_ordered(metrics)):
+        steps_in, g_in = series(metrics[arm], "grad_in")
+        steps_out, g_out = series(metrics[arm], "grad_out")
+        steps, i_in, i_out = np.intersect1d(steps_in, steps_out, return_indices=True)
+        total = g_in[i_in] + g_out[i_out]
+        keep = total > 0
+        if not keep.any():
+            continue
+        drawn = True
+        share = g_out[i_out][keep] / total[keep]
+        _smoothed_pair(
+            fig,
+            steps[keep],
+            share,
+            ema(share, smoothing),
+            name=_arm_label(arm),
+            colour=_colour(arm, index),
+            quantity="output share",
+            fmt=".1%",
+        )
+    if not drawn:
+        _no_data(fig)
+        return CaptionedFigure(fig, caption, "gradient_share")
+    last = total_steps if total_steps is not None else _max_step(metrics)
+    fig.add_trace(
+        go.Scatter(
+            x=[0, max(last, 1)],
+            y=[0.5, 0.5],
+            mode="lines",
+            name="equal pull",
+            line={"color": "black", "dash": "dash", "width": 1},
+            hovertemplate="equal pull: 50%<extra></extra>",
+        )
+    )
+    _label_line(fig, max(last, 1), 0.5)
+    _shade_early_window(fig, last)
+    return CaptionedFigure(fig, caption, "gradient_share")
+
+
+def loss_figure(metrics: dict[str, list[dict]], smoothing: float = 0.6) -> CaptionedFigure:
+    """Smoothed training loss (solid) and validation loss (dashed, markers) per arm."""
+    fig = _base_figure(
+        "What each choice costs: training and validation loss",
+        "training step",
+        "cross-entropy loss (nats per token)",
+        legend_title_text="arm, split",
+    )
+    caption = (
+        "Solid lines are the smoothed training loss of each arm (faint: raw per-step values); dashed lines "
+        "with markers are the loss on held-out validation text. Lower is better: the gap between arms is "
+        "what tying, or scaling its input gradient, costs or gains in prediction quality."
+    )
+    drawn = False
+    for index, arm in enumerate(_ordered(metrics)):
+        colour = _colour(arm, index)
+        steps, values = series(metrics[arm], "train_loss")
+        if len(steps):
+            drawn = True
+            _smoothed_pair(
+                fig,
+                steps,
+                values,
+                ema(values, smoothing),
+                name=f"{arm}, train",
+                colour=colour,
+                quantity="train loss",
+                fmt=".3f",
+            )
+        val_steps, val_values = series(metrics[arm], "val_loss")
+        if len(val_steps):
+            drawn = True
+            fig.add_trace(
+                go.Scatter(
+                    x=val_steps,
+                    y=val_values,
+                    mode="lines+markers",
+                    name=f"{arm}, validation",
+                    legendgroup=f"{arm}, train",
+                    line={"color": colour, "dash": "dash", "width": 2},
+                    marker={"size": 7, "symbol": "diamond"},
+                    hovertemplate=f"{arm}, validation<br>step %{{x}}<br>val loss %{{y:.3f}}<extra></extra>",
+                )
+            )
+    if not drawn:
+        _no_data(fig)
+    return CaptionedFigure(fig, caption, "loss")
+
+
+def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka") -> CaptionedFigure:
+    """Similarity of the tied (and scaled) matrix to the untied output (solid) and input (dashed) matrices
+    at each saved checkpoint, x on a log axis because checkpoints are log-spaced.
+    """
+    if measure not in _MEASURES:
+        raise ValueError(f"measure must be 'cka' or 'mknn', got {measure!r}")
+    name = _MEASURES[measure]
+    fig = _base_figure(
+        f"How the bias develops: {name} of the shared matrix to the untied matrices",
+        "training step (log scale)",
+        f"{name} (1 = same up to rotation and scale)",
+        xaxis_type="log",
+        legend_title_text="arm, compared with",
+    )
+    caption = (
+        f"Each colour is one tied model; the solid line is its {name} with the untied model's output "
+        "matrix W_U, the dashed line with the untied input matrix W_E, measured at each saved checkpoint. "
+        "Solid above dashed means the shared matrix looks more like an output matrix than an input one; "
+        "the step axis is logarithmic because checkpoints are saved more often early on."
+    )
+    bias = bias or {}
+    steps = np.asarray(bias.get("steps") or [], dtype=np.float64)
+    drawn = False
+    for index, arm in enumerate(a for a in ("tied", "scaled") if isinstance(bias.get(a), dict)):
+        colour = _colour(arm, index)
+        for side, target, dash in (("out", "untied W_U", "solid"), ("in", "untied W_E", "dash")):
+            values = np.asarray(bias[arm].get(f"{measure}_{side}") or [], dtype=np.float64)
+            n = min(len(values), len(steps))
+            x, y = steps[:n], values[:n]
+            keep = np.isfinite(y) & (x >= 1)
+            if not keep.any():
+                continue
+            drawn = True
+            label = f"{arm} vs {target}"
+            fig.add_trace(
+                go.Scatter(
+                    x=x[keep],
+                    y=y[keep],
+                    mode="lines+markers",
+                    name=label,
+                    line={"color": colour, "dash": dash, "width": 2.5 if side == "out" else 2},
+                    hovertemplate=f"{label}<br>step %{{x}}<br>{name} %{{y:.3f}}<extra></extra>",
+                )
+            )
+    if not drawn:
+        _no_data(fig)
+    return CaptionedFigure(fig, caption, f"bias_over_training_{measure}")
