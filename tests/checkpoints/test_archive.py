@@ -1,0 +1,177 @@
+"""stage_upload: good uploads land in one folder; hostile ones are refused and leave nothing behind."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.checkpoints.conftest import zip_dir
+from tieviz.checkpoints import CheckpointError, archive, inspect_checkpoint, stage_upload
+
+MB = 2**20
+
+
+def _all_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def _zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def ckpt(family_checkpoints) -> Path:
+    return family_checkpoints["gpt2", False][0]
+
+
+def test_directory_zip_and_loose_files_stage_the_same_checkpoint(ckpt, tmp_path):
+    from_dir = stage_upload(ckpt, tmp_path / "a")
+    from_zip = stage_upload(zip_dir(ckpt, tmp_path / "c.zip"), tmp_path / "b")
+    zip_upload = stage_upload([("c.zip", (tmp_path / "c.zip").read_bytes())], tmp_path / "c")
+    loose = stage_upload([(p.name, p.read_bytes()) for p in ckpt.iterdir()], tmp_path / "d")
+    for staged in (from_dir, from_zip, zip_upload, loose):
+        assert staged.resolve().is_relative_to((tmp_path).resolve())
+        assert (staged / "config.json").is_file() and (staged / "model.safetensors").is_file()
+        assert inspect_checkpoint(staged) == inspect_checkpoint(ckpt)
+    assert from_zip.name == "checkpoint"  # the zip's single top folder is found
+
+
+def test_unrelated_files_are_not_written(ckpt, tmp_path):
+    upload = [(p.name, p.read_bytes()) for p in ckpt.iterdir()] + [("run.sh", b"rm -rf /")]
+    staged = stage_upload(upload, tmp_path / "up")
+    assert not (staged / "run.sh").exists()
+
+
+def test_random_bytes_named_zip_are_refused(tmp_path):
+    bad = tmp_path / "model.zip"
+    bad.write_bytes(b"\x00not a zip at all" * 100)
+    with pytest.raises(CheckpointError, match="not a valid zip"):
+        stage_upload(bad, tmp_path / "up")
+    with pytest.raises(CheckpointError, match="not a valid zip"):
+        stage_upload([("model.zip", bad.read_bytes())], tmp_path / "up")
+    assert _all_files(tmp_path / "up") == []
+
+
+@pytest.mark.parametrize(
+    "name", ["../evil.safetensors", "ok/../../evil.safetensors", "/tmp/evil.safetensors"]
+)
+def test_escaping_zip_entries_are_refused_and_nothing_is_written(tmp_path, name):
+    data = _zip_bytes({"config.json": b"{}", name: b"x"})
+    dest = tmp_path / "uploads" / "user"
+    with pytest.raises(CheckpointError, match="outside the upload folder|absolute path"):
+        stage_upload([("up.zip", data)], dest)
+    assert _all_files(tmp_path) == []
+
+
+def test_escaping_loose_file_names_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="plain file name|outside"):
+        stage_upload([("config.json", b"{}"), ("sub/../../evil.safetensors", b"x")], tmp_path / "up")
+    assert _all_files(tmp_path) == []
+
+
+def test_symlink_entries_are_refused(tmp_path):
+    info = zipfile.ZipInfo("model.safetensors")
+    info.external_attr = 0o120777 << 16
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("config.json", b"{}")
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(CheckpointError, match="symbolic link"):
+        stage_upload([("up.zip", buf.getvalue())], tmp_path / "up")
+
+
+def test_too_many_entries_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 5)
+    data = _zip_bytes({f"t{i}.txt": b"" for i in range(6)})
+    with pytest.raises(CheckpointError, match="at most 5"):
+        stage_upload([("up.zip", data)], tmp_path / "up")
+
+
+def _bomb(path: Path, size: int) -> Path:
+    """``size`` bytes of zeros as model.safetensors, deflated to a few hundred KB."""
+    zeros = bytes(MB)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("config.json", b"{}")
+        with zf.open("model.safetensors", "w") as out:
+            for _ in range(size // MB):
+                out.write(zeros)
+    return path
+
+
+def _shrink_declared_sizes(path: Path, claimed: int) -> None:
+    """Rewrite the central directory so every entry claims to unpack to ``claimed`` bytes."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        data[at + 24 : at + 28] = struct.pack("<I", claimed)
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def bomb_zip(tmp_path_factory) -> Path:
+    return _bomb(tmp_path_factory.mktemp("bomb") / "bomb.zip", 200 * MB)
+
+
+def test_zip_bomb_is_refused_from_its_declared_size(tmp_path, bomb_zip):
+    bomb = shutil.copy(bomb_zip, tmp_path / "bomb.zip")
+    assert bomb.stat().st_size < 2 * MB
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match="over the limit"):
+        stage_upload(bomb, tmp_path / "up", max_total_bytes=10 * MB)
+    assert time.perf_counter() - start < 1.0
+    assert _all_files(tmp_path / "up") == []
+
+
+def test_zip_bomb_with_lying_headers_stops_early(tmp_path, monkeypatch, bomb_zip):
+    bomb = shutil.copy(bomb_zip, tmp_path / "bomb.zip")
+    _shrink_declared_sizes(bomb, 1000)
+    written = []
+    real = archive._write_stream
+
+    def spy(src, target, budget, expected=None):
+        try:
+            real(src, target, budget, expected)
+        finally:
+            written.append(target.stat().st_size if target.exists() else 0)
+
+    monkeypatch.setattr(archive, "_write_stream", spy)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match="corrupt|larger than its header|more than the limit"):
+        stage_upload(bomb, tmp_path / "up", max_total_bytes=10 * MB)
+    assert time.perf_counter() - start < 2.0
+    assert max(written) <= 10 * MB
+    assert _all_files(tmp_path / "up") == []
+
+
+def test_running_byte_count_stops_an_entry_over_budget(tmp_path):
+    """Declared sizes within budget but actual bytes over it: the running count stops the copy."""
+    budget = archive._Budget(3 * MB)
+    with pytest.raises(CheckpointError, match="more than the limit"):
+        archive._write_stream(io.BytesIO(bytes(5 * MB)), tmp_path / "big.bin", budget)
+    assert (tmp_path / "big.bin").stat().st_size <= 3 * MB
+
+
+def test_upload_without_config_or_with_two_is_refused(ckpt, tmp_path):
+    with pytest.raises(CheckpointError, match="no config.json"):
+        stage_upload([("model.safetensors", b"x")], tmp_path / "a")
+    two = _zip_bytes({"a/config.json": b"{}", "b/config.json": b"{}"})
+    with pytest.raises(CheckpointError, match="more than one config.json"):
+        stage_upload([("two.zip", two)], tmp_path / "b")
+    shutil.rmtree(tmp_path / "a")
+    assert not (tmp_path / "b").exists() or _all_files(tmp_path / "b") == []
+
+
+def test_zip_mixed_with_loose_files_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="not both"):
+        stage_upload([("a.zip", _zip_bytes({"config.json": b"{}"})), ("config.json", b"{}")], tmp_path / "up")

@@ -1,0 +1,198 @@
+"""Stage an uploaded checkpoint (a folder, a zip, or loose files) into one upload folder, safely.
+
+Nothing is executed and nothing is written outside ``dest_dir``: zip entries with absolute paths,
+``..``, symlinks or encryption are refused, and sizes are enforced while bytes are written rather
+than trusted from headers, so a zip bomb stops after ``max_total_bytes``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from tieviz.checkpoints.errors import CheckpointError
+
+MAX_ENTRIES = 2000
+MAX_DEPTH = 8
+_CHUNK = 1 << 20
+_WANTED = re.compile(
+    r"^(config\.json|generation_config\.json|.+\.safetensors|.+\.safetensors\.index\.json"
+    r"|pytorch_model.*\.bin|pytorch_model\.bin\.index\.json|tokenizer\.json|tokenizer_config\.json"
+    r"|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|vocab\.json|vocab\.txt|merges\.txt"
+    r"|spiece\.model)$"
+)
+
+
+class _Budget:
+    """A running count of bytes written, so the limit holds whatever headers claim."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise CheckpointError(f"The upload unpacks to more than the limit of {_fmt(self.limit)}.")
+
+
+def _fmt(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n < 2**30 else f"{n / 2**30:.1f} GiB"
+
+
+def _wanted(parts: list[str]) -> bool:
+    """Checkpoint files only; macOS resource forks and everything else are skipped, not written."""
+    if any(p.startswith("__MACOSX") for p in parts) or parts[-1].startswith("._"):
+        return False
+    return bool(_WANTED.match(parts[-1]))
+
+
+def _safe_parts(name: str) -> list[str]:
+    """The path components of an archive entry, refusing anything that could leave the upload folder."""
+    clean = name.replace("\\", "/")
+    if clean.startswith("/") or re.match(r"^[A-Za-z]:", clean):
+        raise CheckpointError(f"The archive entry '{name}' has an absolute path.")
+    parts = [p for p in clean.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise CheckpointError(f"The archive entry '{name}' points outside the upload folder.")
+    if len(parts) > MAX_DEPTH:
+        raise CheckpointError(f"The archive entry '{name}' is nested more than {MAX_DEPTH} folders deep.")
+    return parts
+
+
+def _target(root: Path, parts: list[str]) -> Path:
+    target = root.joinpath(*parts)
+    if not target.resolve().is_relative_to(root):
+        raise CheckpointError(f"The file '{'/'.join(parts)}' would be written outside the upload folder.")
+    return target
+
+
+def _write_stream(src: BinaryIO, target: Path, budget: _Budget, expected: int | None = None) -> None:
+    """Copy in chunks, counting every byte against the budget (and against the entry's declared size)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with open(target, "xb") as dst:
+        while chunk := src.read(_CHUNK):
+            written += len(chunk)
+            if expected is not None and written > expected:
+                raise CheckpointError(f"The archive entry '{target.name}' is larger than its header says.")
+            budget.take(len(chunk))
+            dst.write(chunk)
+
+
+def _extract_zip(source: BinaryIO, root: Path, budget: _Budget) -> None:
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise CheckpointError("The upload is not a valid zip archive.") from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise CheckpointError(f"The archive has {len(infos)} entries; at most {MAX_ENTRIES} are allowed.")
+        plan, seen, declared = [], set(), 0
+        for info in infos:
+            parts = _safe_parts(info.filename)
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise CheckpointError(f"The archive entry '{info.filename}' is a symbolic link.")
+            if info.flag_bits & 0x1:
+                raise CheckpointError(f"The archive entry '{info.filename}' is encrypted.")
+            if info.is_dir() or not parts or not _wanted(parts):
+                continue
+            key = "/".join(parts).lower()
+            if key in seen:
+                raise CheckpointError(f"The archive holds '{info.filename}' more than once.")
+            seen.add(key)
+            declared += info.file_size
+            plan.append((info, parts))
+        if declared > budget.limit:
+            raise CheckpointError(
+                f"The archive declares {_fmt(declared)} uncompressed, over the limit of {_fmt(budget.limit)}."
+            )
+        for info, parts in plan:
+            try:
+                with archive.open(info) as src:
+                    _write_stream(src, _target(root, parts), budget, expected=info.file_size)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise CheckpointError(f"The archive entry '{info.filename}' is corrupt ({exc}).") from exc
+
+
+def _copy_dir(src_dir: Path, root: Path, budget: _Budget) -> None:
+    for path in sorted(src_dir.rglob("*")):
+        parts = list(path.relative_to(src_dir).parts)
+        if path.is_file() and _wanted(parts) and len(parts) <= MAX_DEPTH:
+            with open(path, "rb") as src:
+                _write_stream(src, _target(root, parts), budget)
+
+
+def _is_zip_name(name: str) -> bool:
+    return name.lower().endswith(".zip")
+
+
+def _stage_into(files: Sequence[tuple[str, bytes]] | Path | str, root: Path, budget: _Budget) -> None:
+    if isinstance(files, (str, Path)):
+        path = Path(files)
+        if path.is_dir():
+            _copy_dir(path, root, budget)
+        elif path.is_file() and (_is_zip_name(path.name) or zipfile.is_zipfile(path)):
+            with open(path, "rb") as fh:
+                _extract_zip(fh, root, budget)
+        elif path.is_file():
+            if not _wanted([path.name]):
+                raise CheckpointError(
+                    f"'{path.name}' is not a checkpoint folder, a zip archive or a checkpoint file."
+                )
+            with open(path, "rb") as fh:
+                _write_stream(fh, _target(root, _safe_parts(path.name)), budget)
+        else:
+            raise CheckpointError(f"'{path}' does not exist.")
+        return
+    items = list(files)
+    if not items:
+        raise CheckpointError("No files were uploaded.")
+    if any(_is_zip_name(name) for name, _ in items):
+        if len(items) != 1:
+            raise CheckpointError("Upload either one zip archive or the separate checkpoint files, not both.")
+        _extract_zip(io.BytesIO(items[0][1]), root, budget)
+        return
+    for name, data in items:
+        parts = _safe_parts(name)
+        if len(parts) != 1:
+            raise CheckpointError(f"The uploaded file name '{name}' must be a plain file name.")
+        if _wanted(parts):
+            _write_stream(io.BytesIO(data), _target(root, parts), budget)
+
+
+def _checkpoint_dir(root: Path) -> Path:
+    configs = sorted(root.rglob("config.json"))
+    if not configs:
+        raise CheckpointError("The upload has no config.json.")
+    if len(configs) > 1:
+        raise CheckpointError("The upload holds more than one config.json; upload one checkpoint at a time.")
+    return configs[0].parent
+
+
+def stage_upload(
+    files: Sequence[tuple[str, bytes]] | Path, dest_dir: Path, max_total_bytes: int = 4 * 2**30
+) -> Path:
+    """Copy or unpack a checkpoint into a fresh folder in ``dest_dir``; return the folder with config.json.
+
+    ``files`` is a path (a directory, a .zip, or one file) or uploaded ``(name, bytes)`` pairs, possibly
+    a single zip. On any refusal the fresh folder is removed, so a failed upload leaves nothing behind.
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="upload-", dir=dest_dir)).resolve()
+    try:
+        _stage_into(files, root, _Budget(max_total_bytes))
+        return _checkpoint_dir(root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
