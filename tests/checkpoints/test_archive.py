@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.checkpoints.conftest import zip_dir
+from tests.checkpoints.tiny import zip_dir
 from tieviz.checkpoints import CheckpointError, archive, inspect_checkpoint, stage_upload
 
 MB = 2**20

@@ -7,7 +7,7 @@ import torch
 from tokenizers import Tokenizer, models
 from transformers import PreTrainedTokenizerFast
 
-from tests.checkpoints.conftest import V
+from tests.checkpoints.tiny import V
 from tieviz.checkpoints import CheckpointError, load_full_model, load_tokenizer_labels
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tests.checkpoints.conftest import FAMILY_OF_MODEL_TYPE, FAMILY_SPECS, D, V, build_model, zip_dir
+from tests.checkpoints.tiny import FAMILY_OF_MODEL_TYPE, FAMILY_SPECS, D, V, build_model, zip_dir
 from tieviz.checkpoints import CheckpointError, inspect_checkpoint, read_embeddings
 
 CASES = [(name, tied) for name in FAMILY_SPECS for tied in (True, False)]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.checkpoints.conftest import zip_dir
+from tests.checkpoints.tiny import zip_dir
 from tieviz.checkpoints import main_inspect
 
 REPO = Path(__file__).resolve().parents[2]
