@@ -147,3 +147,14 @@ def test_flag_false_without_output_matrix_is_refused(copy_checkpoint):
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="no output matrix"):
         inspect_checkpoint(path)
+
+
+def test_writing_to_the_returned_arrays_leaves_the_checkpoint_unchanged(copy_checkpoint):
+    """The arrays are private memory maps: analyses may centre them in place without harming the file."""
+    path = copy_checkpoint("llama", False)
+    before = (path / "model.safetensors").read_bytes()
+    pair = read_embeddings(path)
+    pair.W_E[:] = 0.0
+    pair.W_U[:] = 1.0
+    assert (path / "model.safetensors").read_bytes() == before
+    assert read_embeddings(path).W_E.any()
