@@ -20,3 +20,13 @@ def tiny_config() -> ExperimentConfig:
 @pytest.fixture
 def store(tmp_path) -> RunStore:
     return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def tiny_experiment(tmp_path_factory) -> tuple[ExperimentConfig, RunStore, dict]:
+    """One tiny trained experiment shared by the tests that only read it."""
+    from tieviz.experiment import run_experiment
+
+    config = preset("toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu")
+    shared_store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
+    return config, shared_store, run_experiment(config, shared_store)

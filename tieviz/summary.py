@@ -7,23 +7,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tieviz.config import ExperimentConfig
-from tieviz.data import SPECIAL_TOKENS
+from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
 from tieviz.runs import Run
 
 EARLY_FRACTION = 0.05  # "early" = the first 5% of steps
 LATE_FRACTION = 0.20  # "late" = the last 20%
-
-
-def top_token_ids(run: Run, n: int) -> np.ndarray:
-    """The n most frequent non-special tokens of the training split, most frequent first."""
-    counts = run.counts().astype(float)
-    labels = run.labels()
-    for index, label in enumerate(labels):
-        if label in SPECIAL_TOKENS:
-            counts[index] = -1
-    order = np.argsort(-counts, kind="stable")
-    order = order[counts[order] > 0]
-    return order[: min(n, len(order))]
 
 
 def window_mean(values: Sequence[float], start_fraction: float, end_fraction: float) -> float:
@@ -96,6 +84,8 @@ def summarize(
         ("bias", lambda: bias_at(runs, tokens)),
         ("bias_over_training", lambda: bias_over_training(runs, tokens)),
         ("grad_ratio", lambda: grad_ratio_summary(runs)),
+        ("bigram", lambda: bigram_summary(bigram_comparison(runs, config.bigram_k))),
+        ("lens", lambda: lens_summary({name: lens_result(runs[name]) for name in ("tied", "untied")})),
     ]
     summary: dict = {
         "preset": config.preset,

@@ -1,0 +1,110 @@
+"""The run store: cache hits, atomic commits, crashes that leave nothing readable as complete."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+import tieviz.experiment as experiment
+from tieviz.config import ARM_NAMES
+from tieviz.experiment import resolve, run_experiment, train_arm
+from tieviz.train import TrainingCancelled
+
+
+def test_experiment_trains_three_arms_then_hits_the_cache(tiny_experiment, monkeypatch):
+    tiny_config, store, first = tiny_experiment
+    assert first["cache_hit"] is False
+    assert {r.key for r in store.list_runs()} == {a["key"] for a in first["arms"].values()}
+    assert len(store.list_runs()) == 3
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached experiment must not train again")
+
+    monkeypatch.setattr(experiment, "_train_and_commit", no_training)
+    started = time.perf_counter()
+    second = run_experiment(tiny_config, store)
+    assert second["cache_hit"] is True
+    assert time.perf_counter() - started < 5
+    assert second["bias"] == first["bias"]
+
+
+def test_arms_share_initialisation_and_differ_in_tying(tiny_experiment):
+    tiny_config, store, summary = tiny_experiment
+    arms = summary["arms"]
+    assert arms["tied"]["tied"] and arms["scaled"]["tied"] and not arms["untied"]["tied"]
+    assert arms["scaled"]["alpha"] == tiny_config.alpha and arms["tied"]["alpha"] == 1.0
+    assert arms["untied"]["params"] > arms["tied"]["params"]
+    runs = {name: store.get(arms[name]["key"]) for name in ARM_NAMES}
+    start = {name: run.embeddings(step=0) for name, run in runs.items()}
+    np.testing.assert_array_equal(start["tied"][0], start["untied"][0])  # same W_E at step 0
+    np.testing.assert_array_equal(start["tied"][0], start["scaled"][0])
+    assert not np.array_equal(start["untied"][0], start["untied"][1])  # untied W_U is its own matrix
+    np.testing.assert_array_equal(*runs["tied"].embeddings())  # tied: W_U is W_E
+
+
+def test_saved_arm_loads_with_auto_classes(tiny_experiment):
+    tiny_config, store, summary = tiny_experiment
+    for name in ARM_NAMES:
+        path = summary["arms"][name]["run_dir"]
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        assert model.config.tie_word_embeddings == summary["arms"][name]["tied"]
+        ids = tokenizer("the toy language", return_tensors="pt").input_ids
+        assert model(ids).logits.shape[-1] == len(tokenizer)
+    metrics = store.get(summary["arms"]["tied"]["key"]).metrics()
+    assert [m["step"] for m in metrics] == list(range(1, tiny_config.train.steps + 1))
+    assert all(m["grad_ratio"] > 0 for m in metrics)
+    assert "val_loss" in metrics[-1]
+
+
+def test_a_crash_mid_training_leaves_no_complete_run(tiny_config, store):
+    arm = resolve(tiny_config).arm("tied")
+
+    def corpus():
+        from tieviz.data import build_corpus
+
+        return build_corpus(arm.data, arm.model.seq_len)
+
+    with pytest.raises(TrainingCancelled):
+        train_arm(arm, store, corpus, should_stop=lambda: True)
+    assert not store.is_complete(arm.key())
+    assert not store.path(arm.key()).exists()
+    assert list((store.root / ".staging").iterdir()) == []
+    # A half-written directory at the key (a crash from an older version, a copy gone wrong) is not complete.
+    store.path(arm.key()).mkdir(parents=True)
+    (store.path(arm.key()) / "metrics.jsonl").write_text('{"step": 1}\n')
+    assert store.get(arm.key()) is None
+    run = train_arm(arm, store, corpus)
+    assert run.info["complete"] and store.is_complete(arm.key())
+
+
+def test_concurrent_requests_for_one_key_train_once(tiny_config, store, monkeypatch):
+    arm = resolve(tiny_config).arm("untied")
+    calls = []
+    real = experiment._train_and_commit
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(experiment, "_train_and_commit", counting)
+
+    def corpus():
+        from tieviz.data import build_corpus
+
+        return build_corpus(arm.data, arm.model.seq_len)
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(train_arm(arm, store, corpus))) for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert len({r.path for r in results}) == 1 and len(results) == 3
