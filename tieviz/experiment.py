@@ -48,6 +48,7 @@ def train_arm(
     with store.lock(key):
         if (run := store.get(key)) is not None:  # trained by someone else while we waited
             return run
+        store.clear_stale_staging(key)
         return _train_and_commit(arm, key, store, corpus_factory(), progress, should_stop)
 
 

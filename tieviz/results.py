@@ -1,4 +1,4 @@
-"""From completed runs to analysis inputs and results: what the summary, the figures export and the pages share.
+"""From completed runs to analysis inputs and results, shared by the summary, the figure export and the pages.
 
 The analyses in `tieviz.analysis` take plain arrays; this module knows where those arrays live in a run.
 """

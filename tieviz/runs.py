@@ -183,6 +183,11 @@ class RunStore:
         finally:
             shutil.rmtree(path, ignore_errors=True)
 
+    def clear_stale_staging(self, key: str) -> None:
+        """Removes staging directories of a key left by a killed process; call only while holding its lock."""
+        for path in (self.root / ".staging").glob(f"{key}-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
     def commit(self, staging: Path, key: str, info: dict[str, Any]) -> Run:
         """Marks the staged run complete and renames it into place in one step."""
         write_json_atomic(staging / "run.json", {**info, "complete": True})

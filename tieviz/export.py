@@ -1,0 +1,75 @@
+"""`python -m tieviz figures DIR`: every figure of an experiment as HTML and PNG, for papers and slides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from tieviz.experiment import load_experiment
+from tieviz.figures import CaptionedFigure
+from tieviz.runs import Run
+
+MAP_TOKENS = 1000
+
+
+def experiment_figures(summary: dict, runs: dict[str, Run]) -> Iterator[CaptionedFigure]:
+    """All figures of one experiment, in the order the dashboard tells the story."""
+    from tieviz import results
+    from tieviz.analysis.maps import cached_embedding_maps
+    from tieviz.analysis.teaching import default_breaking_map, default_toy_embeddings, standard_savings_table
+    from tieviz.figures import bigrams, curves, lens, maps, teaching
+
+    labels, toy = default_toy_embeddings()
+    yield teaching.teaching_products_figure(labels, toy, default_breaking_map(toy.shape[1]))
+    yield teaching.savings_figure(standard_savings_table())
+
+    comparison = results.bigram_comparison(runs, summary["config"]["bigram_k"])
+    yield bigrams.bigram_heatmaps(comparison)
+    yield bigrams.asymmetry_heatmaps(comparison)
+
+    embeddings = results.embedding_set(runs, MAP_TOKENS)
+    shown = {name: embeddings.matrices[name] for name in ("tied", "untied_in", "untied_out")}
+    layouts = cached_embedding_maps(runs["untied"].analysis_dir("maps"), shown, method="umap")
+    yield maps.embedding_map_figure(layouts, embeddings.labels, embeddings.counts, method="umap")
+
+    arm_metrics = results.metrics(runs)
+    alpha = summary["arms"]["scaled"]["alpha"]
+    yield curves.gradient_ratio_figure(arm_metrics, alpha=alpha)
+    yield curves.grad_share_figure(arm_metrics)
+    yield curves.loss_figure(arm_metrics)
+    yield curves.bias_over_training_figure(summary["bias_over_training"], "cka")
+    yield curves.bias_over_training_figure(summary["bias_over_training"], "mknn")
+
+    lenses = {name: results.lens_result(runs[name]) for name in ("tied", "untied")}
+    tuned = {name: r.tuned for name, r in lenses.items()}
+    logit = {name: r.logit for name, r in lenses.items()}
+    yield lens.lens_figure(tuned, "kl", logit_stats=logit)
+    yield lens.lens_figure(tuned, "cross_entropy", logit_stats=logit)
+    yield lens.contribution_figure({name: r.contributions for name, r in lenses.items()})
+
+
+def export_figures(directory: Path, png: bool = True) -> list[Path]:
+    """Writes DIR/figures/NAME.html (self-contained) and NAME.png; returns the files written."""
+    summary, runs = load_experiment(directory)
+    out = directory / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    figures = list(experiment_figures(summary, runs))
+    for captioned in figures:
+        path = out / f"{captioned.name}.html"
+        captioned.figure.write_html(path, include_plotlyjs=True)
+        written.append(path)
+    if png:
+        for captioned in figures:
+            path = out / f"{captioned.name}.png"
+            try:
+                captioned.figure.write_image(path, width=1400, height=700, scale=2)
+            except Exception as err:  # kaleido raises its own types when no browser is found
+                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise OSError(
+                    f"PNG export failed ({reason}); "
+                    "it needs Chrome or Chromium (set BROWSER_PATH) - the HTML files were written, "
+                    "or use --no-png"
+                ) from err
+            written.append(path)
+    return written
