@@ -1,0 +1,304 @@
+"""Logit lens and tuned lens (Belrose et al. 2023): what each layer's residual stream would predict.
+
+The tuned lens learns one affine translator per layer, initialised to the identity, trained to
+minimise KL(p_final || p_lens). science.md claim 3 reads its per-layer KL for tied vs untied models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from tieviz.analysis.model_parts import model_parts, residual_states
+
+_FORMAT = "tieviz-tuned-lens-1"
+_CHUNK = 16  # sequences per forward pass when measuring; bounds memory at [16, T, V] logits
+
+
+class Lens(nn.Module):
+    """Shared interface: `lens(h, layer)` maps a residual state [..., d] at layer 0..L to logits [..., V].
+
+    The model's final norm and unembedding are used, not copied, and kept out of the lens's
+    parameters and state dict, so a saved lens holds only its translators.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        parts = model_parts(model)
+        self._readout = (parts.final_norm, parts.unembed)  # a tuple is not registered as submodules
+        self.n_layers = len(parts.blocks)
+
+    def translate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        return h
+
+    def forward(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        if not 0 <= layer <= self.n_layers:
+            raise ValueError(f"layer must be between 0 and {self.n_layers}, got {layer}")
+        final_norm, unembed = self._readout
+        return unembed(final_norm(self.translate(h, layer)))
+
+
+class LogitLens(Lens):
+    """Reads every layer with the model's own final norm and unembedding, no translator."""
+
+
+class TunedLens(Lens):
+    """One affine translator per layer 0..L-1 (identity at init); the final layer L is read as is."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        d_model = int(model.config.hidden_size)
+        self.translators = nn.ModuleList(nn.Linear(d_model, d_model) for _ in range(self.n_layers))
+        with torch.no_grad():
+            for translator in self.translators:
+                translator.weight.copy_(torch.eye(d_model))
+                translator.bias.zero_()
+        reference = next(model.parameters())
+        self.to(device=reference.device, dtype=reference.dtype)
+
+    def translate(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        return h if layer == self.n_layers else self.translators[layer](h)
+
+
+def _kl_per_token(target_logits: torch.Tensor, lens_logits: torch.Tensor) -> torch.Tensor:
+    """KL(p_target || p_lens) in nats for each position: [..., V] -> [...]."""
+    log_p = F.log_softmax(target_logits.float(), dim=-1)
+    log_q = F.log_softmax(lens_logits.float(), dim=-1)
+    return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+
+def _check_ids(input_ids: torch.Tensor) -> None:
+    if input_ids.ndim != 2 or input_ids.shape[0] == 0 or input_ids.shape[1] < 2:
+        raise ValueError(
+            f"input_ids must be [sequences, tokens] with at least 2 tokens, got {tuple(input_ids.shape)}"
+        )
+
+
+def train_tuned_lens(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    steps: int = 200,
+    lr: float = 1e-3,
+    batch_size: int = 4,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> TunedLens:
+    """Fit translators on held-out `input_ids` [N, T] with Adam, minimising the sum over layers of KL.
+
+    The model is frozen; its final distribution (unembed(final_norm(h_L)), detached) is the target.
+    Residual states are computed once, so each step costs only the translators and the readout.
+    """
+    _check_ids(input_ids)
+    if steps < 0 or batch_size < 1 or lr <= 0:
+        raise ValueError("steps must be >= 0, batch_size >= 1 and lr > 0")
+    lens = TunedLens(model)
+    states = torch.stack(_all_states(model, input_ids))  # [L+1, N, T, d]
+    frozen = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in frozen:
+        p.requires_grad_(False)
+    optimiser = torch.optim.Adam(lens.parameters(), lr=lr)
+    order = _batches(input_ids.shape[0], batch_size, seed)
+    try:
+        for step in range(steps):
+            loss = _training_loss(lens, states[:, next(order)])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            if progress is not None:
+                progress(step + 1, steps)
+    finally:
+        for p, flag in frozen:
+            p.requires_grad_(flag)
+    return lens
+
+
+def _training_loss(lens: TunedLens, batch: torch.Tensor) -> torch.Tensor:
+    """Sum over layers 0..L-1 of the mean KL(p_final || p_lens), up to the constant entropy of p_final.
+
+    batch: [L+1, b, T, d]. All layers go through the readout in one call; soft-target cross-entropy
+    has the same gradient as the KL and is one fused operation.
+    """
+    final_norm, unembed = lens._readout
+    with torch.no_grad():
+        target = F.softmax(unembed(final_norm(batch[-1])).float(), dim=-1)  # [b, T, V]
+    translated = torch.stack([lens.translate(batch[layer], layer) for layer in range(lens.n_layers)])
+    logits = unembed(final_norm(translated)).float()  # [L, b, T, V]
+    targets = target.expand(lens.n_layers, *target.shape)
+    return F.cross_entropy(logits.flatten(0, 2), targets.flatten(0, 2)) * lens.n_layers
+
+
+def _batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """Endless shuffled epochs of index batches, deterministic in `seed`."""
+    generator = torch.Generator().manual_seed(seed)
+    size = min(batch_size, n)
+    while True:
+        permutation = torch.randperm(n, generator=generator)
+        for start in range(0, n - size + 1, size):
+            yield permutation[start : start + size]
+
+
+def _all_states(model: nn.Module, input_ids: torch.Tensor) -> list[torch.Tensor]:
+    """residual_states over `input_ids` in chunks, concatenated: L+1 tensors [N, T, d]."""
+    chunks = [residual_states(model, input_ids[i : i + _CHUNK]) for i in range(0, input_ids.shape[0], _CHUNK)]
+    return [torch.cat(per_layer) for per_layer in zip(*chunks, strict=True)]
+
+
+def layer_names(n_layers: int) -> list[str]:
+    """Names of the L+1 residual positions: "input", "1" .. "L-1", "final"."""
+    return ["input", *(str(layer) for layer in range(1, n_layers)), "final"]
+
+
+@dataclass(frozen=True)
+class LensStatistics:
+    """Per-layer lens quality, arrays of length L+1: index 0 is the embedding output, L the final layer."""
+
+    kl: np.ndarray  # nats, mean over tokens of KL(p_final || p_lens)
+    cross_entropy: np.ndarray  # nats, lens prediction vs the actual next token
+    layer_names: list[str]
+
+    def __post_init__(self) -> None:
+        n = len(self.layer_names)
+        for name in ("kl", "cross_entropy"):
+            value = getattr(self, name)
+            if not isinstance(value, np.ndarray) or value.shape != (n,):
+                raise ValueError(f"{name} must be an array of shape ({n},) matching layer_names")
+
+    @property
+    def kl_bits(self) -> np.ndarray:
+        return self.kl / math.log(2)
+
+
+@torch.no_grad()
+def lens_statistics(model: nn.Module, lens: Lens, input_ids: torch.Tensor) -> LensStatistics:
+    """Per-layer KL to the model's final distribution and next-token cross-entropy over `input_ids` [N, T]."""
+    _check_ids(input_ids)
+    n_layers = len(model_parts(model).blocks)
+    kl_sum, ce_sum = np.zeros(n_layers + 1), np.zeros(n_layers + 1)
+    n_kl = n_ce = 0
+    logit_lens = LogitLens(model)
+    for start in range(0, input_ids.shape[0], _CHUNK):
+        ids = input_ids[start : start + _CHUNK]
+        states = residual_states(model, ids)
+        target = logit_lens(states[-1], n_layers)
+        next_ids = ids[:, 1:].to(target.device).reshape(-1)
+        for layer, h in enumerate(states):
+            logits = lens(h, layer)
+            kl_sum[layer] += _kl_per_token(target, logits).sum().item()
+            ce_sum[layer] += F.cross_entropy(
+                logits[:, :-1].float().flatten(0, 1), next_ids, reduction="sum"
+            ).item()
+        n_kl += ids.numel()
+        n_ce += next_ids.numel()
+    return LensStatistics(kl_sum / n_kl, ce_sum / n_ce, layer_names(n_layers))
+
+
+@torch.no_grad()
+def residual_contributions(model: nn.Module, input_ids: torch.Tensor) -> np.ndarray:
+    """[L] mean over tokens of ||h_{l+1} - h_l|| / ||h_l||: how far each block moves the stream."""
+    _check_ids(input_ids)
+    states = _all_states(model, input_ids)
+    ratios = [
+        ((after - before).float().norm(dim=-1) / before.float().norm(dim=-1).clamp_min(1e-12)).mean().item()
+        for before, after in zip(states[:-1], states[1:], strict=True)
+    ]
+    return np.array(ratios)
+
+
+def save_lens(lens: TunedLens, path: Path, meta: dict[str, Any]) -> None:
+    """Write the translators as safetensors (no pickle), `meta` as JSON in its metadata; atomic."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {name: t.detach().contiguous().cpu() for name, t in lens.state_dict().items()}
+    header = {"format": _FORMAT, "n_layers": str(lens.n_layers), "meta": json.dumps(meta, sort_keys=True)}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_lens_meta(path: Path) -> dict[str, Any]:
+    """The `meta` dict a lens file was saved with."""
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads((f.metadata() or {}).get("meta", "{}"))
+
+
+def load_lens(model: nn.Module, path: Path) -> TunedLens:
+    """Rebuild a TunedLens for `model` from a file written by `save_lens`."""
+    lens = TunedLens(model)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as error:  # safetensors raises its own error types for damaged files
+        raise ValueError(f"{path} is not a readable tuned-lens file ({error})") from error
+    if header.get("format") != _FORMAT or header.get("n_layers") != str(lens.n_layers):
+        raise ValueError(f"{path} holds a tuned lens for a different model or format")
+    try:
+        lens.load_state_dict(tensors, strict=True)
+    except RuntimeError as error:
+        raise ValueError(f"{path} does not match this model's shape ({error})") from error
+    return lens
+
+
+def model_fingerprint(model: nn.Module) -> str:
+    """sha256 (16 hex) of the model's parameter names and bytes; a shared (tied) matrix counts once."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.named_parameters()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def cached_tuned_lens(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    cache_dir: Path,
+    steps: int = 200,
+    lr: float = 1e-3,
+    seed: int = 0,
+    batch_size: int = 4,
+    model_key: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TunedLens:
+    """Load the lens trained with these settings on this model and data, or train and save it.
+
+    The key covers the settings, the data and `model_key` (default: a hash of the weights).
+    A damaged cache file is ignored and replaced.
+    """
+    settings = {"steps": steps, "lr": lr, "seed": seed, "batch_size": batch_size}
+    key_parts = {
+        **settings,
+        "model": model_key or model_fingerprint(model),
+        "data": hashlib.sha256(input_ids.cpu().contiguous().numpy().tobytes()).hexdigest()[:16],
+        "shape": list(input_ids.shape),
+    }
+    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"tuned_lens-{key}.safetensors"
+    if path.exists():
+        try:
+            return load_lens(model, path)
+        except ValueError:
+            pass
+    lens = train_tuned_lens(
+        model, input_ids, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress
+    )
+    save_lens(lens, path, {**key_parts, "format": _FORMAT})
+    return lens

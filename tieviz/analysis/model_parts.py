@@ -1,0 +1,105 @@
+"""Finding the blocks, final norm and unembedding of a Hugging Face causal LM; reading its residual stream.
+
+The lens works on native Hugging Face modules rather than TransformerLens, because TransformerLens
+assumes untied embeddings (see shared/field-notes.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+
+import torch
+from torch import nn
+
+# (attribute path of the block list, attribute path of the final norm), tried in order.
+_LAYOUTS: tuple[tuple[str, str], ...] = (
+    ("transformer.h", "transformer.ln_f"),  # GPT-2, GPT-Neo, GPT-J, Bloom
+    ("gpt_neox.layers", "gpt_neox.final_layer_norm"),  # GPT-NeoX, Pythia
+    ("model.layers", "model.norm"),  # Llama, Mistral, Qwen2, Gemma
+    ("model.decoder.layers", "model.decoder.final_layer_norm"),  # OPT
+)
+
+
+@dataclass(frozen=True)
+class ModelParts:
+    """The pieces of a causal LM the lens needs; `unembed(final_norm(h))` gives the model's logits."""
+
+    blocks: list[nn.Module]
+    final_norm: nn.Module
+    unembed: nn.Module  # lm head / output embedding (tied models share its weight with `embed`)
+    embed: nn.Module  # input token embedding
+
+
+def _get(model: nn.Module, path: str) -> nn.Module | None:
+    try:
+        return reduce(getattr, path.split("."), model)
+    except AttributeError:
+        return None
+
+
+def model_parts(model: nn.Module) -> ModelParts:
+    """Locate blocks, final norm, unembedding and embedding of a GPT-2 / NeoX / Llama-family / OPT model."""
+    for blocks_path, norm_path in _LAYOUTS:
+        blocks = _get(model, blocks_path)
+        if not isinstance(blocks, nn.ModuleList):
+            continue
+        if not hasattr(model, "get_output_embeddings") or model.get_output_embeddings() is None:
+            raise ValueError(
+                "the model has no language-model head; load it as a causal LM (e.g. GPT2LMHeadModel)"
+            )
+        final_norm = _get(model, norm_path)
+        if final_norm is None:  # OPT-350m style models without a final layer norm
+            final_norm = nn.Identity()
+        unembed = model.get_output_embeddings()
+        project_out = _get(model, "model.decoder.project_out")
+        if project_out is not None:  # OPT projects back to the embedding width before the head
+            unembed = nn.Sequential(project_out, unembed)
+        return ModelParts(list(blocks), final_norm, unembed, model.get_input_embeddings())
+    raise ValueError(
+        f"unsupported architecture {type(model).__name__}; "
+        "expected GPT-2, GPT-NeoX, Llama/Mistral/Qwen2/Gemma or OPT"
+    )
+
+
+def _first_tensor(output: object) -> torch.Tensor:
+    return output[0] if isinstance(output, tuple | list) else output
+
+
+@torch.no_grad()
+def residual_states(model: nn.Module, input_ids: torch.Tensor) -> list[torch.Tensor]:
+    """Pre-final-norm residual stream, L+1 tensors [B, T, d]: h_0 = input of block 0, h_l = output of block l.
+
+    Captured with forward hooks because HF's `hidden_states[-1]` already has the final norm applied.
+    Runs in eval mode (restoring the previous mode) and without gradients.
+    """
+    if input_ids.ndim != 2:
+        raise ValueError(f"input_ids must be [batch, seq], got shape {tuple(input_ids.shape)}")
+    parts = model_parts(model)
+    states: list[torch.Tensor] = []
+
+    def grab_input(_module: nn.Module, args: tuple, kwargs: dict) -> None:
+        states.append(args[0] if args else kwargs["hidden_states"])
+
+    def grab_output(_module: nn.Module, _args: tuple, output: object) -> None:
+        states.append(_first_tensor(output))
+
+    handles = [parts.blocks[0].register_forward_pre_hook(grab_input, with_kwargs=True)]
+    handles += [block.register_forward_hook(grab_output) for block in parts.blocks]
+    was_training = model.training
+    model.eval()
+    try:
+        model(input_ids=input_ids.to(_device(model)), use_cache=False)
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    if len(states) != len(parts.blocks) + 1:
+        raise ValueError(
+            f"captured {len(states)} residual states for {len(parts.blocks)} blocks; expected L+1"
+        )
+    return [s.detach() for s in states]
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

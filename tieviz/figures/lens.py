@@ -1,0 +1,115 @@
+"""Figures for the lens (science.md claim 3): per-layer KL / cross-entropy, and per-block residual updates."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import plotly.graph_objects as go
+
+from tieviz.analysis.lens import LensStatistics
+from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+
+_FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+_METRIC_NAMES = {"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}
+
+
+def _colour(name: str, index: int) -> str:
+    return ARM_COLOURS.get(name, _FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)])
+
+
+def _values(stats: LensStatistics, metric: str, bits: bool) -> np.ndarray:
+    values = np.asarray(getattr(stats, metric), dtype=np.float64)
+    return values / math.log(2) if bits else values
+
+
+def lens_figure(
+    stats: dict[str, LensStatistics],
+    metric: Literal["kl", "cross_entropy"] = "kl",
+    logit_stats: dict[str, LensStatistics] | None = None,
+    bits: bool = True,
+) -> CaptionedFigure:
+    """One line per model across layers: tuned lens solid, logit lens (when given) dashed."""
+    if metric not in _METRIC_NAMES:
+        raise ValueError(f"metric must be 'kl' or 'cross_entropy', got {metric!r}")
+    if not stats:
+        raise ValueError("give lens statistics for at least one model")
+    unit = "bits" if bits else "nats"
+    fig = go.Figure()
+    for index, (name, model_stats) in enumerate(stats.items()):
+        variants = [("tuned lens", model_stats, "solid")]
+        if logit_stats and name in logit_stats:
+            variants.append(("logit lens", logit_stats[name], "dash"))
+        for lens_name, lens_stats, dash in variants:
+            fig.add_trace(
+                go.Scatter(
+                    x=list(lens_stats.layer_names),
+                    y=_values(lens_stats, metric, bits),
+                    mode="lines+markers",
+                    name=f"{name}, {lens_name}",
+                    line={"color": _colour(name, index), "dash": dash},
+                    hovertemplate=f"{name}, {lens_name}<br>layer %{{x}}<br>%{{y:.3f}} {unit}<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=f"What each layer already predicts: {_METRIC_NAMES[metric]} per layer",
+        xaxis_title="residual stream after layer (input = embeddings)",
+        yaxis_title=f"{_METRIC_NAMES[metric]} ({unit})",
+        legend_title_text="model, lens",
+    )
+    fig.update_xaxes(type="category")
+    baseline = (
+        " Dashed lines are the plain logit lens, the baseline with no translator." if logit_stats else ""
+    )
+    if metric == "kl":
+        caption = (
+            "Each point says how far the prediction read from that layer is from the model's final "
+            "prediction; "
+            "lower means the layer already predicts what the model will say, and the final layer is 0 by "
+            f"definition. Solid lines use the tuned lens (a small map trained per layer).{baseline} "
+            "If tying makes early layers contribute less, the tied line stays higher at the early layers."
+        )
+    else:
+        caption = (
+            "Each point is the loss the model would have if it stopped at that layer and predicted the next "
+            "token through the lens; lower is better, and the final layer is the model's own loss. "
+            f"Solid lines use the tuned lens.{baseline} A steep early drop means the early layers do much "
+            "of the work."
+        )
+    return CaptionedFigure(fig, caption, f"lens_{metric}")
+
+
+def contribution_figure(contributions: dict[str, np.ndarray]) -> CaptionedFigure:
+    """Grouped bars per block: mean ||h_{l+1} - h_l|| / ||h_l|| for each model."""
+    if not contributions:
+        raise ValueError("give residual contributions for at least one model")
+    fig = go.Figure()
+    for index, (name, values) in enumerate(contributions.items()):
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 1:
+            raise ValueError(f"contributions for {name!r} must be one number per block")
+        fig.add_trace(
+            go.Bar(
+                x=[f"block {block}" for block in range(1, len(values) + 1)],
+                y=values,
+                name=name,
+                marker_color=_colour(name, index),
+                hovertemplate=f"{name}<br>%{{x}}<br>relative update %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="group",
+        title="How far each block moves the residual stream",
+        xaxis_title="transformer block",
+        yaxis_title="relative update ‖h_after − h_before‖ / ‖h_before‖",
+        legend_title_text="model",
+    )
+    caption = (
+        "Each bar is the average size of what a block adds to the residual stream, relative to the stream "
+        "it receives (0.5 means it changes the vector by half its length). Compare the models block by "
+        "block: a shorter early bar means that block moves the representation less."
+    )
+    return CaptionedFigure(fig, caption, "lens_contributions")
