@@ -1,0 +1,63 @@
+"""Tuned lens: what each layer already predicts, tied against untied (with the logit lens as baseline)."""
+
+import numpy as np
+import streamlit as st
+
+from tieviz import ui
+
+st.title("Tuned lens: do early layers do less in a tied model?")
+st.markdown(
+    "Read the model's prediction from the middle of the network: after each layer, map the hidden vector "
+    "through a small learned translator (the **tuned lens**) and the output matrix, and measure how far "
+    "that prediction is from the final one. The **logit lens** skips the translator. If tying makes the "
+    "shared matrix an output matrix, the early layers of the tied model have to work harder to turn "
+    "input vectors into something useful, and its early-layer curve stays higher."
+)
+
+experiment = ui.selected_experiment()
+if experiment is None:
+    ui.empty_state()
+    st.stop()
+
+lens = experiment.summary.get("lens")
+if not lens:
+    st.info("This experiment's summary has no lens results; train it again with this version of tieviz.")
+    st.stop()
+
+from tieviz.analysis.lens import LensStatistics  # noqa: E402
+from tieviz.figures.lens import contribution_figure, lens_figure  # noqa: E402
+
+
+def statistics(kind: str) -> dict[str, LensStatistics]:
+    return {
+        name: LensStatistics(
+            kl=np.asarray(values[f"{kind}_kl"]),
+            cross_entropy=np.asarray(values[f"{kind}_ce"]),
+            layer_names=list(values["layers"]),
+        )
+        for name, values in lens.items()
+    }
+
+
+ui.url_state("lens_metric", "kl", ui.choice(("kl", "cross_entropy")))
+ui.url_state("lens_logit", True, ui.parse_bool)
+ui.url_state("lens_bits", True, ui.parse_bool)
+left, middle, right = st.columns(3)
+metric = left.radio(
+    "Measure",
+    ("kl", "cross_entropy"),
+    format_func={"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}.get,
+    key="lens_metric",
+    horizontal=True,
+)
+show_logit = middle.toggle("Show the logit lens (no translator)", key="lens_logit")
+bits = right.toggle("Bits (off: nats)", key="lens_bits")
+ui.keep_in_url("lens_metric", "lens_logit", "lens_bits")
+
+ui.show_figure(
+    lens_figure(statistics("tuned"), metric, statistics("logit") if show_logit else None, bits), lens
+)
+ui.show_figure(
+    contribution_figure({name: np.asarray(values["contributions"]) for name, values in lens.items()}),
+    {name: values["contributions"] for name, values in lens.items()},
+)

@@ -1,0 +1,122 @@
+"""Overview: the finding in plain words, the headline numbers and figures, the parameter calculator."""
+
+import streamlit as st
+
+from tieviz import ui
+from tieviz.config import preset
+
+st.title("Weight tying shapes embeddings for output")
+st.markdown(
+    "Many language models use **one matrix twice**: to turn tokens into vectors at the input, and to "
+    "turn the last vector back into next-token scores at the output (*weight tying*). "
+    "Lopardo et al. (2026) found that the shared matrix ends up looking much more like a separate model's "
+    "**output** matrix than its **input** matrix. The cause: early in training the gradient arriving "
+    "through the output is much larger than the one arriving through the input, so the output wins. "
+    "tieviz trains a tied model, an untied twin and a tied model whose input gradient is scaled up, "
+    "on the same text with the same seed, and lets you see each step of that argument."
+)
+
+experiment = ui.selected_experiment()
+
+if experiment is None:
+    ui.empty_state(
+        "Or train the default experiment, which shows the effect clearly (a few minutes on a CPU)."
+    )
+    left, right = st.columns(2)
+    if left.button("Quick toy run (seconds)", key="overview-train-toy", type="primary"):
+        if ui.start_training(preset("toy")):
+            st.switch_page(ui.TRAIN_PAGE)
+    if right.button("Train the default experiment (minutes)", key="overview-train-demo"):
+        if ui.start_training(preset("demo")):
+            st.switch_page(ui.TRAIN_PAGE)
+else:
+    summary = experiment.summary
+    tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
+    ratio = summary["grad_ratio"]
+    alpha = summary["config"]["alpha"]
+    bias = tied["cka_out"] - tied["cka_in"]
+    st.subheader("Headline numbers")
+    cols = st.columns(5)
+    cols[0].metric(
+        "Tied vs untied output (CKA)",
+        f"{tied['cka_out']:.2f}",
+        help="Linear CKA between the tied matrix and the untied model's output matrix W_U; 1 = same shape",
+    )
+    cols[1].metric(
+        "Tied vs untied input (CKA)",
+        f"{tied['cka_in']:.2f}",
+        help="Linear CKA between the tied matrix and the untied model's input matrix W_E",
+    )
+    cols[2].metric(
+        "Bias (output − input)",
+        f"{bias:+.2f}",
+        help="Positive: the shared matrix is shaped more like an output matrix",
+    )
+    cols[3].metric(
+        "Early gradient ratio (tied)",
+        f"{ratio['tied_early']:.2f}×",
+        delta=f"late {ratio['tied_late']:.2f}×",
+        delta_color="off",
+        help="‖output-path gradient‖ / ‖input-path gradient‖ over the first 5% of steps; late = last 20%",
+    )
+    cols[4].metric(
+        f"Bias with input gradient × {alpha:g}",
+        f"{scaled['cka_out'] - scaled['cka_in']:+.2f}",
+        help="The same bias for the tied model whose input-path gradient was scaled up (the causal test)",
+    )
+    if bias > 0.02:
+        st.success(
+            "Here, as in the paper, the tied matrix looks more like an output matrix than an input one."
+        )
+    elif bias < -0.02:
+        st.warning(
+            "Here the tied matrix looks more like the input matrix: the opposite of the paper. Very short "
+            "runs often show this; the default preset trains long enough for the effect to appear."
+        )
+    else:
+        st.warning(
+            "Here the tied matrix is about as close to the untied input matrix as to the output one. "
+            "Very short runs often show no bias; the default preset trains long enough for it to appear."
+        )
+
+    from tieviz.figures.curves import bias_over_training_figure, gradient_ratio_figure, loss_figure
+
+    metrics = ui.run_metrics(experiment)
+    steps = summary["config"]["train"]["steps"]
+    left, right = st.columns(2)
+    with left:
+        ui.show_figure(
+            bias_over_training_figure(summary["bias_over_training"], "cka"), summary["bias_over_training"]
+        )
+        ui.link_to("pages/maps.py", "Embedding maps and all bias scores", experiment)
+    with right:
+        ui.show_figure(
+            gradient_ratio_figure(metrics, alpha=alpha, total_steps=steps), ui.records_frame(metrics)
+        )
+        ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
+    ui.show_figure(loss_figure(metrics), ui.records_frame(metrics))
+    ui.link_to("pages/bigrams.py", "Why tying cannot learn word order: bigram symmetry", experiment)
+
+st.divider()
+st.subheader("Why tie at all? Parameters saved")
+st.markdown(
+    "Tying removes one vocabulary × width matrix, and earlier work found it can also improve perplexity for "
+    "small models. Enter a vocabulary and width to see what share of a 1B, 7B and 70B model that is."
+)
+from tieviz.analysis.teaching import standard_savings_table  # noqa: E402
+from tieviz.figures.teaching import savings_figure  # noqa: E402
+
+ui.url_state("calc_vocab", 50_000, int)
+ui.url_state("calc_width", 4096, int)
+left, right = st.columns(2)
+vocab = left.number_input("Vocabulary size", min_value=1, max_value=2_000_000, step=1000, key="calc_vocab")
+width = right.number_input(
+    "Embedding width (d_model)", min_value=1, max_value=65_536, step=128, key="calc_width"
+)
+ui.keep_in_url("calc_vocab", "calc_width")
+rows = standard_savings_table(int(vocab), int(width))
+st.metric("Parameters saved by tying", f"{rows[0].saved_params:,}")
+ui.show_figure(
+    savings_figure(rows),
+    [{"model": r.label, "saved_params": r.saved_params, "share": r.share} for r in rows],
+)

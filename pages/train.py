@@ -1,0 +1,219 @@
+"""Train: choose a preset (or open the advanced settings), start, watch it live, cancel.
+
+Training runs in a worker process owned by the job manager, never in this script: a rerun, a page switch
+or a closed tab neither stops nor duplicates it. This page only submits and polls.
+"""
+
+import hashlib
+import json
+import re
+
+import streamlit as st
+
+from tieviz import ui
+from tieviz.config import PRESETS, preset
+
+ACTIVE = ("queued", "running")
+PRESET_WORDS = {
+    "toy": "Toy: a synthetic language with known word order, tiny models (seconds to a minute)",
+    "demo": "Demo: Python's documentation text, the default that shows the bias (minutes on a CPU)",
+    "gpu": "GPU: wider, deeper, longer (meant for a GPU)",
+}
+
+st.title("Train tied and untied twins")
+st.markdown(
+    "Each experiment trains three models of the same shape on the same text with the same seed: **tied**, "
+    "**untied**, and tied with its input gradient **scaled** by α. Finished experiments join the picker in "
+    "the sidebar; asking for one that was already trained opens it at once."
+)
+
+device = ui.device()
+st.caption(f"This server trains on **{ui.device_words(device)}** when the device is left on auto.")
+
+ui.url_state("train_preset", "toy", ui.choice(tuple(PRESETS)))
+name = st.radio("Preset", tuple(PRESETS), format_func=PRESET_WORDS.get, key="train_preset")
+ui.keep_in_url("train_preset")
+base = PRESETS[name]
+advanced = st.toggle("Advanced settings", key="train_advanced")
+
+overrides: dict = {}
+upload_error = None
+if advanced:
+    with st.container(border=True):
+        corpus_col, device_col = st.columns(2)
+        overrides["corpus"] = corpus_col.selectbox(
+            "Corpus",
+            ("toy", "pydocs", "file"),
+            index=("toy", "pydocs", "file").index(base.data.corpus),
+            format_func={
+                "toy": "toy: synthetic language with a known transition matrix",
+                "pydocs": "pydocs: Python's documentation (about 65,000 words)",
+                "file": "file: your own UTF-8 .txt file",
+            }.get,
+            key=f"adv-{name}-corpus",
+        )
+        overrides["device"] = device_col.selectbox(
+            "Device", ("auto", "cpu", "cuda", "mps"), key=f"adv-{name}-device", help=f"auto = {device} here"
+        )
+        if overrides["corpus"] == "file":
+            upload = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"], key="train_upload")
+            if upload is not None:
+                from tieviz.data import read_text_file
+
+                folder = ui.data_root() / "uploads" / ui.visitor()
+                folder.mkdir(parents=True, exist_ok=True)
+                raw = upload.getvalue()
+                safe = re.sub(r"[^A-Za-z0-9._-]", "_", upload.name)[-60:]
+                path = folder / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
+                path.write_bytes(raw)
+                try:
+                    words = len(read_text_file(path).split())
+                    st.caption(f"{upload.name}: {words:,} words")
+                    overrides["path"] = str(path)
+                except ValueError as error:
+                    path.unlink(missing_ok=True)
+                    upload_error = str(error)
+                    st.error(f"This file cannot be used: {upload_error}", icon=":material/error:")
+        c = st.columns(4)
+        overrides["d_model"] = c[0].number_input(
+            "Width (d_model)", 4, 4096, base.model.d_model, 8, key=f"adv-{name}-d_model"
+        )
+        overrides["n_layers"] = c[1].number_input(
+            "Layers", 1, 48, base.model.n_layers, key=f"adv-{name}-layers"
+        )
+        overrides["n_heads"] = c[2].number_input("Heads", 1, 64, base.model.n_heads, key=f"adv-{name}-heads")
+        overrides["vocab_size"] = c[3].number_input(
+            "Vocabulary", 16, 200_000, base.data.vocab_size, 100, key=f"adv-{name}-vocab"
+        )
+        c = st.columns(4)
+        overrides["steps"] = c[0].number_input(
+            "Steps", 1, 1_000_000, base.train.steps, 10, key=f"adv-{name}-steps"
+        )
+        overrides["batch_size"] = c[1].number_input(
+            "Batch size", 1, 4096, base.train.batch_size, key=f"adv-{name}-batch"
+        )
+        overrides["seq_len"] = c[2].number_input(
+            "Context length", 4, 4096, base.model.seq_len, key=f"adv-{name}-seq"
+        )
+        overrides["lr"] = c[3].number_input(
+            "Learning rate", min_value=1e-7, value=base.train.lr, format="%g", key=f"adv-{name}-lr"
+        )
+        c = st.columns(4)
+        overrides["seed"] = c[0].number_input("Seed", 0, 2**31 - 1, base.train.seed, key=f"adv-{name}-seed")
+        overrides["alpha"] = c[1].number_input(
+            "α (input-gradient scale of the scaled arm)",
+            0.0,
+            1000.0,
+            base.alpha,
+            0.5,
+            key=f"adv-{name}-alpha",
+        )
+
+config = None
+try:
+    config = preset(name, **overrides)
+    if config.model.d_model % config.model.n_heads:
+        raise ValueError(
+            f"the width ({config.model.d_model}) must be divisible by the heads ({config.model.n_heads})"
+        )
+except ValueError as error:
+    st.error(f"These settings cannot run: {error}", icon=":material/error:")
+
+missing_file = config is not None and config.data.corpus == "file" and not config.data.path
+if config is not None and not missing_file:
+    target = device if config.train.device == "auto" else config.train.device
+    summaries = [json.loads(e.path.read_text()) for e in ui.experiments()[:20]]
+    speed = ui.measured_speed(summaries, config, target)
+    basis = "measured on an earlier run of this shape" if speed else "a rough guess from the model size"
+    st.markdown(
+        f"**Estimated time: {ui.duration(ui.estimate_seconds(config, target, speed))} on "
+        f"{ui.device_words(target)}** ({basis}; 3 models × {config.train.steps:,} steps of "
+        f"{config.train.batch_size} × {config.model.seq_len} tokens, then the analysis)."
+    )
+elif missing_file and upload_error is None:
+    st.info("Upload a UTF-8 .txt file to train on it.")
+
+if st.button(
+    "Start training",
+    type="primary",
+    key="train-start",
+    disabled=config is None or missing_file,
+    icon=":material/play_arrow:",
+):
+    ui.start_training(config)
+
+
+def open_experiment(key: str) -> None:
+    st.session_state[ui.PICKER_KEY] = key
+
+
+def show_job(job, manager, mine: bool) -> None:
+    from tieviz.figures.curves import gradient_ratio_figure, loss_figure
+
+    cfg = job.config
+    train = cfg["train"]
+    title = f"**{cfg['preset']}** · {cfg['data']['corpus']} · {train['steps']:,} steps · {train['device']}"
+    with st.container(border=True, key=f"job-{job.id}"):
+        st.markdown(title + ("" if mine else " · started by another visitor"))
+        if job.status == "queued":
+            st.info(f"Queued: number {job.position} in line.", icon=":material/hourglass_top:")
+        elif job.status == "running":
+            phase = job.phase or "starting"
+            detail = f"{phase}: step {job.step:,} of {job.total:,}" if job.total else f"{phase}…"
+            if (loss := job.latest.get("train_loss")) is not None:
+                detail += f" · loss {loss:.3f}"
+            st.progress(job.progress_fraction, text=detail)
+            live = manager.live_metrics(job.id)
+            if live:
+                left, right = st.columns(2)
+                left.plotly_chart(loss_figure(live).figure, key=f"live-loss-{job.id}", theme=None)
+                right.plotly_chart(
+                    gradient_ratio_figure(live, alpha=cfg["alpha"], total_steps=cfg["train"]["steps"]).figure,
+                    key=f"live-ratio-{job.id}",
+                    theme=None,
+                )
+        elif job.status == "done":
+            took = (job.finished_at or 0) - (job.started_at or 0)
+            how = "from the cache, instantly" if took < 1 else f"in {ui.duration(took)[6:]}"
+            st.success(f"Finished {how}.", icon=":material/check_circle:")
+            if st.button(
+                "Open this experiment", key=f"open-{job.id}", on_click=open_experiment, args=(job.key,)
+            ):
+                st.switch_page("pages/overview.py")
+        elif job.status == "failed":
+            st.error(f"Training failed: {job.error}", icon=":material/error:")
+        elif job.status == "cancelled":
+            st.warning("Cancelled.", icon=":material/cancel:")
+        else:
+            st.warning(f"Interrupted: {job.error}", icon=":material/warning:")
+        if (
+            mine
+            and job.status in ACTIVE
+            and st.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop:")
+        ):
+            manager.cancel(job.id, ui.visitor())
+            st.rerun(scope="fragment")
+
+
+def jobs_panel() -> None:
+    manager = ui.manager()
+    me = ui.visitor()
+    mine = manager.jobs(me)[:5]
+    others = [j for j in manager.jobs() if j.status in ACTIVE and me not in j.visitors]
+    if not mine and not others:
+        st.caption("No experiments started in this session yet.")
+        return
+    for job in mine:
+        show_job(job, manager, mine=True)
+    for job in others:
+        show_job(job, manager, mine=False)
+    active = {j.id for j in [*mine, *others] if j.status in ACTIVE}
+    if st.session_state.get("train_watching", set()) - active:
+        st.session_state["train_watching"] = active
+        st.rerun()  # a job just finished: redraw the whole app so the sidebar picker lists it
+    st.session_state["train_watching"] = active
+
+
+st.subheader("Your experiments")
+polling = any(j.status in ACTIVE for j in ui.manager().jobs())
+st.fragment(jobs_panel, run_every=1 if polling else None)()
