@@ -70,19 +70,32 @@ def test_model_parts_rejects_unknown_architecture():
         model_parts(nn.Linear(3, 3))
 
 
-def test_model_parts_of_llama_family():
-    from transformers import LlamaConfig, LlamaForCausalLM
+def other_architecture(name: str) -> nn.Module:
+    import transformers as tf
 
-    config = LlamaConfig(
-        vocab_size=VOCAB, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2
+    small = {"vocab_size": VOCAB, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2}
+    if name == "llama":
+        return tf.LlamaForCausalLM(tf.LlamaConfig(intermediate_size=32, **small))
+    if name == "neox":
+        return tf.GPTNeoXForCausalLM(tf.GPTNeoXConfig(intermediate_size=32, **small))
+    # OPT-350m style: no final norm, embeddings narrower than the stream, projected in and out
+    config = tf.OPTConfig(
+        ffn_dim=32, word_embed_proj_dim=8, do_layer_norm_before=False, max_position_embeddings=16, **small
     )
-    llama = LlamaForCausalLM(config).eval()
-    parts = model_parts(llama)
-    assert parts.final_norm is llama.model.norm and parts.unembed is llama.lm_head
+    return tf.OPTForCausalLM(config)
+
+
+@pytest.mark.parametrize("name", ["llama", "neox", "opt"])
+def test_other_architectures_read_out_to_their_logits(name):
+    torch.manual_seed(0)
+    model = other_architecture(name).eval()
+    parts = model_parts(model)
     ids = token_batch(2)
-    states = residual_states(llama, ids)
-    assert len(states) == 3
-    torch.testing.assert_close(parts.unembed(parts.final_norm(states[-1])), llama(ids).logits)
+    states = residual_states(model, ids)
+    assert len(states) == 3 and states[0].shape[-1] == 16
+    with torch.no_grad():
+        torch.testing.assert_close(parts.unembed(parts.final_norm(states[-1])), model(ids).logits)
+    assert lens_statistics(model, TunedLens(model), ids).kl[-1] < 1e-5
 
 
 def test_residual_states_reproduce_the_model_logits(model):
