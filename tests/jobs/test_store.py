@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tieviz.jobs.store import HOST, JobStore, job_from_state, pid_alive
+
+
+@pytest.fixture
+def jobs(tmp_path) -> JobStore:
+    return JobStore(tmp_path / "jobs")
+
+
+def test_progress_fraction_counts_each_arm_and_the_analysis_as_a_quarter(jobs):
+    state = jobs.create("k", {}, "alice")
+    job = job_from_state({**state, "status": "running", "phase": "untied", "step": 30, "total": 60})
+    assert job.progress_fraction == pytest.approx((1 + 0.5) / 4)
+    assert (
+        job_from_state(
+            {**state, "status": "running", "phase": "analysis", "step": 5, "total": 5}
+        ).progress_fraction
+        == 1
+    )
+    assert job_from_state(state).progress_fraction == 0.0
+    assert job_from_state({**state, "status": "done"}).progress_fraction == 1.0
+
+
+def test_positions_follow_submission_order_over_queued_jobs_only(jobs):
+    first = jobs.create("a", {}, "alice")
+    jobs.create("b", {}, "bob", status="running")
+    third = jobs.create("c", {}, "carol")
+    states = jobs.all()
+    assert [s["id"] for s in states][0] == first["id"]
+    assert jobs.positions(states) == {first["id"]: 1, third["id"]: 2}
+    assert job_from_state(states[1], 7).position is None  # only queued jobs have a place
+
+
+def test_update_is_atomic_under_concurrent_writers(jobs):
+    job_id = jobs.create("k", {}, "alice", step=0)["id"]
+
+    def bump() -> None:
+        for _ in range(40):
+            jobs.update(job_id, lambda s: {**s, "step": s["step"] + 1})
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert jobs.read(job_id)["step"] == 160
+
+
+def test_unknown_and_malformed_ids_are_refused(jobs):
+    with pytest.raises(ValueError, match="no job"):
+        jobs.read("0123456789ab")
+    with pytest.raises(ValueError, match="not a job id"):
+        jobs.read("../etc")
+
+
+def test_live_records_come_back_per_arm(jobs):
+    job_id = jobs.create("k", {}, "alice")["id"]
+    jobs.append_live(job_id, "tied", {"step": 1, "train_loss": 4.0})
+    jobs.append_live(job_id, "tied", {"step": 2, "train_loss": 3.5})
+    assert jobs.live(job_id) == {"tied": [{"step": 1, "train_loss": 4.0}, {"step": 2, "train_loss": 3.5}]}
+
+
+def test_pid_alive_tells_live_dead_zombie_and_remote_processes():
+    assert pid_alive(os.getpid(), HOST) is True
+    assert pid_alive(None, HOST) is False
+    assert pid_alive(os.getpid(), "some-other-host") is None
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while (
+        not os.path.exists(f"/proc/{child.pid}")
+        or "Z" not in open(f"/proc/{child.pid}/stat").read().split(")")[-1][:3]
+    ):
+        pass  # exited but not yet reaped: a zombie
+    assert pid_alive(child.pid, HOST) is False
+    child.wait()
+    assert pid_alive(child.pid, HOST) is False

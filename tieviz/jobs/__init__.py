@@ -1,0 +1,200 @@
+"""Background jobs: submit an experiment, watch its state, cancel it; training runs outside the caller.
+
+The dashboard and a hosted site call `default_manager()` and nothing else. State lives on disk under
+`<data>/jobs` (see `store`), runs under `<data>/runs`, so managers in several processes share one queue
+and a restarted server shows what finished, what was interrupted, and what is still queued.
+Importing this package does not import torch: the dashboard must start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from tieviz.config import ExperimentConfig
+from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params
+from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
+from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
+from tieviz.runs import RunStore
+
+__all__ = [
+    "Job",
+    "JobManager",
+    "JobStatus",
+    "LimitError",
+    "Limits",
+    "default_manager",
+    "estimate_params",
+]
+
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(name: str) -> Executor:
+    if name == "local":
+        return LocalExecutor()
+    if name == "ray":
+        from tieviz.jobs.ray_backend import RayExecutor
+
+        return RayExecutor()
+    raise ValueError(f"unknown executor {name!r}; TIEVIZ_EXECUTOR must be one of {', '.join(EXECUTORS)}")
+
+
+class JobManager:
+    """Submits, lists and cancels jobs under `root`; its dispatcher thread runs up to `concurrency` of them.
+
+    concurrency None means one per GPU (one on a CPU-only host); 0 makes a manager that only queues,
+    leaving the running to another process that shares the folder.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        concurrency: int | None = None,
+        limits: Limits | None = None,
+        executor: str | None = None,
+    ) -> None:
+        if concurrency is not None and concurrency < 0:
+            raise ValueError(f"concurrency must be 0 or more, not {concurrency}")
+        self.root = Path(root)
+        self.jobs_store = JobStore(self.root / "jobs")
+        self.runs = RunStore(self.root / "runs")
+        self.limits = limits or Limits()
+        self.executor = make_executor(executor or "local")
+        recover(self.jobs_store)  # a restart shows lost runs as interrupted before anyone looks
+        self._dispatcher = Dispatcher(self.root, self.jobs_store, self.executor, concurrency)
+        self._dispatcher.start()
+
+    def submit(self, config: ExperimentConfig, visitor: str = "anonymous") -> Job:
+        """Queues the experiment, or joins the identical queued/running job, or returns the cached result.
+
+        Raises LimitError for limits and ValueError for configs that cannot run (e.g. an unreadable file).
+        """
+        from tieviz.experiment import cached_summary, experiment_path
+
+        check_size(config, visitor, self.limits)
+        resolved = self.executor.resolve(config)
+        key = resolved.key()
+        with self.jobs_store.queue_lock():
+            states = self.jobs_store.all()
+            same = [s for s in states if s["key"] == key]
+            for state in [s for s in same if s["status"] in ACTIVE and "cancel_requested_at" not in s]:
+                if visitor not in state["visitors"]:
+                    check_queue(self._active_count(states, visitor), visitor, self.limits)
+                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor)))
+            if cached_summary(resolved, self.runs) is not None:
+                for state in reversed([s for s in same if s["status"] == "done"]):
+                    return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor)))
+                now = time.time()
+                summary = str(experiment_path(self.runs, resolved))
+                return self._job(
+                    self.jobs_store.create(
+                        key,
+                        resolved.to_dict(),
+                        visitor,
+                        "done",
+                        started_at=now,
+                        finished_at=now,
+                        summary_path=summary,
+                        phase="analysis",
+                    )
+                )
+            check_queue(self._active_count(states, visitor), visitor, self.limits)
+            return self._job(self.jobs_store.create(key, resolved.to_dict(), visitor))
+
+    def get(self, job_id: str) -> Job:
+        return self._job(self.jobs_store.read(job_id))
+
+    def jobs(self, visitor: str | None = None) -> list[Job]:
+        """Jobs (those this visitor asked for, if given), newest first."""
+        states = self.jobs_store.all()
+        positions = self.jobs_store.positions(states)
+        chosen = [s for s in states if visitor is None or visitor in s["visitors"]]
+        return [job_from_state(s, positions.get(s["id"])) for s in reversed(chosen)]
+
+    def cancel(self, job_id: str, visitor: str | None = None) -> Job:
+        """Withdraws the visitor's request; the job stops once nobody wants it (visitor None: stop now)."""
+
+        def withdraw(state: dict) -> dict | None:
+            if state["status"] not in ACTIVE:
+                return None
+            if visitor is not None:
+                if visitor not in state["visitors"]:
+                    raise ValueError(f"job {job_id} was not submitted by {visitor}, so they cannot cancel it")
+                state["cancelled_by"] = sorted({*state.get("cancelled_by", []), visitor})
+                if set(state["visitors"]) - set(state["cancelled_by"]):
+                    return state  # someone else still wants it
+            if state["status"] == "queued":
+                return {**state, "status": "cancelled", "finished_at": time.time()}
+            self.jobs_store.request_cancel(job_id)  # the worker stops at its next step
+            return {**state, "cancel_requested_at": time.time()}
+
+        return self._job(self.jobs_store.update(job_id, withdraw))
+
+    def live_metrics(self, job_id: str) -> dict[str, list[dict]]:
+        """Per arm, the step records reported so far (a few per arm), for live loss and ratio curves."""
+        self.jobs_store.read(job_id)  # a clear error for an unknown id
+        return self.jobs_store.live(job_id)
+
+    def summary(self, job_id: str) -> dict | None:
+        """The experiment summary of a done job whose three runs are all complete; None otherwise."""
+        from tieviz.experiment import cached_summary
+
+        state = self.jobs_store.read(job_id)
+        if state["status"] != "done":
+            return None
+        return cached_summary(ExperimentConfig.from_dict(state["config"]), self.runs)
+
+    def shutdown(self) -> None:
+        """Stops dispatching; this manager's running jobs are stopped and marked interrupted."""
+        self._dispatcher.shutdown("the server stopped before it finished")
+
+    def _job(self, state: dict) -> Job:
+        position = None
+        if state["status"] == "queued":
+            position = self.jobs_store.positions(self.jobs_store.all()).get(state["id"])
+        return job_from_state(state, position)
+
+    @staticmethod
+    def _active_count(states: list[dict], visitor: str) -> int:
+        return sum(
+            1
+            for s in states
+            if s["status"] in ACTIVE and visitor in s["visitors"] and visitor not in s.get("cancelled_by", [])
+        )
+
+
+def _add_visitor(visitor: str):
+    def add(state: dict) -> dict:
+        state["visitors"] = (
+            [*state["visitors"], visitor] if visitor not in state["visitors"] else state["visitors"]
+        )
+        state["cancelled_by"] = [v for v in state.get("cancelled_by", []) if v != visitor]  # asking again
+        return state
+
+    return add
+
+
+_default: JobManager | None = None
+_default_lock = threading.Lock()
+
+
+def default_manager() -> JobManager:
+    """The process-wide manager, configured from TIEVIZ_DATA, _CONCURRENCY, _EXECUTOR and the limits."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            raw = os.environ.get("TIEVIZ_CONCURRENCY", "").strip()
+            try:
+                concurrency = int(raw) if raw else None
+            except ValueError:
+                raise ValueError(f"TIEVIZ_CONCURRENCY must be a whole number, not {raw!r}") from None
+            _default = JobManager(
+                Path(os.environ.get("TIEVIZ_DATA") or "data"),
+                concurrency=concurrency,
+                limits=Limits.from_env(),
+                executor=os.environ.get("TIEVIZ_EXECUTOR") or "local",
+            )
+        return _default

@@ -1,0 +1,81 @@
+"""Limits for a shared deployment: how many jobs one visitor may queue, and how big anonymous runs may be.
+
+Visitors named in `trusted` (for example the local user of the dashboard, or an admin) skip the size caps
+but not the queue limit. A cap of 0 turns that cap off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from tieviz.config import ExperimentConfig
+
+
+class LimitError(ValueError):
+    """A request refused by a configured limit; the message says which and how to stay within it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_queued_per_visitor: int = 3  # queued plus running jobs one visitor may have at once; 0 = no limit
+    anon_max_steps: int = 2000  # training steps per arm for visitors not in `trusted`; 0 = no cap
+    anon_max_params: int = 20_000_000  # estimated parameters of the largest arm; 0 = no cap
+    trusted: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """From TIEVIZ_MAX_QUEUED_PER_VISITOR, _ANON_MAX_STEPS, _ANON_MAX_PARAMS and _TRUSTED_VISITORS."""
+        trusted = os.environ.get("TIEVIZ_TRUSTED_VISITORS", "")
+        return cls(
+            max_queued_per_visitor=_env_int("TIEVIZ_MAX_QUEUED_PER_VISITOR", cls.max_queued_per_visitor),
+            anon_max_steps=_env_int("TIEVIZ_ANON_MAX_STEPS", cls.anon_max_steps),
+            anon_max_params=_env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
+            trusted=frozenset(name.strip() for name in trusted.split(",") if name.strip()),
+        )
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be 0 (no limit) or more, not {value}")
+    return value
+
+
+def estimate_params(config: ExperimentConfig) -> int:
+    """Parameters of the largest arm (untied): 2·V·d for W_E and W_U, T·d positions, ~12·L·d² for blocks."""
+    v, d, n_layers = config.data.vocab_size, config.model.d_model, config.model.n_layers
+    return 2 * v * d + config.model.seq_len * d + 12 * n_layers * d * d
+
+
+def check_size(config: ExperimentConfig, visitor: str, limits: Limits) -> None:
+    """Refuses runs beyond the anonymous caps; trusted visitors pass."""
+    if visitor in limits.trusted:
+        return
+    steps = config.train.steps
+    if limits.anon_max_steps and steps > limits.anon_max_steps:
+        raise LimitError(
+            f"{steps} training steps is above this site's limit of {limits.anon_max_steps}; "
+            "choose fewer steps or run tieviz on your own machine"
+        )
+    params = estimate_params(config)
+    if limits.anon_max_params and params > limits.anon_max_params:
+        raise LimitError(
+            f"this model has about {params:,} parameters, above this site's limit of "
+            f"{limits.anon_max_params:,}; choose a smaller d_model, fewer layers or a smaller vocabulary"
+        )
+
+
+def check_queue(active: int, visitor: str, limits: Limits) -> None:
+    """Refuses a new job when the visitor already has `active` queued or running jobs at the limit."""
+    if limits.max_queued_per_visitor and active >= limits.max_queued_per_visitor:
+        raise LimitError(
+            f"{visitor} already has {active} experiments queued or running (the limit is "
+            f"{limits.max_queued_per_visitor}); wait for one to finish or cancel one"
+        )

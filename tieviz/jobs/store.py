@@ -1,0 +1,207 @@
+"""Job state on disk: one JSON file per job, replaced atomically, read-modify-written under a file lock.
+
+Layout of `<root>/jobs/`:
+    .lock                 the queue lock: held to submit (deduplicate) and to claim a job to run
+    <id>/state.json       everything `Job` shows, plus who owns the job and which process runs it
+    <id>/.lock            the job lock: held for every read-modify-write of state.json
+    <id>/cancel           present once the job should stop; the worker polls it between steps
+    <id>/live/<arm>.jsonl the step records reported so far, for live curves
+    <id>/error.log        the traceback of an unexpected failure
+
+State is on disk, not in memory, so any number of managers, in this process or others, share one root,
+and a restarted server sees what happened while it was down. Lock order: queue lock, then job lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tieviz.config import ARM_NAMES
+from tieviz.runs import read_jsonl, write_json_atomic
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
+ACTIVE: tuple[str, ...] = ("queued", "running")
+FINAL: tuple[str, ...] = ("done", "failed", "cancelled", "interrupted")
+PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through; each counts for a quarter of progress
+HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a visitor sees of one job; a snapshot, read again with `JobManager.get`."""
+
+    id: str
+    key: str  # experiment key of the resolved config: identical requests share it
+    config: dict
+    status: JobStatus
+    visitors: tuple[str, ...]
+    position: int | None  # 1-based place in the queue while queued
+    phase: str | None  # "tied", "untied", "scaled" or "analysis" while running
+    step: int
+    total: int
+    latest: dict  # the latest metrics record (train_loss, grad_ratio, val_loss sometimes, ...)
+    error: str | None  # one sentence saying why, for failed and interrupted jobs
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    summary_path: str | None
+
+    @property
+    def progress_fraction(self) -> float:
+        """Share of the work done: each arm and the analysis count a quarter."""
+        if self.status == "done":
+            return 1.0
+        if self.phase not in PHASES:
+            return 0.0
+        within = self.step / self.total if self.total > 0 else 0.0
+        return min(1.0, max(0.0, (PHASES.index(self.phase) + min(within, 1.0)) / len(PHASES)))
+
+
+def job_from_state(state: dict, position: int | None = None) -> Job:
+    return Job(
+        id=state["id"],
+        key=state["key"],
+        config=state["config"],
+        status=state["status"],
+        visitors=tuple(state["visitors"]),
+        position=position if state["status"] == "queued" else None,
+        phase=state.get("phase"),
+        step=int(state.get("step", 0)),
+        total=int(state.get("total", 0)),
+        latest=dict(state.get("latest") or {}),
+        error=state.get("error"),
+        created_at=state["created_at"],
+        started_at=state.get("started_at"),
+        finished_at=state.get("finished_at"),
+        summary_path=state.get("summary_path"),
+    )
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    """An exclusive lock on a file; the kernel releases it if the holder dies."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pid_alive(pid: int | None, host: str | None) -> bool | None:
+    """Whether a process exists and is not a zombie; None when it lives on another host (cannot tell)."""
+    if pid is None:
+        return False
+    if host is not None and host != HOST:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): os.kill said it exists
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+class JobStore:
+    """The job directories under `<data root>/jobs`."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def dir(self, job_id: str) -> Path:
+        if not job_id or "/" in job_id or job_id.startswith("."):
+            raise ValueError(f"{job_id!r} is not a job id")
+        return self.root / job_id
+
+    def queue_lock(self) -> contextlib.AbstractContextManager[None]:
+        return _flock(self.root / ".lock")
+
+    def job_lock(self, job_id: str) -> contextlib.AbstractContextManager[None]:
+        return _flock(self.dir(job_id) / ".lock")
+
+    def create(self, key: str, config: dict, visitor: str, status: str = "queued", **extra: Any) -> dict:
+        job_id = uuid.uuid4().hex[:12]
+        (self.dir(job_id) / "live").mkdir(parents=True)
+        state = {
+            "id": job_id,
+            "key": key,
+            "config": config,
+            "status": status,
+            "visitors": [visitor],
+            "cancelled_by": [],
+            "phase": None,
+            "step": 0,
+            "total": 0,
+            "latest": {},
+            "error": None,
+            "created_at": time.time(),
+            "started_at": None,
+            "finished_at": None,
+            "summary_path": None,
+            **extra,
+        }
+        write_json_atomic(self.dir(job_id) / "state.json", state)
+        return state
+
+    def read(self, job_id: str) -> dict:
+        path = self.dir(job_id) / "state.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"there is no job {job_id!r}") from None
+
+    def update(self, job_id: str, change: Callable[[dict], dict | None]) -> dict:
+        """Applies `change` to the state under the job lock; it returns the new state, or None to keep it."""
+        with self.job_lock(job_id):
+            state = self.read(job_id)
+            new = change(dict(state))
+            if new is None:
+                return state
+            write_json_atomic(self.dir(job_id) / "state.json", new)
+            return new
+
+    def all(self) -> list[dict]:
+        """Every job's state, oldest first (the queue order)."""
+        states = []
+        for path in self.root.glob("*/state.json"):
+            try:
+                states.append(json.loads(path.read_text()))
+            except (OSError, json.JSONDecodeError):
+                continue  # removed while listing; writes are atomic, so never half-written
+        return sorted(states, key=lambda s: (s["created_at"], s["id"]))
+
+    def positions(self, states: list[dict]) -> dict[str, int]:
+        queued = [s["id"] for s in states if s["status"] == "queued"]
+        return {job_id: index + 1 for index, job_id in enumerate(queued)}
+
+    def request_cancel(self, job_id: str) -> None:
+        (self.dir(job_id) / "cancel").touch()
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return (self.dir(job_id) / "cancel").exists()
+
+    def append_live(self, job_id: str, arm: str, record: dict) -> None:
+        with open(self.dir(job_id) / "live" / f"{arm}.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def live(self, job_id: str) -> dict[str, list[dict]]:
+        live = self.dir(job_id) / "live"
+        return {
+            arm: read_jsonl(live / f"{arm}.jsonl") for arm in ARM_NAMES if (live / f"{arm}.jsonl").exists()
+        }

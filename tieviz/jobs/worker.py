@@ -1,0 +1,97 @@
+"""The job function: runs one claimed job to its end and records the outcome in the job's state.
+
+Both executors run exactly this function: the local one in a worker process, the Ray one as a Ray task.
+It talks to the manager only through the job directory (state.json, live/, cancel), so it needs the
+data folder on a filesystem that the manager can read too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+from tieviz.config import ARM_NAMES
+from tieviz.jobs.store import JobStore
+
+
+def failure_reason(error: BaseException) -> str:
+    """One sentence for the visitor: a user error's own message, else the exception's type and message."""
+    if isinstance(error, ValueError):
+        text = str(error).strip().splitlines()
+        return text[0] if text else type(error).__name__
+    message = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
+
+
+def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
+    """Trains and analyses the job's experiment under `root`; returns the job's final status.
+
+    `gpu` pins the job to one CUDA device (the local executor's slot); Ray sets the device itself.
+    """
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)  # before CUDA starts, so "cuda" means this GPU
+    data = Path(root)
+    jobs = JobStore(data / "jobs")
+
+    def start(state: dict) -> dict | None:
+        if state["status"] != "running":
+            return None  # cancelled or recovered between the claim and now
+        return {**state, "worker_pid": os.getpid(), "worker_host": socket.gethostname(), "phase": "tied"}
+
+    if jobs.update(job_id, start)["status"] != "running":
+        return jobs.read(job_id)["status"]
+
+    from tieviz.config import ExperimentConfig
+    from tieviz.experiment import experiment_path, resolve, run_experiment
+    from tieviz.runs import RunStore
+    from tieviz.train import TrainingCancelled
+
+    store = RunStore(data / "runs")
+
+    def progress(phase: str, done: int, total: int, metrics: dict) -> None:
+        if phase in ARM_NAMES and metrics.get("step") is not None:
+            jobs.append_live(job_id, phase, metrics)
+
+        def record(state: dict) -> dict | None:
+            if state["status"] != "running":
+                return None
+            latest = metrics if metrics else state["latest"]
+            return {**state, "phase": phase, "step": done, "total": total, "latest": latest}
+
+        jobs.update(job_id, record)
+
+    def should_stop() -> bool:
+        return jobs.cancel_requested(job_id)
+
+    outcome: dict
+    try:
+        if should_stop():
+            raise TrainingCancelled("cancelled before it started")
+        config = ExperimentConfig.from_dict(jobs.read(job_id)["config"])
+        run_experiment(config, store, progress, should_stop)
+        outcome = {"status": "done", "summary_path": str(experiment_path(store, resolve(config)))}
+    except TrainingCancelled:
+        outcome = {"status": "cancelled"}
+    except ValueError as error:  # the user's to fix: a corpus, a diverging learning rate, ...
+        outcome = {"status": "failed", "error": failure_reason(error)}
+    except Exception as error:
+        (jobs.dir(job_id) / "error.log").write_text(traceback.format_exc())
+        outcome = {"status": "failed", "error": failure_reason(error)}
+    except BaseException:  # KeyboardInterrupt from ray.cancel, SystemExit from a terminate
+        status = "cancelled" if should_stop() else "interrupted"
+        _finish(jobs, job_id, {"status": status, "error": None if status == "cancelled" else "stopped"})
+        raise
+    return _finish(jobs, job_id, outcome)
+
+
+def _finish(jobs: JobStore, job_id: str, outcome: dict) -> str:
+    def finish(state: dict) -> dict | None:
+        # "interrupted" can be a wrong guess by a manager that could not see this process; the outcome wins.
+        if state["status"] not in ("running", "interrupted"):
+            return None
+        return {**state, "error": None, **outcome, "finished_at": time.time()}
+
+    return jobs.update(job_id, finish)["status"]
