@@ -73,11 +73,7 @@ def test_pid_alive_tells_live_dead_zombie_and_remote_processes():
     assert pid_alive(None, HOST) is False
     assert pid_alive(os.getpid(), "some-other-host") is None
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    while (
-        not os.path.exists(f"/proc/{child.pid}")
-        or "Z" not in open(f"/proc/{child.pid}/stat").read().split(")")[-1][:3]
-    ):
-        pass  # exited but not yet reaped: a zombie
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped: a zombie
     assert pid_alive(child.pid, HOST) is False
     child.wait()
     assert pid_alive(child.pid, HOST) is False

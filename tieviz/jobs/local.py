@@ -39,6 +39,7 @@ class Executor(Protocol):
     name: str
 
     def default_concurrency(self) -> int: ...
+    def set_concurrency(self, concurrency: int) -> None: ...
     def gpu_slots(self) -> int: ...
     def warm(self) -> None: ...
     def resolve(self, config: Any) -> Any: ...
@@ -70,6 +71,7 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self._gpus: int | None = None
+        self._threads: int | None = None
         methods = multiprocessing.get_all_start_methods()
         self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if self._ctx.get_start_method() == "forkserver":
@@ -98,8 +100,13 @@ class LocalExecutor:
 
         return resolve(config)
 
+    def set_concurrency(self, concurrency: int) -> None:
+        """Shares the CPU cores among the jobs that may run at once (TIEVIZ_TORCH_THREADS overrides)."""
+        self._threads = max(1, (os.cpu_count() or 1) // max(1, concurrency))
+
     def launch(self, root: Path, job_id: str, gpu: int | None) -> multiprocessing.Process:
-        threads = int(os.environ.get("TIEVIZ_TORCH_THREADS", "0") or 0) or None
+        # Too many threads on a busy CPU make each step many times slower, hence an explicit count.
+        threads = int(os.environ.get("TIEVIZ_TORCH_THREADS", "0") or 0) or self._threads
         process = self._ctx.Process(
             target=_local_entry,
             args=(str(root), job_id, gpu, threads),
@@ -170,6 +177,7 @@ class Dispatcher:
     def _loop(self) -> None:
         if self.concurrency is None:
             self.concurrency = self.executor.default_concurrency()
+        self.executor.set_concurrency(self.concurrency)
         if self.concurrency > 0:
             self.executor.warm()
         while not self._halt.is_set():

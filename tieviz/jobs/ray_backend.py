@@ -43,6 +43,9 @@ class RayExecutor:
         """One job per GPU in the cluster, one on a CPU-only cluster."""
         return max(1, self.cluster_gpus())
 
+    def set_concurrency(self, concurrency: int) -> None:
+        pass  # Ray gives each task the CPUs it asked for
+
     def gpu_slots(self) -> int:
         return 0  # Ray assigns the GPU and sets CUDA_VISIBLE_DEVICES itself
 
