@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
 
 from tieviz.config import DataConfig
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 UNK, EOS = "[UNK]", "[EOS]"
 SPECIAL_TOKENS = (UNK, EOS)
@@ -138,6 +141,8 @@ def train_tokenizer(documents: list[str], vocab_size: int) -> PreTrainedTokenize
             f"the corpus has only {n_distinct} distinct words, too few for a vocabulary of {vocab_size}; "
             f"use --vocab {n_distinct + len(SPECIAL_TOKENS)} or less"
         )
+    from transformers import PreTrainedTokenizerFast  # slow to import: only when a corpus is built
+
     trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
     tokenizer.train_from_iterator(documents, trainer=trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token=UNK, eos_token=EOS)

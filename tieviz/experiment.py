@@ -25,7 +25,7 @@ ExperimentProgress = Callable[[str, int, int, dict], None]
 def resolve(config: ExperimentConfig) -> ExperimentConfig:
     """Pins what "auto" and file paths leave open, so the config hashes to what will really run."""
     from tieviz.data import file_sha256, read_text_file
-    from tieviz.train import resolve_device
+    from tieviz.device import resolve_device
 
     data = config.data
     if data.corpus == "file":

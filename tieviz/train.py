@@ -16,6 +16,7 @@ from transformers import GPT2LMHeadModel
 
 from tieviz.config import ArmConfig
 from tieviz.data import BatchSampler, Corpus, fixed_windows
+from tieviz.device import resolve_device  # noqa: F401  (re-exported: callers know it from here)
 
 ProgressFn = Callable[[int, int, dict], None]  # (step, total_steps, latest metrics)
 
@@ -26,29 +27,6 @@ class TrainingDiverged(ValueError):
 
 class TrainingCancelled(RuntimeError):
     """The caller asked the loop to stop."""
-
-
-def resolve_device(requested: str) -> str:
-    """'auto' picks cuda, then mps, then cpu; an explicit device must exist."""
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if requested == "cpu":
-        return "cpu"
-    if requested == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                "device 'cuda' was asked for, but this machine has no CUDA GPU (try --device auto)"
-            )
-        return "cuda"
-    if requested == "mps":
-        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
-            raise ValueError("device 'mps' was asked for, but Apple's MPS backend is not available here")
-        return "mps"
-    raise ValueError(f"unknown device {requested!r}; use auto, cpu, cuda or mps")
 
 
 class GradientSplit:
