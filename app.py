@@ -16,9 +16,11 @@ PAGES = [
     st.Page("pages/lens.py", title="Tuned lens", icon=":material/layers:"),
 ]
 
+ui.warm_imports()
 page = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("## tieviz")
     st.caption("What weight tying does to token embeddings")
 ui.experiment_picker()
-page.run()
+with ui.inside_app():
+    page.run()

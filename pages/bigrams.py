@@ -8,6 +8,8 @@ from tieviz import ui
 from tieviz.analysis.teaching import default_breaking_map, default_toy_embeddings
 from tieviz.figures.teaching import teaching_products_figure
 
+ui.require_app()
+
 st.title("Bigram symmetry: tying cannot learn word order on its own")
 st.markdown(
     "Skip every transformer block and a model still has a **direct path**: token *i* is embedded by "
@@ -62,23 +64,33 @@ vocab = experiment.runs["untied"].info["vocab_size"]
 k_max = max(5, min(80, vocab - 2))
 ui.url_state("bigram_k", min(experiment.summary["config"]["bigram_k"], k_max), ui.bounded_int(5, k_max))
 ui.url_state("bigram_ln", False, ui.parse_bool)
-left, right = st.columns(2)
+ui.url_state("bigram_truth", False, ui.parse_bool)
+left, middle, right = st.columns(3)
 k = left.slider("Tokens shown (most frequent first)", 5, k_max, key="bigram_k")
+result = ui.bigrams(experiment, k)
+has_truth = result.truth is not None
+use_truth = middle.toggle(
+    "Compare with the true transitions",
+    key="bigram_truth",
+    disabled=not has_truth,
+    help="The toy language is generated from a known transition matrix; other corpora only have counts",
+)
 through_norm = right.toggle(
     "Through the final layer norm",
     key="bigram_ln",
     help="The model's real direct path normalises each row first, which breaks exact symmetry a little",
 )
-ui.keep_in_url("bigram_k", "bigram_ln")
+ui.keep_in_url("bigram_k", "bigram_ln", "bigram_truth")
 
-result = ui.bigrams(experiment, k)
 suffix = "_ln" if through_norm else ""
-reference = ["truth", "empirical"] if result.truth is not None else ["empirical"]
-which = (*reference, f"tied{suffix}", f"untied{suffix}")
+reference = "truth" if use_truth and has_truth else "empirical"
+which = (reference, f"tied{suffix}", f"untied{suffix}")
 
 cols = st.columns(4)
 cols[0].metric(
-    "Corpus asymmetry", f"{result.asymmetry['empirical']:.2f}", help="‖A − Aᵀ‖ / ‖A‖; 0 = symmetric"
+    "True transitions' asymmetry" if reference == "truth" else "Corpus asymmetry",
+    f"{result.asymmetry[reference]:.2f}",
+    help="‖A − Aᵀ‖ / ‖A‖; 0 = symmetric",
 )
 cols[1].metric("Tied path asymmetry", f"{result.asymmetry[f'tied{suffix}']:.2f}")
 cols[2].metric(

@@ -4,6 +4,8 @@ import streamlit as st
 
 from tieviz import ui
 
+ui.require_app()
+
 st.title("Gradients: which path shapes the shared matrix?")
 st.markdown(
     "A tied matrix gets two gradients at every step: one through the **input** lookup (how each token "

@@ -5,6 +5,8 @@ import streamlit as st
 
 from tieviz import ui
 
+ui.require_app()
+
 st.title("Tuned lens: do early layers do less in a tied model?")
 st.markdown(
     "Read the model's prediction from the middle of the network: after each layer, map the hidden vector "

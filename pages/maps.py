@@ -5,6 +5,8 @@ import streamlit as st
 
 from tieviz import ui
 
+ui.require_app()
+
 st.title("Embedding maps: does the tied matrix look like an input or an output matrix?")
 st.markdown(
     "Each panel places the most frequent tokens by the direction of their rows in one matrix: the tied "

@@ -5,6 +5,8 @@ import streamlit as st
 from tieviz import ui
 from tieviz.config import preset
 
+ui.require_app()
+
 st.title("Weight tying shapes embeddings for output")
 st.markdown(
     "Many language models use **one matrix twice**: to turn tokens into vectors at the input, and to "
@@ -38,29 +40,29 @@ else:
     st.subheader("Headline numbers")
     cols = st.columns(5)
     cols[0].metric(
-        "Tied vs untied output (CKA)",
+        "CKA to untied output",
         f"{tied['cka_out']:.2f}",
         help="Linear CKA between the tied matrix and the untied model's output matrix W_U; 1 = same shape",
     )
     cols[1].metric(
-        "Tied vs untied input (CKA)",
+        "CKA to untied input",
         f"{tied['cka_in']:.2f}",
         help="Linear CKA between the tied matrix and the untied model's input matrix W_E",
     )
     cols[2].metric(
-        "Bias (output − input)",
+        "Bias (out − in)",
         f"{bias:+.2f}",
         help="Positive: the shared matrix is shaped more like an output matrix",
     )
     cols[3].metric(
-        "Early gradient ratio (tied)",
+        "Early gradient ratio",
         f"{ratio['tied_early']:.2f}×",
         delta=f"late {ratio['tied_late']:.2f}×",
         delta_color="off",
         help="‖output-path gradient‖ / ‖input-path gradient‖ over the first 5% of steps; late = last 20%",
     )
     cols[4].metric(
-        f"Bias with input gradient × {alpha:g}",
+        f"Bias with α = {alpha:g}",
         f"{scaled['cka_out'] - scaled['cka_in']:+.2f}",
         help="The same bias for the tied model whose input-path gradient was scaled up (the causal test)",
     )
@@ -83,17 +85,12 @@ else:
 
     metrics = ui.run_metrics(experiment)
     steps = summary["config"]["train"]["steps"]
-    left, right = st.columns(2)
-    with left:
-        ui.show_figure(
-            bias_over_training_figure(summary["bias_over_training"], "cka"), summary["bias_over_training"]
-        )
-        ui.link_to("pages/maps.py", "Embedding maps and all bias scores", experiment)
-    with right:
-        ui.show_figure(
-            gradient_ratio_figure(metrics, alpha=alpha, total_steps=steps), ui.records_frame(metrics)
-        )
-        ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
+    ui.show_figure(
+        bias_over_training_figure(summary["bias_over_training"], "cka"), summary["bias_over_training"]
+    )
+    ui.link_to("pages/maps.py", "Embedding maps and all bias scores", experiment)
+    ui.show_figure(gradient_ratio_figure(metrics, alpha=alpha, total_steps=steps), ui.records_frame(metrics))
+    ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
     ui.show_figure(loss_figure(metrics), ui.records_frame(metrics))
     ui.link_to("pages/bigrams.py", "Why tying cannot learn word order: bigram symmetry", experiment)
 

@@ -13,6 +13,8 @@ import streamlit as st
 from tieviz import ui
 from tieviz.config import PRESETS, preset
 
+ui.require_app()
+
 ACTIVE = ("queued", "running")
 PRESET_WORDS = {
     "toy": "Toy: a synthetic language with known word order, tiny models (seconds to a minute)",
@@ -27,8 +29,7 @@ st.markdown(
     "the sidebar; asking for one that was already trained opens it at once."
 )
 
-device = ui.device()
-st.caption(f"This server trains on **{ui.device_words(device)}** when the device is left on auto.")
+device_note = st.empty()  # filled once torch has said which device "auto" means (slow the first time)
 
 ui.url_state("train_preset", "toy", ui.choice(tuple(PRESETS)))
 name = st.radio("Preset", tuple(PRESETS), format_func=PRESET_WORDS.get, key="train_preset")
@@ -53,7 +54,10 @@ if advanced:
             key=f"adv-{name}-corpus",
         )
         overrides["device"] = device_col.selectbox(
-            "Device", ("auto", "cpu", "cuda", "mps"), key=f"adv-{name}-device", help=f"auto = {device} here"
+            "Device",
+            ("auto", "cpu", "cuda", "mps"),
+            key=f"adv-{name}-device",
+            help="auto picks a CUDA GPU, then Apple's MPS, then the CPU",
         )
         if overrides["corpus"] == "file":
             upload = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"], key="train_upload")
@@ -108,6 +112,9 @@ if advanced:
             0.5,
             key=f"adv-{name}-alpha",
         )
+
+device = ui.device()
+device_note.caption(f"This server trains on **{ui.device_words(device)}** when the device is left on auto.")
 
 config = None
 try:

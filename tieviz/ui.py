@@ -7,11 +7,13 @@ so that opening the app is fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,34 @@ if TYPE_CHECKING:
 TRAIN_PAGE = "pages/train.py"
 PICKER_KEY = "run"  # widget key and URL parameter of the selected experiment
 EMPTY_MESSAGE = "No experiment yet: train the toy preset in about 10 seconds."
+
+
+_app = threading.local()
+
+
+@contextlib.contextmanager
+def inside_app() -> Iterator[None]:
+    """Marks this script run as started by app.py (see `require_app`); app.py wraps `page.run()` in it."""
+    _app.active = True
+    try:
+        yield
+    finally:
+        _app.active = False
+
+
+def require_app() -> None:
+    """Runs app.py around this page when Streamlit started the page on its own, then stops.
+
+    Until some visitor's run has called st.navigation, a fresh server still treats a `pages/` folder
+    the old way: a first visit to /maps would run pages/maps.py alone, without the page config and the
+    shared sidebar. Every page calls this first.
+    """
+    if getattr(_app, "active", False):
+        return
+    import runpy
+
+    runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
+    st.stop()
 
 
 def data_root() -> Path:
@@ -179,6 +209,18 @@ def empty_state(what: str = "") -> None:
     st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/play_arrow:")
 
 
+@st.cache_resource(show_spinner=False)
+def warm_imports() -> None:
+    """Imports torch and the figure modules in the background once per server, before a page needs them."""
+    import threading
+
+    def load() -> None:
+        import tieviz.figures.curves  # noqa: F401  (pulls in torch through tieviz.summary)
+        import tieviz.train  # noqa: F401
+
+    threading.Thread(target=load, name="tieviz-warm-imports", daemon=True).start()
+
+
 # ---------------------------------------------------------------- figures and downloads
 
 
@@ -220,41 +262,44 @@ def show_figure(
     figure, name = captioned.figure, captioned.name
     st.plotly_chart(figure, key=f"chart-{key}", theme=None, width="stretch")
     st.caption(captioned.caption)
-    columns = st.columns([1, 1, 1, 4])
-    columns[0].download_button(
-        "Figure (HTML)",
+    row = st.container(horizontal=True, key=f"downloads-{key}", gap="small")
+    row.download_button(
+        "HTML",
         data=lambda: figure.to_html(include_plotlyjs=True, full_html=True).encode(),
         file_name=f"{name}.html",
         mime="text/html",
         key=f"dl-html-{key}",
+        help="The interactive figure as one HTML file that opens offline",
         icon=":material/download:",
         on_click="ignore",
     )
     if _browser_found():
-        columns[1].download_button(
-            "Figure (PNG)",
+        row.download_button(
+            "PNG",
             data=lambda: figure.to_image(format="png", scale=2),
             file_name=f"{name}.png",
             mime="image/png",
             key=f"dl-png-{key}",
+            help="The figure as a PNG image (drawn on the server when clicked; takes a few seconds)",
             icon=":material/image:",
             on_click="ignore",
         )
     else:
-        columns[1].button(
-            "Figure (PNG)",
+        row.button(
+            "PNG",
             key=f"dl-png-{key}",
             disabled=True,
             help="PNG export needs Chrome or Chromium on the server (kaleido draws with it); use HTML",
         )
     if data is not None:
         produce, extension, mime = _data_bytes(data)
-        columns[2].download_button(
-            f"Data ({extension.upper()})",
+        row.download_button(
+            extension.upper(),
             data=produce,
             file_name=f"{name}.{extension}",
             mime=mime,
             key=f"dl-data-{key}",
+            help="The numbers behind the figure",
             icon=":material/table:",
             on_click="ignore",
         )
