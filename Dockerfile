@@ -1,0 +1,44 @@
+# tieviz dashboard. CPU torch by default; for CUDA:
+#   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t tieviz:cuda .
+#   docker run --gpus all -p 8501:8501 -v tieviz-data:/data tieviz:cuda
+FROM python:3.11-slim
+
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    TIEVIZ_DATA=/data \
+    STREAMLIT_SERVER_PORT=8501 \
+    STREAMLIT_SERVER_ADDRESS=0.0.0.0 \
+    STREAMLIT_SERVER_HEADLESS=true \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+
+# Chromium lets kaleido export figures as PNG; curl serves the health check.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium curl \
+    && rm -rf /var/lib/apt/lists/*
+ENV BROWSER_PATH=/usr/bin/chromium
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --index-url "$TORCH_INDEX" "torch==${TORCH_VERSION}" \
+    && pip install -r requirements.txt
+
+COPY app.py ./
+COPY pages ./pages
+COPY tieviz ./tieviz
+COPY .streamlit ./.streamlit
+
+RUN useradd --create-home --uid 1000 tieviz \
+    && mkdir -p /data \
+    && chown tieviz:tieviz /data
+USER tieviz
+VOLUME ["/data"]
+
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD curl --fail --silent http://127.0.0.1:8501/_stcore/health || exit 1
+
+CMD ["streamlit", "run", "app.py"]
