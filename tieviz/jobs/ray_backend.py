@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tieviz.jobs.store import JobStore
 from tieviz.jobs.worker import run_job
 
 
@@ -63,7 +64,8 @@ class RayExecutor:
         return replace(pinned, train=replace(pinned.train, device="cuda")) if wants_gpu else pinned
 
     def launch(self, root: Path, job_id: str, gpu: int | None) -> Any:
-        num_gpus = 1 if self.cluster_gpus() > 0 else 0
+        device = JobStore(Path(root) / "jobs").read(job_id)["config"]["train"]["device"]
+        num_gpus = 1 if device == "cuda" else 0  # `resolve` pinned cuda only where the cluster has GPUs
         return self._task.options(num_gpus=num_gpus, name=f"tieviz-job-{job_id}").remote(str(root), job_id)
 
     def pid(self, handle: Any) -> int | None:

@@ -1,0 +1,76 @@
+"""The dispatcher and local worker processes: cancelling, killing, concurrency (tieviz/jobs/local.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from tests.jobs.helpers import settled, tiny, wait_for
+from tieviz.config import ARM_NAMES
+from tieviz.experiment import resolve
+from tieviz.jobs.store import HOST
+
+
+def in_training(job) -> bool:
+    return job.status == "running" and job.phase == "tied" and job.step >= 1
+
+
+def test_a_shared_running_job_stops_only_when_every_visitor_cancels(tmp_path, managers):
+    manager = managers(tmp_path, concurrency=1)
+    config = tiny(40, steps=400)  # long enough to be caught mid-training
+    job = manager.submit(config, "alice")
+    manager.submit(config, "bob")
+    wait_for(manager, job.id, in_training)
+    assert manager.cancel(job.id, "alice").status == "running"
+    assert not (tmp_path / "jobs" / job.id / "cancel").exists()
+    manager.cancel(job.id, "bob")
+    cancelled = wait_for(manager, job.id, settled, timeout=30)
+    assert cancelled.status == "cancelled" and cancelled.error is None
+    assert cancelled.step < 400
+    resolved = resolve(config)
+    assert not any(manager.runs.is_complete(resolved.arm(arm).key()) for arm in ARM_NAMES)
+    assert manager.runs.list_runs() == [] and manager.summary(job.id) is None
+    assert list((tmp_path / "runs" / ".staging").iterdir()) == []  # the cancelled arm's staging is gone
+
+
+def test_a_killed_worker_leaves_an_interrupted_job_and_a_clean_retrain(tmp_path, managers):
+    manager = managers(tmp_path, concurrency=1)
+    config = tiny(41, steps=60)
+    job = manager.submit(config, "alice")
+    wait_for(manager, job.id, in_training)
+    state = manager.jobs_store.read(job.id)
+    assert state["worker_host"] == HOST and state["worker_pid"] != os.getpid()
+    os.kill(state["worker_pid"], signal.SIGKILL)
+
+    lost = wait_for(manager, job.id, settled, timeout=10)
+    assert lost.status == "interrupted"
+    assert "signal 9" in lost.error
+    resolved = resolve(config)
+    assert not any(manager.runs.is_complete(resolved.arm(arm).key()) for arm in ARM_NAMES)
+    assert manager.runs.list_runs() == [] and manager.summary(job.id) is None
+    leftovers = list((tmp_path / "runs" / ".staging").iterdir())
+    assert leftovers and (leftovers[0] / "metrics.jsonl").exists()  # partial files exist, unread
+
+    retry = manager.submit(config, "alice")
+    assert retry.id != job.id and retry.status == "queued"
+    done = wait_for(manager, retry.id, settled)
+    assert done.status == "done", done.error
+    assert {run.key for run in manager.runs.list_runs()} == {resolved.arm(arm).key() for arm in ARM_NAMES}
+    assert manager.summary(retry.id) is not None
+    assert manager.get(job.id).status == "interrupted"  # history is kept
+
+
+def test_concurrency_limits_running_jobs_across_managers(tmp_path, managers):
+    first = managers(tmp_path, concurrency=1)
+    second = managers(tmp_path, concurrency=1)  # same host, same folder: still one at a time
+    jobs = [first.submit(tiny(50 + i, steps=30), f"visitor{i}") for i in range(3)]
+    most = 0
+    while not all(settled(first.get(j.id)) for j in jobs):
+        most = max(most, sum(first.get(j.id).status == "running" for j in jobs))
+        time.sleep(0.02)
+    assert most == 1
+    assert [first.get(j.id).status for j in jobs] == ["done"] * 3
+    started = sorted((first.get(j.id).started_at, j.id) for j in jobs)
+    assert [job_id for _, job_id in started] == [j.id for j in jobs]  # first come, first served
+    assert second.jobs() == first.jobs()
