@@ -74,12 +74,16 @@ def test_a_crash_mid_training_leaves_no_complete_run(tiny_config, store):
     assert not store.is_complete(arm.key())
     assert not store.path(arm.key()).exists()
     assert list((store.root / ".staging").iterdir()) == []
+    # A killed process cannot clean up after itself: its staging directory is removed by the next trainer.
+    stale = store.root / ".staging" / f"{arm.key()}-deadbeef"
+    (stale / "checkpoints").mkdir(parents=True)
     # A half-written directory at the key (a crash from an older version, a copy gone wrong) is not complete.
     store.path(arm.key()).mkdir(parents=True)
     (store.path(arm.key()) / "metrics.jsonl").write_text('{"step": 1}\n')
     assert store.get(arm.key()) is None
     run = train_arm(arm, store, corpus)
     assert run.info["complete"] and store.is_complete(arm.key())
+    assert not stale.exists()
 
 
 def test_concurrent_requests_for_one_key_train_once(tiny_config, store, monkeypatch):
