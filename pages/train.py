@@ -118,11 +118,11 @@ device_note.caption(f"This server trains on **{ui.device_words(device)}** when t
 
 config = None
 try:
-    config = preset(name, **overrides)
-    if config.model.d_model % config.model.n_heads:
-        raise ValueError(
-            f"the width ({config.model.d_model}) must be divisible by the heads ({config.model.n_heads})"
-        )
+    candidate = preset(name, **overrides)
+    width, heads = candidate.model.d_model, candidate.model.n_heads
+    if width % heads:
+        raise ValueError(f"the width ({width}) must be divisible by the number of heads ({heads})")
+    config = candidate
 except ValueError as error:
     st.error(f"These settings cannot run: {error}", icon=":material/error:")
 

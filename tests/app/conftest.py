@@ -1,0 +1,64 @@
+"""Helpers for AppTest tests of the dashboard: open app.py on a page with a chosen data folder."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGES = (
+    "pages/overview.py",
+    "pages/train.py",
+    "pages/bigrams.py",
+    "pages/maps.py",
+    "pages/gradients.py",
+    "pages/lens.py",
+)
+ANALYSIS_PAGES = tuple(p for p in PAGES if p != "pages/train.py")
+
+
+@pytest.fixture
+def open_app(monkeypatch) -> Callable[..., AppTest]:
+    """open_app(data_dir, page=None, query=None) -> an AppTest that has rendered that page once."""
+
+    def open_page(data: Path, page: str | None = None, query: dict | None = None) -> AppTest:
+        monkeypatch.setenv("TIEVIZ_DATA", str(data))
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.query_params.update(query or {})
+        at.run()
+        if page is not None and page != "pages/overview.py":
+            at.switch_page(page)
+            at.run()
+        return at
+
+    return open_page
+
+
+@pytest.fixture(scope="session")
+def toy_data(tmp_path_factory) -> tuple[Path, dict]:
+    """A data folder holding one tiny trained experiment: (data dir, its summary).
+
+    The tuned lens is fitted with 20 steps instead of 250: the pages only read its numbers.
+    """
+    from tieviz import results, summary
+    from tieviz.config import preset
+    from tieviz.experiment import run_experiment
+    from tieviz.runs import RunStore
+
+    data = tmp_path_factory.mktemp("app-data")
+    config = preset("toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(summary, "lens_result", functools.partial(results.lens_result, steps=20))
+        return data, run_experiment(config, RunStore(data / "runs"))
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def chart_keys(at: AppTest) -> list[str]:
+    return [c.proto.id for c in at.get("plotly_chart")]

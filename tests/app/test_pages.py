@@ -1,0 +1,128 @@
+"""Every dashboard page, opened through app.py: with no experiment, with a toy experiment, and from a URL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.app.conftest import ANALYSIS_PAGES, PAGES, errors
+from tieviz import ui
+
+# Page -> the chart keys it must show for a trained experiment.
+CHARTS = {
+    "pages/overview.py": {
+        "chart-bias_over_training_cka",
+        "chart-gradient_ratio",
+        "chart-loss",
+        "chart-tying_savings",
+    },
+    "pages/bigrams.py": {"chart-symmetry-explorer", "chart-bigram_heatmaps", "chart-bigram_asymmetry"},
+    "pages/maps.py": {"chart-embedding-maps", "chart-bias_over_training_cka"},
+    "pages/gradients.py": {"chart-gradient_ratio", "chart-gradient_share", "chart-loss"},
+    "pages/lens.py": {"chart-lens_kl", "chart-lens_contributions"},
+}
+
+
+def chart_keys(at) -> set[str]:
+    return {chart.key for chart in at.get("plotly_chart")}
+
+
+@pytest.mark.parametrize("page", ANALYSIS_PAGES)
+def test_page_without_experiment_shows_the_empty_state(open_app, tmp_path, page):
+    at = open_app(tmp_path, page)
+    assert not at.exception
+    assert not errors(at)
+    assert any(ui.EMPTY_MESSAGE in info.value for info in at.info)
+    shown = chart_keys(at)
+    # Only the pieces that need no trained model are drawn: the calculator and the symmetry explorer.
+    assert shown <= {"chart-tying_savings", "chart-symmetry-explorer"}
+
+
+def test_train_page_without_experiment_offers_to_start(open_app, tmp_path):
+    at = open_app(tmp_path, "pages/train.py")
+    assert not at.exception
+    assert not errors(at)
+    assert not at.button(key="train-start").disabled
+    assert any("Estimated time" in md.value for md in at.markdown)
+    assert any("No experiments started" in caption.value for caption in at.caption)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_with_a_toy_experiment_shows_its_charts(open_app, toy_data, page):
+    data, summary = toy_data
+    at = open_app(data, page)
+    assert not at.exception
+    assert not errors(at)
+    assert at.sidebar.selectbox(key=ui.PICKER_KEY).value == summary["experiment_key"]
+    assert at.query_params[ui.PICKER_KEY] == summary["experiment_key"]
+    shown = chart_keys(at)
+    assert CHARTS.get(page, set()) <= shown
+    captions = [c.value for c in at.caption]
+    for chart in at.get("plotly_chart"):
+        caption = json.loads(chart.proto.spec)["layout"]["title"]["text"]
+        assert caption  # every chart has a title
+    assert len(captions) >= len(shown)  # and a "how to read this" caption under each
+    for key in shown:
+        name = key.removeprefix("chart-")
+        at.get_by_key(f"dl-html-{name}")  # raises KeyError when the download is missing
+
+
+def test_overview_headline_numbers_come_from_the_summary(open_app, toy_data):
+    data, summary = toy_data
+    at = open_app(data)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["CKA to untied output"] == f"{summary['bias']['tied']['cka_out']:.2f}"
+    assert metrics["CKA to untied input"] == f"{summary['bias']['tied']['cka_in']:.2f}"
+    assert metrics["Early gradient ratio"] == f"{summary['grad_ratio']['tied_early']:.2f}×"
+
+
+def test_url_opens_the_same_view(open_app, toy_data):
+    data, summary = toy_data
+    at = open_app(data)
+    at.switch_page("pages/maps.py")
+    at.run()
+    token = at.selectbox(key="maps_token").options[3]
+    query = {"run": summary["experiment_key"], "maps_n": "20", "maps_token": token, "maps_scaled": "true"}
+    shared = open_app(data, "pages/maps.py", query)
+    assert not shared.exception
+    assert shared.slider(key="maps_n").value == 20
+    assert shared.selectbox(key="maps_token").value == token
+    assert shared.toggle(key="maps_scaled").value is True
+    # The neighbour tables of the searched token, one per matrix (tied, untied in/out, scaled).
+    neighbours = [d.value for d in shared.dataframe if list(d.value.columns) == ["token", "cosine"]]
+    assert len(neighbours) == 4
+    for table in neighbours:
+        assert len(table) == 10 and token not in set(table["token"])
+        assert table["cosine"].is_monotonic_decreasing
+    figure = json.loads(shared.get_by_key("chart-embedding-maps").proto.spec)
+    assert (
+        sum(1 for trace in figure["data"] if trace.get("text") == [token]) == 4
+    )  # highlighted in every panel
+
+
+def test_bad_url_values_fall_back_to_defaults(open_app, toy_data):
+    data, _ = toy_data
+    at = open_app(data, "pages/maps.py", {"run": "nonexistent", "maps_n": "lots", "maps_method": "tsne"})
+    assert not at.exception
+    assert at.radio(key="maps_method").value == "pca"
+    assert at.slider(key="maps_n").value >= 10
+    at = open_app(data, "pages/lens.py", {"lens_metric": "cross_entropy", "lens_logit": "false"})
+    assert not at.exception
+    figure = json.loads(at.get_by_key("chart-lens_cross_entropy").proto.spec)
+    assert not any("logit lens" in trace["name"] for trace in figure["data"])
+
+
+def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp_path):
+    at = open_app(tmp_path, "pages/bigrams.py")
+
+    def titles():
+        spec = json.loads(at.get_by_key("chart-symmetry-explorer").proto.spec)
+        return [a["text"] for a in spec["layout"]["annotations"]]
+
+    assert titles() == ["W_E W_Eᵀ (tied): asymmetry 0.00"]
+    at.toggle(key="sym_map").set_value(True).run()
+    assert not at.exception
+    tied, mapped = titles()
+    assert tied.endswith("asymmetry 0.00")
+    assert float(mapped.rsplit(" ", 1)[1]) > 0.05
