@@ -173,12 +173,13 @@ def show_job(job, manager, mine: bool) -> None:
             live = manager.live_metrics(job.id)
             if live:
                 left, right = st.columns(2)
-                left.plotly_chart(loss_figure(live).figure, key=f"live-loss-{job.id}", theme=None)
-                right.plotly_chart(
-                    gradient_ratio_figure(live, alpha=cfg["alpha"], total_steps=cfg["train"]["steps"]).figure,
-                    key=f"live-ratio-{job.id}",
-                    theme=None,
-                )
+                loss_chart = loss_figure(live).figure.update_layout(title_text="Loss so far")
+                ratio_chart = gradient_ratio_figure(
+                    live, alpha=cfg["alpha"], total_steps=train["steps"]
+                ).figure
+                ratio_chart.update_layout(title_text="Gradient ratio so far (output / input)")
+                left.plotly_chart(loss_chart, key=f"live-loss-{job.id}", theme=None)
+                right.plotly_chart(ratio_chart, key=f"live-ratio-{job.id}", theme=None)
         elif job.status == "done":
             took = (job.finished_at or 0) - (job.started_at or 0)
             how = "from the cache, instantly" if took < 1 else f"in {ui.duration(took)[6:]}"
