@@ -20,7 +20,9 @@ if experiment is None:
     ui.empty_state()
     st.stop()
 
+from tieviz.analysis.curves import early_window_end  # noqa: E402
 from tieviz.figures.curves import grad_share_figure, gradient_ratio_figure, loss_figure  # noqa: E402
+from tieviz.summary import EARLY_FRACTION, LATE_FRACTION  # noqa: E402
 
 summary = experiment.summary
 ratio = summary["grad_ratio"]
@@ -34,7 +36,8 @@ for col, arm in zip(cols, ("tied", "untied", "scaled"), strict=True):
         f"{ratio[f'{arm}_early']:.2f}×",
         delta=f"late {ratio[f'{arm}_late']:.2f}×",
         delta_color="off",
-        help="Mean over the first 5% of steps; 'late' is the mean over the last 20%",
+        delta_arrow="off",
+        help=f"Mean over the first {EARLY_FRACTION:.0%} of steps; late: over the last {LATE_FRACTION:.0%}",
     )
 
 ui.url_state("grad_smoothing", 0.6, ui.bounded_float(0.0, 0.95))
@@ -51,9 +54,9 @@ ui.keep_in_url("grad_smoothing")
 metrics = ui.run_metrics(experiment)
 data = ui.records_frame(metrics)
 ui.show_figure(gradient_ratio_figure(metrics, smoothing, alpha, steps), data)
-early_end = max(1, round(0.05 * steps))
 st.markdown(
-    f"**The early window.** The grey band covers the first 5% of training (steps 0 to about {early_end} of "
+    f"**The early window.** The grey band covers the first {EARLY_FRACTION:.0%} of training (steps 1 to "
+    f"{early_window_end(steps)} of "
     f"{steps}). That is when the embedding matrix moves most, and when the paper finds the output path "
     "supplies most of the gradient: whatever shape the matrix takes then, it keeps. Later the ratio may "
     "fall, but by then the matrix has already been pulled towards an output matrix."

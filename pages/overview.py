@@ -59,6 +59,7 @@ else:
         f"{ratio['tied_early']:.2f}×",
         delta=f"late {ratio['tied_late']:.2f}×",
         delta_color="off",
+        delta_arrow="off",
         help="‖output-path gradient‖ / ‖input-path gradient‖ over the first 5% of steps; late = last 20%",
     )
     cols[4].metric(
