@@ -33,7 +33,7 @@ def test_one_trace_group_per_panel_with_token_hover() -> None:
         assert [row[0] for row in trace.customdata] == LABELS
         assert "%{customdata[0]}" in trace.hovertemplate and "count" in trace.hovertemplate
     titles = [a.text for a in fig.figure.layout.annotations]
-    assert titles == ["Tied E", "untied_in", "untied_out"]
+    assert titles == ["Tied E", "untied input W_E", "untied output W_U"]  # given, else the default names
 
 
 def test_colour_is_log_count_on_one_shared_colour_bar() -> None:

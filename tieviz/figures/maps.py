@@ -16,6 +16,14 @@ _METHOD_NAMES = {"umap": "UMAP", "pca": "PCA"}
 _HOVER = "<b>%{customdata[0]}</b><br>count %{customdata[1]:,}"
 
 
+PANEL_TITLES = {
+    "tied": "tied W_E (= W_U)",
+    "untied_in": "untied input W_E",
+    "untied_out": "untied output W_U",
+    "scaled": "tied, input gradient x alpha",
+}
+
+
 def _find_token(labels: Sequence[str], token: str) -> int | None:
     """Index of `token` in labels; an exact match first, then one ignoring a leading space or 'Ġ'."""
     for i, label in enumerate(labels):
@@ -66,7 +74,7 @@ def embedding_map_figure(
                 f"layout {name!r} has shape {np.shape(layout)}, expected ({n}, 2) for {n} labels"
             )
 
-    titles = dict(titles or {})
+    titles = {**PANEL_TITLES, **(titles or {})}
     names = list(layouts)
     fig = make_subplots(
         rows=1,
