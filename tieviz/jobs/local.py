@@ -101,8 +101,12 @@ class LocalExecutor:
         return resolve(config)
 
     def set_concurrency(self, concurrency: int) -> None:
-        """Shares the CPU cores among the jobs that may run at once (TIEVIZ_TORCH_THREADS overrides)."""
-        self._threads = max(1, (os.cpu_count() or 1) // max(1, concurrency))
+        """Shares the CPU cores, less one for the server, among the jobs that may run at once.
+
+        Oversubscribed torch threads spin against each other: on a busy 2-core host two threads per job
+        made the load test 14x slower than one. TIEVIZ_TORCH_THREADS overrides.
+        """
+        self._threads = max(1, ((os.cpu_count() or 1) - 1) // max(1, concurrency))
 
     def launch(self, root: Path, job_id: str, gpu: int | None) -> multiprocessing.Process:
         # Too many threads on a busy CPU make each step many times slower, hence an explicit count.
