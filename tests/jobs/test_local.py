@@ -36,7 +36,7 @@ def test_a_shared_running_job_stops_only_when_every_visitor_cancels(tmp_path, ma
 
 def test_a_killed_worker_leaves_an_interrupted_job_and_a_clean_retrain(tmp_path, managers):
     manager = managers(tmp_path, concurrency=1)
-    config = tiny(41, steps=60)
+    config = tiny(41, steps=120)  # long enough that the kill lands in the first arm
     job = manager.submit(config, "alice")
     wait_for(manager, job.id, in_training)
     state = manager.jobs_store.read(job.id)
@@ -64,7 +64,7 @@ def test_a_killed_worker_leaves_an_interrupted_job_and_a_clean_retrain(tmp_path,
 def test_concurrency_limits_running_jobs_across_managers(tmp_path, managers):
     first = managers(tmp_path, concurrency=1)
     second = managers(tmp_path, concurrency=1)  # same host, same folder: still one at a time
-    jobs = [first.submit(tiny(50 + i, steps=30), f"visitor{i}") for i in range(3)]
+    jobs = [first.submit(tiny(50 + i, steps=10), f"visitor{i}") for i in range(3)]
     most = 0
     while not all(settled(first.get(j.id)) for j in jobs):
         most = max(most, sum(first.get(j.id).status == "running" for j in jobs))

@@ -5,8 +5,10 @@ cancellations, marks jobs whose worker vanished as interrupted, and claims queue
 `concurrency` run. Claims happen under the queue lock, so two managers sharing a data folder (in one
 process or several) never run the same job, and together never run more than `concurrency` per host.
 
-Workers come from a "forkserver": a clean process (never a fork of a threaded server such as Streamlit)
-that imports torch and tieviz once, so each job starts in milliseconds instead of ~10 s of imports.
+On a CPU-only host, workers come from a "forkserver": a clean process (never a fork of a threaded server
+such as Streamlit) that imports torch and tieviz once, so each job starts in milliseconds instead of ~10 s
+of imports. On a GPU host each worker is a fresh "spawn" process instead, so that no CUDA state can be
+inherited and each worker can be pinned to its own GPU through CUDA_VISIBLE_DEVICES.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Executor(Protocol):
 
 def _local_entry(root: str, job_id: str, gpu: int | None, threads: int | None) -> None:
     """Worker process main: output to the job's log, then the shared job function."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     log = os.open(Path(root) / "jobs" / job_id / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -72,10 +76,15 @@ class LocalExecutor:
     def __init__(self) -> None:
         self._gpus: int | None = None
         self._threads: int | None = None
-        methods = multiprocessing.get_all_start_methods()
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(PRELOAD)
+        self._ctx: Any = None
+
+    def _context(self) -> Any:
+        if self._ctx is None:
+            forkserver = "forkserver" in multiprocessing.get_all_start_methods() and self.gpu_slots() == 0
+            self._ctx = multiprocessing.get_context("forkserver" if forkserver else "spawn")
+            if forkserver:
+                self._ctx.set_forkserver_preload(PRELOAD)
+        return self._ctx
 
     def default_concurrency(self) -> int:
         """One training per GPU, one on a CPU-only host."""
@@ -90,7 +99,7 @@ class LocalExecutor:
 
     def warm(self) -> None:
         """Starts the forkserver (and its imports) before the first job needs it."""
-        if self._ctx.get_start_method() == "forkserver":
+        if self._context().get_start_method() == "forkserver":
             from multiprocessing import forkserver
 
             forkserver.ensure_running()
@@ -111,7 +120,7 @@ class LocalExecutor:
     def launch(self, root: Path, job_id: str, gpu: int | None) -> multiprocessing.Process:
         # Too many threads on a busy CPU make each step many times slower, hence an explicit count.
         threads = int(os.environ.get("TIEVIZ_TORCH_THREADS", "0") or 0) or self._threads
-        process = self._ctx.Process(
+        process = self._context().Process(
             target=_local_entry,
             args=(str(root), job_id, gpu, threads),
             name=f"tieviz-job-{job_id}",
