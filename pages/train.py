@@ -150,8 +150,13 @@ if st.button(
     ui.start_training(config)
 
 
+def cancel(job_id: str) -> None:
+    ui.manager().cancel(job_id, ui.visitor())
+
+
 def open_experiment(key: str) -> None:
     st.session_state[ui.PICKER_KEY] = key
+    st.session_state["train_open"] = True
 
 
 def show_job(job, manager, mine: bool) -> None:
@@ -184,26 +189,22 @@ def show_job(job, manager, mine: bool) -> None:
             took = (job.finished_at or 0) - (job.started_at or 0)
             how = "from the cache, instantly" if took < 1 else f"in {ui.duration(took)[6:]}"
             st.success(f"Finished {how}.", icon=":material/check_circle:")
-            if st.button(
-                "Open this experiment", key=f"open-{job.id}", on_click=open_experiment, args=(job.key,)
-            ):
-                st.switch_page("pages/overview.py")
+            st.button("Open this experiment", key=f"open-{job.id}", on_click=open_experiment, args=(job.key,))
         elif job.status == "failed":
             st.error(f"Training failed: {job.error}", icon=":material/error:")
         elif job.status == "cancelled":
             st.warning("Cancelled.", icon=":material/cancel:")
         else:
             st.warning(f"Interrupted: {job.error}", icon=":material/warning:")
-        if (
-            mine
-            and job.status in ACTIVE
-            and st.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop:")
-        ):
-            manager.cancel(job.id, ui.visitor())
-            st.rerun(scope="fragment")
+        if mine and job.status in ACTIVE:
+            st.button(
+                "Cancel", key=f"cancel-{job.id}", icon=":material/stop:", on_click=cancel, args=(job.id,)
+            )
 
 
 def jobs_panel() -> None:
+    if st.session_state.get("train_open"):
+        st.rerun()  # switch pages from a full run: a switch inside a fragment leaves the old URL showing
     manager = ui.manager()
     me = ui.visitor()
     mine = manager.jobs(me)[:5]
@@ -221,6 +222,9 @@ def jobs_panel() -> None:
         st.rerun()  # a job just finished: redraw the whole app so the sidebar picker lists it
     st.session_state["train_watching"] = active
 
+
+if st.session_state.pop("train_open", False):
+    st.switch_page("pages/overview.py")
 
 st.subheader("Your experiments")
 polling = any(j.status in ACTIVE for j in ui.manager().jobs())

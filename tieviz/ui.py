@@ -123,10 +123,6 @@ class Experiment:
     summary: dict
     runs: dict[str, Run]
 
-    @property
-    def config(self) -> ExperimentConfig:
-        return ExperimentConfig.from_dict(self.summary["config"])
-
 
 def _stamp(runs_dir: Path) -> tuple:
     folder = runs_dir / "experiments"

@@ -126,3 +126,16 @@ def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp
     tied, mapped = titles()
     assert tied.endswith("asymmetry 0.00")
     assert float(mapped.rsplit(" ", 1)[1]) > 0.05
+
+
+def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path):
+    from tieviz.jobs.store import JobStore
+
+    at = open_app(tmp_path)
+    at.button(key="overview-train-toy").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Train tied and untied twins"
+    [job] = JobStore(tmp_path / "jobs").all()
+    assert job["config"]["preset"] == "toy" and job["status"] in ("queued", "running")
+    at.button(key=f"cancel-{job['id']}").click().run()  # do not leave it training behind the other tests
+    assert not at.exception
