@@ -66,8 +66,10 @@ def _train_and_commit(arm, key, store, corpus, progress, should_stop) -> Run:
             def log(record: dict) -> None:
                 metrics_file.write(json.dumps(record) + "\n")
                 metrics_file.flush()
+                if progress is not None:  # every record, so live curves miss no step
+                    progress(record["step"], arm.train.steps, record)
 
-            result = train_model(model, corpus, arm, stage, log, progress, should_stop)
+            result = train_model(model, corpus, arm, stage, log, should_stop=should_stop)
         model.cpu().save_pretrained(stage)
         corpus.tokenizer.save_pretrained(stage)
         np.save(stage / "tokens.npy", corpus.all_ids.astype(np.int32))

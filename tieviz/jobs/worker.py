@@ -16,6 +16,8 @@ from pathlib import Path
 from tieviz.config import ARM_NAMES
 from tieviz.jobs.store import JobStore
 
+STATE_INTERVAL = 0.3  # seconds between rewrites of state.json while a job runs
+
 
 def failure_reason(error: BaseException) -> str:
     """One sentence for the visitor: a user error's own message, else the exception's type and message."""
@@ -51,9 +53,15 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
 
     store = RunStore(data / "runs")
 
+    last_write = {"time": 0.0, "phase": None}
+
     def progress(phase: str, done: int, total: int, metrics: dict) -> None:
         if phase in ARM_NAMES and metrics.get("step") is not None:
             jobs.append_live(job_id, phase, metrics)
+        now = time.monotonic()
+        if phase == last_write["phase"] and done < total and now - last_write["time"] < STATE_INTERVAL:
+            return  # the state file is rewritten at most a few times a second
+        last_write.update(time=now, phase=phase)
 
         def record(state: dict) -> dict | None:
             if state["status"] != "running":
