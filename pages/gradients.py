@@ -20,9 +20,12 @@ if experiment is None:
     ui.empty_state()
     st.stop()
 
-from tieviz.analysis.curves import early_window_end  # noqa: E402
+from tieviz.analysis.curves import (  # noqa: E402
+    EARLY_FRACTION,
+    LATE_FRACTION,
+    early_window_end,  # noqa: E402
+)
 from tieviz.figures.curves import grad_share_figure, gradient_ratio_figure, loss_figure  # noqa: E402
-from tieviz.summary import EARLY_FRACTION, LATE_FRACTION  # noqa: E402
 
 summary = experiment.summary
 ratio = summary["grad_ratio"]

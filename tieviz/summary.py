@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
+from tieviz.analysis.curves import EARLY_FRACTION, LATE_FRACTION, window_mean
 from tieviz.config import ExperimentConfig
 from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
 from tieviz.runs import Run
-
-EARLY_FRACTION = 0.05  # "early" = the first 5% of steps
-LATE_FRACTION = 0.20  # "late" = the last 20%
-
-
-def window_mean(values: Sequence[float], start_fraction: float, end_fraction: float) -> float:
-    """Mean of the values in [start, end) as fractions of the sequence; at least one value."""
-    n = len(values)
-    if n == 0:
-        raise ValueError("no values to average")
-    start = min(int(np.floor(start_fraction * n)), n - 1)
-    end = max(int(np.ceil(end_fraction * n)), start + 1)
-    return float(np.mean(values[start:end]))
 
 
 def grad_ratio_summary(runs: dict[str, Run]) -> dict[str, float]:

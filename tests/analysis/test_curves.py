@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from tieviz.analysis.curves import early_window_end, ema, series
-from tieviz.summary import EARLY_FRACTION, window_mean
+from tieviz.analysis.curves import EARLY_FRACTION, early_window_end, ema, series, window_mean
 
 
 def test_ema_with_zero_smoothing_is_identity():

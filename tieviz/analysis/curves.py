@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from tieviz.summary import EARLY_FRACTION
+EARLY_FRACTION = 0.05  # "early" = the first 5% of steps
+LATE_FRACTION = 0.20  # "late" = the last 20%
 
 
 def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
@@ -63,3 +65,13 @@ def early_window_end(total_steps: int) -> int:
     if total_steps == 0:
         return 0
     return max(1, math.ceil(EARLY_FRACTION * total_steps))
+
+
+def window_mean(values: Sequence[float], start_fraction: float, end_fraction: float) -> float:
+    """Mean of the values in [start, end) as fractions of the sequence; at least one value."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values to average")
+    start = min(int(np.floor(start_fraction * n)), n - 1)
+    end = max(int(np.ceil(end_fraction * n)), start + 1)
+    return float(np.mean(values[start:end]))

@@ -11,9 +11,8 @@ from typing import Literal
 import numpy as np
 import plotly.graph_objects as go
 
-from tieviz.analysis.curves import early_window_end, ema, series
+from tieviz.analysis.curves import EARLY_FRACTION, early_window_end, ema, series
 from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
-from tieviz.summary import EARLY_FRACTION
 
 ARM_ORDER = ("tied", "untied", "scaled")
 NO_DATA = "no data yet"

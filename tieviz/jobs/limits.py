@@ -1,7 +1,8 @@
 """Limits for a shared deployment: how many jobs one visitor may queue, and how big anonymous runs may be.
 
-Visitors named in `trusted` (for example the local user of the dashboard, or an admin) skip the size caps
-but not the queue limit. A cap of 0 turns that cap off.
+Visitors named in `trusted` (for example an admin) skip the size caps but not the queue limit. A cap of 0
+turns that cap off: the size caps are off by default, for the local dashboard, and a hosted deployment turns
+them on (the Dockerfile sets TIEVIZ_ANON_MAX_STEPS=2000 and TIEVIZ_ANON_MAX_PARAMS=20000000).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ class LimitError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     max_queued_per_visitor: int = 3  # queued plus running jobs one visitor may have at once; 0 = no limit
-    anon_max_steps: int = 2000  # training steps per arm for visitors not in `trusted`; 0 = no cap
-    anon_max_params: int = 20_000_000  # estimated parameters of the largest arm; 0 = no cap
+    anon_max_steps: int = 0  # training steps per arm for visitors not in `trusted`; 0 = no cap
+    anon_max_params: int = 0  # estimated parameters of the largest arm; 0 = no cap
     trusted: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
