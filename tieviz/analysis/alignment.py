@@ -56,7 +56,7 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _knn_mask(x: np.ndarray, k: int) -> np.ndarray:
-    """Boolean [N, N]: True where column j is among row i's k cosine nearest neighbours (i itself excluded)."""
+    """Boolean [N, N]: True where column j is among row i's k cosine nearest neighbours (not i itself)."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     unit = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
     sims = unit @ unit.T
@@ -87,7 +87,7 @@ def mutual_knn_overlap(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
 def mapped_cosines(
     source: np.ndarray, target: np.ndarray, method: Literal["linear", "orthogonal"]
 ) -> np.ndarray:
-    """Map centred source [N, ds] onto centred target [N, dt]; cosine of each mapped row with its target -> [N].
+    """Map centred source [N, ds] onto centred target [N, dt]; per row, mapped-vs-target cosine -> [N].
 
     "linear" is the least-squares map (any linear transform); "orthogonal" is the Procrustes rotation,
     with the narrower matrix padded by zero columns so widths may differ. Scale does not matter for a

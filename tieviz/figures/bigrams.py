@@ -84,7 +84,9 @@ def bigram_heatmaps(
                 customdata=raw,
                 coloraxis="coloraxis",
                 name=_panel_name(name),
-                hovertemplate="%{y} → %{x}: %{customdata:.3f}<br>z-score %{z:.2f}<extra>%{fullData.name}</extra>",
+                hovertemplate=(
+                    "%{y} → %{x}: %{customdata:.3f}<br>z-score %{z:.2f}<extra>%{fullData.name}</extra>"
+                ),
             ),
             row=1,
             col=col,
