@@ -1,0 +1,128 @@
+"""Upload folders per visitor, and the clean-up policy that never reaches outside the uploads folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.checkpoints.tiny import build_model, save_checkpoint, zip_dir
+from tieviz import uploads
+from tieviz.checkpoints import CheckpointError, inspect_checkpoint
+from tieviz.uploads import CleanupPolicy, cleanup_uploads, find_upload, list_uploads, new_upload
+
+VISITOR = "abcdef123456"
+HOUR = 3600.0
+
+
+@pytest.fixture(scope="module")
+def gpt2_dir(tmp_path_factory):
+    return save_checkpoint(build_model("gpt2", tied=True), tmp_path_factory.mktemp("ckpt") / "gpt2")
+
+
+def loose_files(folder):
+    return [(p.name, p.read_bytes()) for p in sorted(folder.iterdir()) if p.is_file()]
+
+
+def age(upload, hours: float) -> None:
+    """Pretend the upload was made `hours` ago."""
+    meta_path = upload.folder / uploads.META
+    meta = json.loads(meta_path.read_text())
+    meta["created"] = time.time() - hours * HOUR
+    meta_path.write_text(json.dumps(meta))
+
+
+def test_loose_files_and_zip_are_staged_per_visitor(tmp_path, gpt2_dir):
+    from_files = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "three files")
+    archive = zip_dir(gpt2_dir, tmp_path / "gpt2.zip")
+    from_zip = new_upload(tmp_path, VISITOR, [("gpt2.zip", archive.read_bytes())], "gpt2.zip")
+    for upload in (from_files, from_zip):
+        assert upload.folder.parent == tmp_path / "uploads" / VISITOR
+        assert upload.checkpoint.is_relative_to(upload.folder.resolve())
+        assert inspect_checkpoint(upload.checkpoint).architecture == "GPT2LMHeadModel"
+    assert [u.id for u in list_uploads(tmp_path, VISITOR)] == [from_zip.id, from_files.id]
+    assert find_upload(tmp_path, VISITOR, from_zip.id) == from_zip
+    assert find_upload(tmp_path, VISITOR, "ck-000000000000") is None
+    assert find_upload(tmp_path, VISITOR, "../../etc") is None
+
+
+def test_a_refused_upload_leaves_nothing(tmp_path):
+    with pytest.raises(CheckpointError):
+        new_upload(tmp_path, VISITOR, [("model.zip", b"not a zip at all")], "model.zip")
+    assert list((tmp_path / "uploads" / VISITOR).iterdir()) == []
+
+
+def test_bad_visitor_ids_are_refused(tmp_path, gpt2_dir):
+    with pytest.raises(ValueError, match="visitor"):
+        new_upload(tmp_path, "../escape", loose_files(gpt2_dir), "x")
+    assert not (tmp_path / "escape").exists()
+
+
+def test_old_uploads_go_and_new_ones_stay(tmp_path, gpt2_dir):
+    old = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "old")
+    age(old, 30)
+    other = new_upload(tmp_path, "visitor2two", loose_files(gpt2_dir), "other visitor, recent")
+    age(other, 2)
+    fresh = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "fresh")  # runs the clean-up
+    assert not old.folder.exists()
+    assert other.folder.exists() and fresh.folder.exists()
+
+
+def test_the_byte_cap_removes_the_oldest_first(tmp_path, gpt2_dir):
+    size = sum(len(data) for _, data in loose_files(gpt2_dir))
+    roomy = CleanupPolicy(ttl_hours=24, max_total_bytes=10 * size)
+    first = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "first", policy=roomy)
+    second = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "second", policy=roomy)
+    age(first, 2)
+    age(second, 1)
+    tight = CleanupPolicy(ttl_hours=24, max_total_bytes=int(2.5 * size))
+    third = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "third", policy=tight)
+    assert not first.folder.exists()
+    assert second.folder.exists() and third.folder.exists()
+
+
+def test_an_upload_larger_than_the_cap_is_refused(tmp_path, gpt2_dir):
+    with pytest.raises(CheckpointError, match="limit"):
+        new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "big", policy=CleanupPolicy(24, 1000))
+
+
+def test_cleanup_touches_nothing_outside_upload_folders(tmp_path, gpt2_dir):
+    data = tmp_path / "data"
+    old = new_upload(data, VISITOR, loose_files(gpt2_dir), "old")
+    age(old, 100)
+    # Things that must survive: a run store, a loose text upload (Train page), an unknown folder,
+    # and a symlinked "upload" pointing outside the data folder.
+    runs = data / "runs" / "r1"
+    runs.mkdir(parents=True)
+    (runs / "model.safetensors").write_bytes(b"x" * 100)
+    text = data / "uploads" / VISITOR / "0123abcd-notes.txt"
+    text.write_text("some words")
+    stranger = data / "uploads" / VISITOR / "keepme"
+    stranger.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep")
+    os.symlink(outside, data / "uploads" / VISITOR / "ck-aaaaaaaaaaaa")
+    past = time.time() - 100 * HOUR
+    for path in (runs / "model.safetensors", text, stranger, outside / "precious.txt"):
+        os.utime(path, (past, past))
+
+    removed = cleanup_uploads(data, CleanupPolicy(ttl_hours=1, max_total_bytes=1))
+    assert removed == [old.folder]
+    assert not old.folder.exists()
+    assert (runs / "model.safetensors").exists() and text.exists() and stranger.exists()
+    assert (outside / "precious.txt").read_text() == "keep"
+
+
+def test_policy_reads_the_environment(monkeypatch):
+    monkeypatch.setenv(uploads.TTL_ENV, "2.5")
+    monkeypatch.setenv(uploads.MAX_TOTAL_ENV, "10")
+    assert CleanupPolicy.from_env() == CleanupPolicy(ttl_hours=2.5, max_total_bytes=10 * 2**20)
+    monkeypatch.setenv(uploads.TTL_ENV, "soon")
+    with pytest.raises(ValueError, match=uploads.TTL_ENV):
+        CleanupPolicy.from_env()
+    monkeypatch.delenv(uploads.TTL_ENV)
+    monkeypatch.delenv(uploads.MAX_TOTAL_ENV)
+    assert CleanupPolicy.from_env() == CleanupPolicy()
