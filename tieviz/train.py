@@ -16,7 +16,6 @@ from transformers import GPT2LMHeadModel
 
 from tieviz.config import ArmConfig
 from tieviz.data import BatchSampler, Corpus, fixed_windows
-from tieviz.device import resolve_device  # noqa: F401  (re-exported: callers know it from here)
 
 ProgressFn = Callable[[int, int, dict], None]  # (step, total_steps, latest metrics)
 

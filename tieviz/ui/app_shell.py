@@ -1,0 +1,51 @@
+"""The app shell: pages run inside app.py (page config, shared sidebar), and torch loads in the background."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import streamlit as st
+
+TRAIN_PAGE = "pages/train.py"
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+
+_app = threading.local()
+
+
+@contextlib.contextmanager
+def inside_app() -> Iterator[None]:
+    """Marks this script run as started by app.py (see `require_app`); app.py wraps `page.run()` in it."""
+    _app.active = True
+    try:
+        yield
+    finally:
+        _app.active = False
+
+
+def require_app() -> None:
+    """Runs app.py around this page when Streamlit started the page on its own, then stops.
+
+    Until some visitor's run has called st.navigation, a fresh server still treats a `pages/` folder
+    the old way: a first visit to /maps would run pages/maps.py alone, without the page config and the
+    shared sidebar. Every page calls this first.
+    """
+    if getattr(_app, "active", False):
+        return
+    import runpy
+
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_imports() -> None:
+    """Imports torch and the figure modules in the background once per server, before a page needs them."""
+
+    def load() -> None:
+        import tieviz.figures.curves  # noqa: F401  (pulls in torch through tieviz.summary)
+        import tieviz.train  # noqa: F401
+
+    threading.Thread(target=load, name="tieviz-warm-imports", daemon=True).start()

@@ -1,0 +1,114 @@
+"""Showing things on a page: figures with their caption and downloads, empty states, links between pages."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from tieviz.ui.app_shell import TRAIN_PAGE
+from tieviz.ui.picker import PICKER_KEY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tieviz.figures.base import CaptionedFigure
+    from tieviz.ui.picker import Experiment
+
+EMPTY_MESSAGE = "No experiment yet: train the toy preset in about 10 seconds."
+
+
+def _browser_found() -> bool:
+    """Whether kaleido can find Chrome/Chromium to draw PNGs (it downloads nothing here)."""
+    import shutil
+
+    if os.environ.get("BROWSER_PATH"):
+        return True
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+    return any(shutil.which(name) for name in names)
+
+
+def _data_bytes(data: Any) -> tuple[Callable[[], bytes], str, str]:
+    """(deferred bytes, extension, mime) for a DataFrame (CSV) or anything JSON can hold."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return (lambda: data.to_csv(index=False).encode()), "csv", "text/csv"
+    return (lambda: json.dumps(data, indent=2, default=_jsonable).encode()), "json", "application/json"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def show_figure(
+    captioned: CaptionedFigure, data: dict | pd.DataFrame | None = None, key: str | None = None
+) -> None:
+    """The chart, its "how to read this" caption, and downloads of the figure (HTML, PNG) and its data.
+
+    Files are produced only when a button is clicked, so a page with many figures renders fast.
+    The HTML file embeds plotly.js, so it opens offline. `key` (default: the figure's name) makes the
+    chart findable as `chart-<key>` and the buttons as `dl-html-<key>`, `dl-png-<key>`, `dl-data-<key>`.
+    """
+    key = key or captioned.name
+    figure, name = captioned.figure, captioned.name
+    st.plotly_chart(figure, key=f"chart-{key}", theme=None, width="stretch")
+    st.caption(captioned.caption)
+    row = st.container(horizontal=True, key=f"downloads-{key}", gap="small")
+    row.download_button(
+        "HTML",
+        data=lambda: figure.to_html(include_plotlyjs=True, full_html=True).encode(),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=f"dl-html-{key}",
+        help="The interactive figure as one HTML file that opens offline",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    if _browser_found():
+        row.download_button(
+            "PNG",
+            data=lambda: figure.to_image(format="png", scale=2),
+            file_name=f"{name}.png",
+            mime="image/png",
+            key=f"dl-png-{key}",
+            help="The figure as a PNG image (drawn on the server when clicked; takes a few seconds)",
+            icon=":material/image:",
+            on_click="ignore",
+        )
+    else:
+        row.button(
+            "PNG",
+            key=f"dl-png-{key}",
+            disabled=True,
+            help="PNG export needs Chrome or Chromium on the server (kaleido draws with it); use HTML",
+        )
+    if data is not None:
+        produce, extension, mime = _data_bytes(data)
+        row.download_button(
+            extension.upper(),
+            data=produce,
+            file_name=f"{name}.{extension}",
+            mime=mime,
+            key=f"dl-data-{key}",
+            help="The numbers behind the figure",
+            icon=":material/table:",
+            on_click="ignore",
+        )
+
+
+def empty_state(what: str = "") -> None:
+    """A friendly "train something first" notice with a link to the Train page, instead of an error."""
+    st.info(f"{EMPTY_MESSAGE} {what}".strip(), icon=":material/info:")
+    st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/play_arrow:")
+
+
+def link_to(page: str, label: str, experiment: Experiment | None) -> None:
+    """A link to another page that keeps the selected experiment."""
+    params = {PICKER_KEY: experiment.key} if experiment is not None else None
+    st.page_link(page, label=label, icon=":material/arrow_forward:", query_params=params)

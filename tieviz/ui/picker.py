@@ -1,0 +1,94 @@
+"""The shared experiment picker: which finished experiment every page shows, kept in the URL as ?run=KEY."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from tieviz.catalog import ExperimentEntry, data_root, list_experiments, listing_stamp
+from tieviz.ui.app_shell import TRAIN_PAGE
+
+if TYPE_CHECKING:
+    from tieviz.runs import Run
+
+PICKER_KEY = "run"  # widget key and URL parameter of the selected experiment
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A loaded experiment: its summary and its three runs (tied, untied, scaled)."""
+
+    key: str
+    path: Path
+    summary: dict
+    runs: dict[str, Run]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _experiments(runs_dir: str, stamp: tuple) -> list[ExperimentEntry]:
+    return list_experiments(Path(runs_dir))
+
+
+def experiments() -> list[ExperimentEntry]:
+    """The finished experiments of this data folder, newest first (re-read when a file changes)."""
+    runs_dir = data_root() / "runs"
+    return _experiments(str(runs_dir), listing_stamp(runs_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load(path: str, mtime_ns: int) -> Experiment:
+    from tieviz.experiment import load_experiment
+
+    summary, runs = load_experiment(Path(path))
+    return Experiment(summary["experiment_key"], Path(path), summary, runs)
+
+
+def _chosen_key(keys: list[str]) -> str | None:
+    """The picker's value, else the URL's, else the newest experiment."""
+    for candidate in (st.session_state.get(PICKER_KEY), st.query_params.get(PICKER_KEY)):
+        if candidate in keys:
+            return candidate
+    return keys[0] if keys else None
+
+
+def experiment_picker() -> Experiment | None:
+    """The sidebar's experiment picker (shared by every page); keeps the choice in the URL as ?run=KEY."""
+    entries = experiments()
+    by_key = {e.key: e for e in entries}
+    with st.sidebar:
+        st.markdown("### Experiment")
+        if not entries:
+            st.caption("No finished experiment yet.")
+            st.page_link(TRAIN_PAGE, label="Train one", icon=":material/play_arrow:")
+            return None
+        st.session_state[PICKER_KEY] = _chosen_key(list(by_key))
+        key = st.selectbox(
+            "Finished experiments, newest first",
+            list(by_key),
+            format_func=lambda k: by_key[k].label,
+            key=PICKER_KEY,
+            help="preset · corpus · steps · finished at · device it trained on",
+        )
+        st.caption(f"device: {by_key[key].device} · key `{key}`")
+    if st.query_params.get(PICKER_KEY) != key:
+        st.query_params[PICKER_KEY] = key
+    return load_entry(by_key[key])
+
+
+def load_entry(entry: ExperimentEntry) -> Experiment | None:
+    """The experiment behind a picker entry, or None after showing in the sidebar why it cannot open."""
+    try:
+        return _load(str(entry.path), entry.path.stat().st_mtime_ns)
+    except (OSError, ValueError, KeyError) as error:
+        st.sidebar.error(f"This experiment cannot be opened: {error}")
+        return None
+
+
+def selected_experiment() -> Experiment | None:
+    """The experiment the sidebar picked (or the URL names, or the newest) without drawing anything."""
+    entries = {e.key: e for e in experiments()}
+    key = _chosen_key(list(entries))
+    return load_entry(entries[key]) if key else None

@@ -1,0 +1,57 @@
+"""Starting training from the dashboard: the shared job queue, the device "auto" means here, submitting.
+
+Torch and the job manager are imported inside the functions, so opening the app stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from tieviz.catalog import data_root
+from tieviz.config import ExperimentConfig
+from tieviz.ui.url import visitor
+
+if TYPE_CHECKING:
+    from tieviz.jobs import JobManager
+
+
+@st.cache_resource(show_spinner="Starting the training queue…")
+def _manager(root: str) -> JobManager:
+    from tieviz.jobs import JobManager, Limits, default_manager
+
+    manager = default_manager()
+    if manager.root.resolve() == Path(root).resolve():
+        return manager
+    return JobManager(Path(root), limits=Limits.from_env())  # the data folder moved since start (tests)
+
+
+def manager() -> JobManager:
+    """The job manager of this data folder, shared by every session of this server."""
+    return _manager(str(data_root()))
+
+
+@st.cache_resource(show_spinner="Looking for a GPU…")
+def device() -> str:
+    """The device "auto" trains on here: cuda, mps or cpu (imports torch, so called lazily)."""
+    from tieviz.device import resolve_device
+
+    return resolve_device("auto")
+
+
+def start_training(config: ExperimentConfig) -> bool:
+    """Submits the experiment for this visitor; shows why not (a limit, a bad setting) and returns False."""
+    from tieviz.jobs import LimitError
+
+    try:
+        job = manager().submit(config, visitor())
+    except LimitError as error:
+        st.error(f"Not started: {error}.", icon=":material/block:")
+        return False
+    except ValueError as error:
+        st.error(f"Not started: {error}", icon=":material/error:")
+        return False
+    st.session_state["last_job"] = job.id
+    return True
