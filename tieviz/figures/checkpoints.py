@@ -1,0 +1,145 @@
+"""Figures for uploaded checkpoints: row norms against frequency, and the paper's per-token cosines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+
+MATRIX_NAMES = {"W_E": "input W_E", "W_U": "output W_U"}
+_MATRIX_COLOURS = {"W_E": "#ff7f0e", "W_U": "#1f77b4"}
+_SIDES = {
+    "out": ("tied W_E vs untied output W_U", ARM_COLOURS["untied"]),
+    "in": ("tied W_E vs untied input W_E", "#ff7f0e"),
+}
+_METHODS = {"lin": "after a linear map", "proc": "after a rotation"}
+
+
+def norm_frequency_figure(
+    labels: Sequence[str], counts: np.ndarray | None, norms: Mapping[str, np.ndarray], tied: bool
+) -> CaptionedFigure:
+    """Row norm of each token [N] in each matrix against its count in the text [N] (log axis).
+
+    Without counts (no tokenizer) the x axis is the token id instead.
+    """
+    n = len(labels)
+    if not norms:
+        raise ValueError("give the row norms of at least one matrix")
+    for name, values in norms.items():
+        if np.shape(values) != (n,):
+            raise ValueError(f"norms of {name!r} have shape {np.shape(values)}, expected ({n},)")
+    if counts is not None and np.shape(counts) != (n,):
+        raise ValueError(f"got {np.shape(counts)} counts for {n} labels")
+    by_count = counts is not None
+    x = np.asarray(counts, dtype=np.float64) if by_count else np.arange(n, dtype=np.float64)
+    fig = go.Figure()
+    for name, values in norms.items():
+        title = "shared W_E = W_U" if tied and name == "W_E" else MATRIX_NAMES.get(name, name)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=np.asarray(values, dtype=np.float64),
+                mode="markers",
+                name=title,
+                text=[str(label) for label in labels],
+                marker={"size": 5, "opacity": 0.7, "color": _MATRIX_COLOURS.get(name)},
+                hovertemplate="<b>%{text}</b><br>"
+                + ("count %{x:,}" if by_count else "position %{x}")
+                + "<br>row norm %{y:.3f}<extra>"
+                + title
+                + "</extra>",
+            )
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title="Row norm of each token against how often it occurs",
+        xaxis_title="occurrences in the text (log scale)" if by_count else "token (in id order)",
+        yaxis_title="row norm ‖row‖",
+        legend_title_text="matrix",
+    )
+    if by_count:
+        fig.update_xaxes(type="log")
+    caption = (
+        "Each dot is a token: how long its row is in each matrix, against how often it occurs in the text. "
+        "Training pushes the rows of frequent tokens more often, so a trend with frequency is a trace of "
+        "training; in an untied model the input and output matrices can follow frequency differently."
+    )
+    if not by_count:
+        caption = (
+            "Each dot is a token's row length in each matrix. This checkpoint has no tokenizer, so token "
+            "frequencies are unknown and tokens are shown in id order."
+        )
+    return CaptionedFigure(fig, caption, "checkpoint_norms")
+
+
+def cosine_histogram_figure(
+    per_token: Mapping[str, np.ndarray],
+    labels: Sequence[str],
+    method: Literal["lin", "proc"] = "lin",
+    scores: Mapping[str, float] | None = None,
+) -> CaptionedFigure:
+    """Histograms of the per-token cosines (tied vs untied output, tied vs untied input), with a token strip.
+
+    `per_token` holds "<method>_cos_out" and "<method>_cos_in" arrays [N] (from `paper_comparison`).
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'lin' or 'proc', got {method!r}")
+    n = len(labels)
+    for side in _SIDES:
+        if np.shape(per_token.get(f"{method}_cos_{side}")) != (n,):
+            raise ValueError(f"per_token needs {method}_cos_{side} with one value per label ({n})")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.04)
+    rng = np.random.default_rng(0)
+    for row_offset, (side, (title, colour)) in enumerate(_SIDES.items()):
+        values = np.asarray(per_token[f"{method}_cos_{side}"], dtype=np.float64)
+        mean = (scores or {}).get(f"{method}_cos_{side}", float(values.mean()))
+        name = f"{title} (mean {mean:.3f})"
+        fig.add_trace(
+            go.Histogram(
+                x=values,
+                name=name,
+                legendgroup=side,
+                marker_color=colour,
+                opacity=0.6,
+                xbins={"start": -1.0, "end": 1.0, "size": 0.02},
+                hovertemplate="cosine %{x}<br>%{y} tokens<extra>" + title + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=values,
+                y=row_offset + rng.uniform(-0.3, 0.3, n),
+                mode="markers",
+                name=name,
+                legendgroup=side,
+                showlegend=False,
+                text=[str(label) for label in labels],
+                marker={"size": 4, "color": colour, "opacity": 0.6},
+                hovertemplate="<b>%{text}</b><br>cosine %{x:.3f}<extra>" + title + "</extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        barmode="overlay",
+        title=f"Per-token cosine with the tied matrix, {_METHODS[method]}",
+        legend={"orientation": "h", "y": -0.2},
+        height=520,
+    )
+    fig.update_yaxes(title_text="tokens", row=1, col=1)
+    fig.update_yaxes(tickvals=[0, 1], ticktext=["vs output", "vs input"], range=[-0.6, 1.6], row=2, col=1)
+    fig.update_xaxes(title_text="cosine between the mapped untied row and the tied row", row=2, col=1)
+    caption = (
+        "Each untied matrix is mapped onto the tied one over the same tokens, then each token's mapped row "
+        "is compared with its tied row (1 = same direction). If tying made the shared matrix an output "
+        "matrix, the output histogram sits further right than the input one. Hover the strip to find tokens."
+    )
+    return CaptionedFigure(fig, caption, f"paper_cosines_{method}")
