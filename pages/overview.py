@@ -25,7 +25,7 @@ if experiment is None:
         "Or train the default experiment, which shows the effect clearly (a few minutes on a CPU)."
     )
     left, right = st.columns(2)
-    if left.button("Quick toy run (seconds)", key="overview-train-toy", type="primary"):
+    if left.button("Quick toy run (under a minute)", key="overview-train-toy", type="primary"):
         if ui.start_training(preset("toy")):
             st.switch_page(ui.TRAIN_PAGE)
     if right.button("Train the default experiment (minutes)", key="overview-train-demo"):

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tieviz.figures.base import CaptionedFigure
     from tieviz.ui.picker import Experiment
 
-EMPTY_MESSAGE = "No experiment yet: train the toy preset in about 10 seconds."
+EMPTY_MESSAGE = "No experiment yet: train the toy preset, which takes under a minute."
 
 
 def _browser_found() -> bool:
