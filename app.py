@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/maps.py", title="Embedding maps", icon=":material/scatter_plot:"),
     st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:"),
     st.Page("pages/lens.py", title="Tuned lens", icon=":material/layers:"),
+    st.Page("pages/checkpoints.py", title="Checkpoints", icon=":material/upload_file:"),
 ]
 
 ui.warm_imports()
