@@ -1,0 +1,328 @@
+"""Checkpoints: upload any Hugging Face causal LM and see its embeddings with the trained runs' figures."""
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from tieviz import ui
+
+ui.require_app()
+
+st.title("Checkpoints: what does tying look like in a real model?")
+st.markdown(
+    "Upload a Hugging Face checkpoint (GPT-2, GPT-NeoX/Pythia, Llama, Mistral, Qwen2, OLMo, OPT, Gemma or "
+    "Phi) and see its input matrix `W_E` and output matrix `W_U` with the same figures as the trained "
+    "runs. Nothing in the upload is executed: tieviz reads the config and the tensors only. Token "
+    "frequencies and bigrams come from a text read with the checkpoint's **own tokenizer**."
+)
+
+from tieviz import checkpoint_analysis as ca  # noqa: E402
+from tieviz import uploads  # noqa: E402
+from tieviz.checkpoints import CheckpointError  # noqa: E402
+from tieviz.data import pydocs_text  # noqa: E402
+
+MAIN, OTHER = "ckpt_main", "ckpt_other"  # session keys holding upload ids
+LIMIT_MB = st.get_option("server.maxUploadSize")
+TEXTS = {"pydocs": "Python's documentation", "file": "a .txt file of mine", "run": "the run's own corpus"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def loaded(path: str) -> ca.LoadedCheckpoint:
+    return ca.load_checkpoint(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: str | None) -> ca.TokenText:
+    if source == "run":
+        from tieviz.runs import Run
+
+        return ca.text_from_run(Run(Path(text_key)))
+    return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
+
+
+@st.cache_data(show_spinner="Comparing the two matrices token by token…", max_entries=8)
+def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
+    return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
+
+
+def stage(files, name: str, slot: str, run_dir: Path | None = None) -> None:
+    """Stage an upload (progress shown), remember it in `slot`; a refused upload becomes one error line."""
+    with st.status(f"Reading {name}…", expanded=False) as status:
+        try:
+            status.write("Unpacking and checking the files…")
+            upload = uploads.new_upload(ui.data_root(), ui.visitor(), files, name)
+            status.write("Reading the config, the tensor headers and the two matrices…")
+            loaded(str(upload.checkpoint))
+        except (CheckpointError, ValueError, OSError) as error:
+            status.update(label=f"{name} cannot be read", state="error")
+            st.error(str(error), icon=":material/error:")
+            st.session_state.pop(slot, None)
+            return
+        status.update(label=f"{name} is ready", state="complete")
+    st.session_state[slot] = upload.id
+    st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
+
+
+def uploader(label: str, key: str, slot: str) -> None:
+    """A multi-file uploader that stages each new selection once."""
+    files = st.file_uploader(label, accept_multiple_files=True, key=key)
+    if files:
+        signature = tuple(f.file_id for f in files)
+        if st.session_state.get(f"{key}_staged") != signature:
+            st.session_state[f"{key}_staged"] = signature
+            name = files[0].name if len(files) == 1 else f"{len(files)} files"
+            stage([(f.name, f.getvalue()) for f in files], name, slot)
+
+
+def current(slot: str) -> "uploads.Upload | None":
+    upload_id = st.session_state.get(slot)
+    if upload_id is None:
+        return None
+    upload = uploads.find_upload(ui.data_root(), ui.visitor(), upload_id)
+    if upload is None:
+        st.warning("That upload was removed by the clean-up policy; upload it again.", icon=":material/info:")
+        st.session_state.pop(slot, None)
+    return upload
+
+
+def summary_card(summary) -> None:
+    params = f"{summary.n_params / 1e6:,.1f}M" if summary.n_params >= 1e6 else f"{summary.n_params:,}"
+    cols = st.columns([3, 2, 2, 2, 1, 2])
+    cols[0].metric("Architecture", summary.architecture)
+    cols[1].metric("Parameters", params)
+    cols[2].metric("Vocabulary", f"{summary.vocab_size:,}")
+    cols[3].metric("Width", f"{summary.d_model:,}")
+    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {summary.tied_reason}")
+    cols[5].metric("Embedding share", f"{summary.embedding_share:.1%}", help="W_E and W_U (once if tied)")
+    st.caption(
+        f"{summary.model_type} · {summary.n_layers} layers · tying decided by {summary.tied_reason} · "
+        f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
+        f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
+    )
+    for note in summary.notes:
+        st.caption(note)
+
+
+# ---------------------------------------------------------------- choosing a checkpoint
+
+source = st.radio(
+    "Checkpoint",
+    ("upload", "example"),
+    horizontal=True,
+    key="ckpt_source",
+    format_func={"upload": "Upload my own", "example": "Use an example from a trained run"}.get,
+)
+if source == "upload":
+    uploader(
+        "A zip of the checkpoint folder, or its files: config.json, *.safetensors (and the index), "
+        "tokenizer files",
+        "ckpt_upload",
+        MAIN,
+    )
+    st.caption(
+        f"Up to {LIMIT_MB:,} MB per file: the server's `server.maxUploadSize` setting (in "
+        "`.streamlit/config.toml` or `--server.maxUploadSize`). Uploads are kept for this browser session "
+        f"and removed after {uploads.CleanupPolicy.from_env().ttl_hours:g} hours."
+    )
+else:
+    experiment = ui.selected_experiment()
+    if experiment is None:
+        ui.empty_state("Each trained run is a small GPT-2 checkpoint you can open here.")
+    elif st.button("Open its tied model (and its untied twin for the comparison)", key="ckpt-example"):
+        for slot, arm in ((MAIN, "tied"), (OTHER, "untied")):
+            run_dir = experiment.runs[arm].path
+            stage(ca.example_files(run_dir), f"example {arm} model", slot, run_dir)
+        st.session_state["ckpt_text"] = "run"
+
+upload = current(MAIN)
+if upload is None:
+    st.stop()
+ckpt = loaded(str(upload.checkpoint))
+summary = ckpt.summary
+st.subheader(upload.name)
+summary_card(summary)
+
+# ---------------------------------------------------------------- the text behind frequencies and bigrams
+
+run_dir = st.session_state.get("ckpt_runs", {}).get(upload.id)
+choices = ("run", "pydocs", "file") if run_dir else ("pydocs", "file")
+if st.session_state.get("ckpt_text") not in choices:
+    st.session_state["ckpt_text"] = choices[0]
+text_source = st.radio(
+    "Text for frequencies and bigrams", choices, format_func=TEXTS.get, horizontal=True, key="ckpt_text"
+)
+raw_text, text_key = None, text_source
+if text_source == "run":
+    text_key = run_dir
+elif text_source == "file":
+    text_file = st.file_uploader("UTF-8 text", type=["txt"], key="ckpt_text_upload")
+    if text_file is None:
+        st.stop()
+    try:
+        raw_text = text_file.getvalue().decode("utf-8")
+    except UnicodeDecodeError:
+        st.error(f"{text_file.name} is not UTF-8 text.", icon=":material/error:")
+        st.stop()
+    text_key = hashlib.sha256(text_file.getvalue()).hexdigest()
+try:
+    with st.spinner("Reading the text with the checkpoint's tokenizer…"):
+        text = token_text(str(upload.checkpoint), text_source, text_key, summary.vocab_size, raw_text)
+    if text.ids is None:
+        st.info(
+            f"{text.note} Frequencies are unknown, so the first token ids stand in for the most frequent "
+            "tokens; bigrams and the tuned lens need a tokenizer.",
+            icon=":material/info:",
+        )
+    else:
+        st.caption(f"{text.ids.size:,} tokens of {TEXTS[text_source].lower()}. {text.note}")
+    n_max = max(10, min(5000, summary.vocab_size))
+    n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
+    ids = ca.top_token_ids(text, summary.vocab_size, n)
+except (CheckpointError, ValueError) as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+
+tabs = st.tabs(["Bigrams", "Norms", "Maps", "Tuned lens", "Tied vs untied (paper)"])
+
+with tabs[0]:
+    from tieviz.figures.bigrams import asymmetry_heatmaps, bigram_heatmaps
+    from tieviz.results import bigram_summary
+
+    if text.ids is None:
+        st.info("The direct path is compared with the bigrams of a text, which needs the tokenizer.")
+    else:
+        k = st.slider("Tokens in the matrices", 5, 80, 30, key="ckpt_k")
+        try:
+            comparison = ca.bigram_comparison(ckpt, text, k)
+            which = ("empirical", ckpt.arm, *([f"{ckpt.arm}_ln"] if ckpt.final_norm else []))
+            ui.show_figure(bigram_heatmaps(comparison, which), bigram_summary(comparison), key="ckpt-bigrams")
+            ui.show_figure(asymmetry_heatmaps(comparison, which), key="ckpt-asymmetry")
+            st.caption(
+                f"Final norm: {ckpt.final_norm_note}." + ("" if ckpt.final_norm else " Raw product only.")
+            )
+        except ValueError as error:
+            st.error(str(error), icon=":material/error:")
+
+with tabs[1]:
+    from tieviz.figures.checkpoints import norm_frequency_figure
+
+    stats = ca.norm_stats(ckpt, text, ids)
+    for name, rho in stats.spearman.items():
+        st.caption(f"Rank correlation of {name} row norm with frequency: {rho:+.2f}")
+    frame = pd.DataFrame(
+        {"token": stats.labels, "id": stats.token_ids, "count": stats.counts}
+        | {f"norm_{k}": v for k, v in stats.norms.items()}
+    )
+    ui.show_figure(
+        norm_frequency_figure(stats.labels, stats.counts, stats.norms, summary.tied), frame, key="ckpt-norms"
+    )
+
+with tabs[2]:
+    from tieviz.analysis.maps import cached_embedding_maps, neighbour_table
+    from tieviz.figures.maps import embedding_map_figure
+
+    titles = {"W_E": "shared W_E = W_U" if summary.tied else "input W_E", "W_U": "output W_U"}
+    method = st.radio(
+        "Layout",
+        ("pca", "umap"),
+        horizontal=True,
+        key="ckpt_method",
+        format_func={"pca": "PCA (instant)", "umap": "UMAP (slow the first time)"}.get,
+    )
+    embeddings = ca.embedding_set(ckpt, text, ids)
+    token = st.selectbox("Highlight a token", embeddings.labels, index=None, key="ckpt_token")
+    try:
+        with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
+            maps = cached_embedding_maps(upload.cache_dir("maps"), embeddings.matrices, method)
+        figure = embedding_map_figure(maps, embeddings.labels, embeddings.counts, titles, token, method)
+        ui.show_figure(figure, key="ckpt-maps")
+        if token is not None:
+            table = neighbour_table(embeddings.matrices, embeddings.labels, embeddings.labels.index(token))
+            for column, (name, rows) in zip(st.columns(len(table)), table.items(), strict=True):
+                column.markdown(f"**Nearest to “{token}” in {titles[name]}**")
+                column.dataframe(pd.DataFrame(rows, columns=["token", "cosine"]), hide_index=True)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+
+with tabs[3]:
+    from tieviz.figures.lens import contribution_figure, lens_figure
+
+    limit = ca.lens_max_params()
+    lens_key = f"ckpt-lens-{upload.id}-{text_key}"
+    if summary.n_params > limit:
+        st.info(
+            f"The tuned lens loads the whole model; this one has {summary.n_params:,} parameters, over "
+            f"this server's limit of {limit:,} ({ca.LENS_MAX_PARAMS_ENV})."
+        )
+    elif text.ids is None:
+        st.info("The tuned lens is trained on windows of a text, which needs the tokenizer.")
+    elif st.button("Fit the tuned lens", key="ckpt-lens-run", help="Cached with the upload afterwards"):
+        bar = st.progress(0.0, "Fitting one translator per layer…")
+        try:
+            st.session_state[lens_key] = ca.lens_result(
+                upload.checkpoint, text, upload.cache_dir("lens"), progress=lambda i, t: bar.progress(i / t)
+            )
+        except (CheckpointError, ValueError) as error:
+            st.error(str(error), icon=":material/error:")
+        bar.empty()
+    result = st.session_state.get(lens_key)
+    if result is not None:
+        ui.show_figure(lens_figure({ckpt.arm: result.tuned}, "kl", {ckpt.arm: result.logit}), key="ckpt-lens")
+        ui.show_figure(contribution_figure({ckpt.arm: result.contributions}), key="ckpt-contributions")
+
+with tabs[4]:
+    from tieviz.figures.checkpoints import cosine_histogram_figure
+
+    st.markdown(
+        "The paper's measure needs **one tied and one untied** checkpoint over the same vocabulary: is the "
+        "tied matrix closer to the untied model's output matrix than to its input matrix?"
+    )
+    uploader("The other checkpoint (untied if this one is tied, tied if not)", "ckpt_other_upload", OTHER)
+    other = current(OTHER)
+    if other is not None:
+        other_ckpt = loaded(str(other.checkpoint))
+        st.caption(
+            f"Compared with {other.name}: {other_ckpt.summary.architecture}, "
+            f"{'tied' if other_ckpt.summary.tied else 'untied'}, "
+            f"vocabulary {other_ckpt.summary.vocab_size:,}."
+        )
+        try:
+            ca.tied_and_untied(ckpt, other_ckpt)
+            n_cmp = st.slider("Tokens compared", 20, n_max, min(1000, n_max), key="ckpt_n_cmp")
+            ids_cmp = ca.top_token_ids(text, summary.vocab_size, n_cmp)
+            result = paper(str(upload.checkpoint), str(other.checkpoint), tuple(int(i) for i in ids_cmp))
+        except (CheckpointError, ValueError) as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            for note in result.notes:
+                st.warning(note, icon=":material/warning:")
+            rows = [
+                {
+                    "measure": label,
+                    "vs untied output": result.scores[f"{m}_out"],
+                    "vs untied input": result.scores[f"{m}_in"],
+                    "output − input": result.scores[f"{m}_out"] - result.scores[f"{m}_in"],
+                }
+                for m, label in (
+                    ("lin_cos", "mean cosine after a linear map"),
+                    ("proc_cos", "after a rotation"),
+                    ("cka", "linear CKA"),
+                    ("mknn", "mutual 10-NN overlap"),
+                )
+            ]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="ckpt-paper-table")
+            map_kind = st.radio(
+                "Map",
+                ("lin", "proc"),
+                horizontal=True,
+                key="ckpt_paper_method",
+                format_func={"lin": "linear map", "proc": "rotation"}.get,
+            )
+            data = pd.DataFrame({"token": result.labels, "id": result.token_ids} | result.per_token)
+            ui.show_figure(
+                cosine_histogram_figure(result.per_token, result.labels, map_kind, result.scores),
+                data,
+                key="ckpt-paper",
+            )

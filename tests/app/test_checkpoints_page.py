@@ -1,0 +1,119 @@
+"""The Checkpoints page: uploads of loose files and zips, the summary card, the figures, refused uploads."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.conftest import errors
+from tests.checkpoints.tiny import V, build_model, save_checkpoint, zip_dir
+from tieviz.data import pydocs_text, train_tokenizer
+
+PAGE = "pages/checkpoints.py"
+UPLOADER = "ckpt_upload"
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """(family, tied) -> a saved tiny checkpoint folder with a word-level tokenizer."""
+    root = tmp_path_factory.mktemp("page-ckpts")
+    docs = [d for d in pydocs_text().split("\n\n")[:300] if d.strip()]
+    tokenizer = train_tokenizer(docs, V)
+    folders = {}
+    for family, tied in (("gpt2", True), ("llama", False)):
+        folder = save_checkpoint(build_model(family, tied), root / f"{family}-{tied}")
+        tokenizer.save_pretrained(folder)
+        folders[family, tied] = folder
+    return folders
+
+
+def as_files(folder):
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted(folder.iterdir())]
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def charts(at) -> set[str]:
+    return {chart.key for chart in at.get("plotly_chart")}
+
+
+def upload(at, files):
+    at.file_uploader(key=UPLOADER).set_value(files).run()
+    assert not at.exception
+    return at
+
+
+def test_loose_files_show_the_summary_card_and_figures(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
+    assert not errors(at)
+    shown = metrics(at)
+    assert shown["Architecture"] == "GPT2LMHeadModel"
+    assert shown["Tied"] == "yes"
+    assert shown["Vocabulary"] == str(V) and shown["Width"] == "16"
+    assert {"chart-ckpt-bigrams", "chart-ckpt-asymmetry", "chart-ckpt-norms", "chart-ckpt-maps"} <= charts(at)
+    assert len(list((tmp_path / "uploads").glob("*/ck-*/upload.json"))) == 1
+    assert any("tokens of python's documentation" in caption.value for caption in at.caption)
+
+
+def test_the_page_states_the_upload_limit(open_app, tmp_path):
+    from streamlit import config
+
+    before = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 321)
+    try:
+        at = open_app(tmp_path, PAGE)
+    finally:
+        config.set_option("server.maxUploadSize", before)
+    assert not at.exception and not errors(at)
+    assert at.file_uploader(key=UPLOADER).accept_multiple_files
+    assert any("Up to 321 MB per file" in caption.value for caption in at.caption)
+    assert not at.metric
+
+
+def test_a_zip_of_an_untied_llama(open_app, tmp_path, checkpoints):
+    archive = zip_dir(checkpoints["llama", False], tmp_path / "llama.zip")
+    at = upload(open_app(tmp_path / "data", PAGE), ("llama.zip", archive.read_bytes(), "application/zip"))
+    assert not errors(at)
+    assert metrics(at)["Architecture"] == "LlamaForCausalLM"
+    assert metrics(at)["Tied"] == "no"
+    assert "chart-ckpt-maps" in charts(at)
+
+
+def test_a_corrupt_upload_is_one_clear_error(open_app, tmp_path):
+    at = upload(open_app(tmp_path, PAGE), ("model.zip", b"this is not a zip", "application/zip"))
+    assert any("not a valid zip" in message for message in errors(at))
+    assert not at.metric
+    assert not list((tmp_path / "uploads").glob("*/ck-*"))  # nothing kept
+
+
+def test_the_paper_comparison_of_an_uploaded_pair(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["llama", False])).run()
+    assert not at.exception and not errors(at)
+    assert "chart-ckpt-paper" in charts(at)
+    (table,) = [d.value for d in at.dataframe if "measure" in d.value.columns]
+    assert list(table["measure"])[2] == "linear CKA"
+    assert 0 <= table["vs untied output"].iloc[2] <= 1
+
+
+def test_a_pair_with_the_same_tying_is_refused(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["gpt2", True])).run()
+    assert any("Both checkpoints are tied" in message for message in errors(at))
+    assert "chart-ckpt-paper" not in charts(at)
+
+
+def test_the_example_opens_a_trained_pair(open_app, toy_data):
+    data, summary = toy_data
+    at = open_app(data, PAGE)
+    at.radio(key="ckpt_source").set_value("example").run()
+    at.button(key="ckpt-example").click().run()
+    assert not at.exception and not errors(at)
+    assert metrics(at)["Tied"] == "yes"
+    assert metrics(at)["Vocabulary"] == str(summary["config"]["data"]["vocab_size"])
+    assert at.radio(key="ckpt_text").value == "run"
+    assert {"chart-ckpt-bigrams", "chart-ckpt-paper"} <= charts(at)
+    at.button(key="ckpt-lens-run").click().run()
+    assert not at.exception and not errors(at)
+    assert {"chart-ckpt-lens", "chart-ckpt-contributions"} <= charts(at)
