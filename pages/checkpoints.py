@@ -47,8 +47,8 @@ def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
     return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
 
 
-def stage(files, name: str, slot: str, run_dir: Path | None = None) -> None:
-    """Stage an upload (progress shown), remember it in `slot`; a refused upload becomes one error line."""
+def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
+    """Stage an upload (progress shown) and remember it in `slot`; returns why it was refused, if it was."""
     with st.status(f"Reading {name}…", expanded=False) as status:
         try:
             status.write("Unpacking and checking the files…")
@@ -57,23 +57,26 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> None:
             loaded(str(upload.checkpoint))
         except (CheckpointError, ValueError, OSError) as error:
             status.update(label=f"{name} cannot be read", state="error")
-            st.error(str(error), icon=":material/error:")
             st.session_state.pop(slot, None)
-            return
+            return str(error)
         status.update(label=f"{name} is ready", state="complete")
     st.session_state[slot] = upload.id
     st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
+    return None
 
 
 def uploader(label: str, key: str, slot: str) -> None:
-    """A multi-file uploader that stages each new selection once."""
+    """A multi-file uploader that stages each new selection once, and keeps saying why one was refused."""
     files = st.file_uploader(label, accept_multiple_files=True, key=key)
-    if files:
-        signature = tuple(f.file_id for f in files)
-        if st.session_state.get(f"{key}_staged") != signature:
-            st.session_state[f"{key}_staged"] = signature
-            name = files[0].name if len(files) == 1 else f"{len(files)} files"
-            stage([(f.name, f.getvalue()) for f in files], name, slot)
+    if not files:
+        return
+    signature = tuple(f.file_id for f in files)
+    if st.session_state.get(f"{key}_staged") != signature:
+        name = files[0].name if len(files) == 1 else f"{len(files)} files"
+        st.session_state[f"{key}_error"] = stage([(f.name, f.getvalue()) for f in files], name, slot)
+        st.session_state[f"{key}_staged"] = signature
+    if st.session_state.get(f"{key}_error"):
+        st.error(st.session_state[f"{key}_error"], icon=":material/error:")
 
 
 def current(slot: str) -> "uploads.Upload | None":
@@ -133,13 +136,19 @@ else:
     elif st.button("Open its tied model (and its untied twin for the comparison)", key="ckpt-example"):
         for slot, arm in ((MAIN, "tied"), (OTHER, "untied")):
             run_dir = experiment.runs[arm].path
-            stage(ca.example_files(run_dir), f"example {arm} model", slot, run_dir)
+            refused = stage(ca.example_files(run_dir), f"example {arm} model", slot, run_dir)
+            if refused:
+                st.error(refused, icon=":material/error:")
         st.session_state["ckpt_text"] = "run"
 
 upload = current(MAIN)
 if upload is None:
     st.stop()
-ckpt = loaded(str(upload.checkpoint))
+try:
+    ckpt = loaded(str(upload.checkpoint))
+except (CheckpointError, ValueError, OSError) as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
 summary = ckpt.summary
 st.subheader(upload.name)
 summary_card(summary)
@@ -282,7 +291,7 @@ with tabs[4]:
     uploader("The other checkpoint (untied if this one is tied, tied if not)", "ckpt_other_upload", OTHER)
     other = current(OTHER)
     if other is not None:
-        other_ckpt = loaded(str(other.checkpoint))
+        other_ckpt = loaded(str(other.checkpoint))  # read (and checked) when it was staged
         st.caption(
             f"Compared with {other.name}: {other_ckpt.summary.architecture}, "
             f"{'tied' if other_ckpt.summary.tied else 'untied'}, "

@@ -25,8 +25,12 @@ def saved(tmp_path_factory, tokenizer):
     """(family, tied) -> (checkpoint dir with tokenizer files, model)."""
     root = tmp_path_factory.mktemp("analysis-ckpts")
     built = {}
-    for family, tied in (("gpt2", True), ("gpt2", False), ("llama", False)):
+    for family, tied in (("gpt2", True), ("gpt2", False), ("llama", False), ("gemma", True)):
         model = build_model(family, tied)
+        with torch.no_grad():  # norms start at weight 1, bias 0: move them so that reading them matters
+            for name, param in model.named_parameters():
+                if "norm" in name or "ln_f" in name:
+                    param.add_(0.3 * torch.randn(param.shape, generator=torch.Generator().manual_seed(7)))
         folder = save_checkpoint(model, root / f"{family}-{tied}")
         tokenizer.save_pretrained(folder)
         built[family, tied] = (folder, model)
@@ -58,7 +62,7 @@ def test_tying_shapes_and_labels_from_a_directory_and_a_zip(saved, loaded, token
     np.testing.assert_array_equal(from_zip.W_U, loaded["llama", False].W_U)
 
 
-@pytest.mark.parametrize("key", [("gpt2", True), ("llama", False)])
+@pytest.mark.parametrize("key", [("gpt2", True), ("llama", False), ("gemma", True)])
 def test_final_norm_reproduces_the_models_direct_path(saved, loaded, key):
     """norm(W_E[i]) . W_U[j] is what the model's own final norm and head give for the embedding of i."""
     ckpt, model = loaded[key], saved[key][1]
@@ -66,7 +70,7 @@ def test_final_norm_reproduces_the_models_direct_path(saved, loaded, key):
     assert ckpt.final_norm.kind == ("layernorm" if key[0] == "gpt2" else "rmsnorm")
     tokens = np.arange(10)
     ours = direct_path(ckpt.W_E, ckpt.W_U, tokens, ckpt.final_norm)
-    norm = model.transformer.ln_f if key[0] == "gpt2" else model.model.norm
+    norm = model.transformer.ln_f if key[0] == "gpt2" else model.model.norm  # Gemma's scales by 1 + weight
     with torch.no_grad():
         rows = model.get_input_embeddings().weight[:10]
         theirs = (norm(rows) @ model.get_output_embeddings().weight[:10].T).numpy()

@@ -84,6 +84,8 @@ def test_a_corrupt_upload_is_one_clear_error(open_app, tmp_path):
     at = upload(open_app(tmp_path, PAGE), ("model.zip", b"this is not a zip", "application/zip"))
     assert any("not a valid zip" in message for message in errors(at))
     assert not at.metric
+    at.run()  # the reason stays on screen while the same file is selected
+    assert any("not a valid zip" in message for message in errors(at))
     assert not list((tmp_path / "uploads").glob("*/ck-*"))  # nothing kept
 
 
