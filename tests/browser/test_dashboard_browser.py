@@ -1,0 +1,227 @@
+"""The dashboard in a real Chromium: train through the Train page, then every analysis page draws its charts;
+two visitors train different experiments at once and each sees its own.
+
+Slow by nature (each experiment fits a tuned lens after training): about a minute per experiment on two
+cores. Screenshots of every page go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TRAIN_TIMEOUT_S = 300  # two experiments at once on a loaded two-core CI machine
+OVERVIEW_TITLE = "Weight tying shapes embeddings for output"
+
+# Sidebar label, path, words of the page's title, and the charts it must draw (`chart-<name>` keys).
+PAGES = (
+    (
+        "Bigram symmetry",
+        "/bigrams",
+        "Bigram symmetry",
+        ("symmetry-explorer", "bigram_heatmaps", "bigram_asymmetry"),
+    ),
+    ("Embedding maps", "/maps", "Embedding maps", ("embedding-maps", "bias_over_training_cka")),
+    ("Gradients", "/gradients", "Gradients", ("gradient_ratio", "gradient_share", "loss")),
+    ("Tuned lens", "/lens", "Tuned lens", ("lens_kl", "lens_contributions")),
+)
+OVERVIEW_CHARTS = ("bias_over_training_cka", "gradient_ratio", "loss")
+
+# True once Plotly has drawn data into the element: traces, an SVG, marks (lines, points, heatmap images or
+# WebGL canvases) and a real size.
+DRAWN = """el => !!el && (el.data || []).length > 0
+    && el.querySelectorAll('svg.main-svg').length > 0
+    && el.querySelectorAll('g.trace, g.hm image, image, canvas').length > 0
+    && el.getBoundingClientRect().height > 100"""
+
+
+def href(page) -> str:
+    """The address bar; Playwright's page.url stays stale after Streamlit switches pages."""
+    return page.evaluate("location.href")
+
+
+def query(page, name: str) -> str | None:
+    return parse_qs(urlparse(href(page)).query).get(name, [None])[0]
+
+
+def picked(page) -> str:
+    """The label of the experiment the sidebar picker shows."""
+    return page.locator(".st-key-run input").input_value()
+
+
+def settle(page) -> None:
+    """Waits until the current script run has replaced every element of the previous one."""
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
+
+
+def assert_no_errors(page, where: str) -> None:
+    for test_id in ("stException", "stAlertContentError"):
+        shown = page.locator(f"[data-testid='{test_id}']")
+        assert shown.count() == 0, f"{where} shows an error: {shown.first.inner_text()}"
+
+
+def assert_charts(page, names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        selector = f".st-key-chart-{name} .js-plotly-plot"
+        page.locator(selector).wait_for(state="visible", timeout=90_000)
+        try:
+            page.wait_for_function(f"s => ({DRAWN})(document.querySelector(s))", arg=selector, timeout=30_000)
+        except Exception as error:  # Playwright's TimeoutError; say which chart
+            raise AssertionError(f"{where}: the chart {name!r} has no drawn data") from error
+
+
+def open_page(page, label: str, path: str, title: str) -> None:
+    """Follows the sidebar link and waits for the new page to have rendered."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text=label).click()
+    page.wait_for_function("p => location.pathname.endsWith(p)", arg=path)
+    page.locator("h1", has_text=title).wait_for()
+    settle(page)
+
+
+def set_number(page, key: str, value: int) -> None:
+    box = page.locator(f".st-key-{key} input")
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_function(
+        "([s, v]) => document.querySelector(s)?.value === v", arg=[f".st-key-{key} input", str(value)]
+    )
+    settle(page)
+
+
+def shot(page, artifacts, name: str) -> None:
+    page.wait_for_timeout(300)  # let Plotly finish its transitions
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
+@dataclass
+class Visitor:
+    """One browser session on the Train page with the job it started."""
+
+    page: object
+    steps: int
+    seed: int
+    job: str = ""
+    saw_live: bool = False
+    saw_other: str = ""  # the title of another visitor's job, if this page ever listed one
+
+    def configure_and_wait(self, base_url: str) -> None:
+        """Opens the app, goes to Train, picks the toy preset and cuts it to `steps` steps and `seed`."""
+        page = self.page
+        page.goto(base_url)
+        page.locator("h1").first.wait_for()
+        open_page(page, "Train", "/train", "Train tied and untied twins")
+        page.locator(".st-key-train_preset label", has_text="Toy").click()
+        page.locator(".st-key-train_advanced label").click()
+        page.locator(".st-key-adv-toy-steps input").wait_for()
+        set_number(page, "adv-toy-steps", self.steps)
+        set_number(page, "adv-toy-seed", self.seed)
+        page.get_by_text(f"3 models × {self.steps} steps").wait_for()  # the estimate uses these settings
+        assert_no_errors(page, "the Train page")
+
+    def start(self) -> None:
+        self.page.locator(".st-key-train-start button").click()
+
+    def own_job(self):
+        return self.page.locator("[class*='st-key-job-']").filter(has_not_text="another visitor").first
+
+    def poll(self) -> bool:
+        """One look at the live panel; True once this visitor's job has finished."""
+        page = self.page
+        if not self.job:
+            if self.own_job().count() == 0:
+                return False
+            classes = self.own_job().get_attribute("class") or ""
+            self.job = next(c for c in classes.split() if c.startswith("st-key-job-"))[len("st-key-job-") :]
+        panel = page.locator(f".st-key-job-{self.job}")
+        text = panel.inner_text()
+        assert f"{self.steps} steps" in text and "another visitor" not in text, text
+        for word in ("Training failed", "Cancelled", "Interrupted"):
+            assert word not in text, f"the job ended badly: {text}"
+        if page.locator(f".st-key-live-loss-{self.job} .js-plotly-plot").count():
+            self.saw_live = True
+        others = page.locator("[class*='st-key-job-']", has_text="another visitor")
+        if others.count():
+            self.saw_other = others.first.inner_text()
+        assert_no_errors(page, "the Train page while training")
+        return "Finished" in text
+
+
+def train_until_done(visitors: list[Visitor]) -> None:
+    for visitor in visitors:
+        visitor.start()
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    pending = list(visitors)
+    while pending:
+        assert time.monotonic() < deadline, f"training did not finish within {TRAIN_TIMEOUT_S} s"
+        pending = [v for v in pending if not v.poll()]
+        visitors[0].page.wait_for_timeout(500)
+
+
+def open_finished(visitor: Visitor) -> str:
+    """Clicks "Open this experiment" and returns the key the Overview opened."""
+    page = visitor.page
+    page.locator(f".st-key-open-{visitor.job} button").click()
+    page.locator("h1", has_text=OVERVIEW_TITLE).wait_for()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('run')")
+    settle(page)
+    return query(page, "run")
+
+
+def test_train_toy_then_every_page_draws_its_charts(new_page, dashboard, artifacts):
+    visitor = Visitor(new_page(), steps=20, seed=0)
+    visitor.configure_and_wait(dashboard.url)
+    shot(visitor.page, artifacts, "01-train-settings")
+    train_until_done([visitor])
+    shot(visitor.page, artifacts, "02-train-finished")
+    assert visitor.job
+
+    page = visitor.page
+    key = open_finished(visitor)
+    assert key, href(page)
+    assert "20 steps" in picked(page)  # the sidebar picker shows this run
+    assert_charts(page, OVERVIEW_CHARTS, "Overview")
+    assert_no_errors(page, "Overview")
+    shot(page, artifacts, "03-overview")
+
+    for number, (label, path, title, charts) in enumerate(PAGES, start=4):
+        open_page(page, label, path, title)
+        assert query(page, "run") == key, f"{label} lost the selected experiment: {href(page)}"
+        assert_charts(page, charts, label)
+        assert_no_errors(page, label)
+        shot(page, artifacts, f"{number:02d}-{path.strip('/')}")
+
+
+def test_two_visitors_train_at_once_and_each_sees_their_own(new_page, dashboard, artifacts):
+    first = Visitor(new_page(), steps=12, seed=1)
+    second = Visitor(new_page(), steps=16, seed=2)
+    for visitor in (first, second):
+        visitor.configure_and_wait(dashboard.url)
+    assert query(first.page, "visitor") != query(second.page, "visitor")
+
+    train_until_done([first, second])
+    shot(first.page, artifacts, "10-visitor-one-finished")
+    shot(second.page, artifacts, "11-visitor-two-finished")
+
+    assert first.job != second.job
+    assert first.saw_live or second.saw_live, "no live chart appeared while training"
+    for visitor, other in ((first, second), (second, first)):
+        page = visitor.page
+        # After both finish, each page lists only its own job, with its own settings.
+        listed = page.locator("[class*='st-key-job-']")
+        assert listed.count() == 1, listed.all_inner_texts()
+        assert page.locator(f".st-key-job-{other.job}").count() == 0
+        if visitor.saw_other:  # while both ran, the other's job was marked as someone else's
+            assert f"{other.steps} steps" in visitor.saw_other, visitor.saw_other
+
+    keys = [open_finished(v) for v in (first, second)]
+    assert keys[0] != keys[1]
+    for visitor, name in ((first, "12-visitor-one-overview"), (second, "13-visitor-two-overview")):
+        assert f"{visitor.steps} steps" in picked(visitor.page)
+        assert_charts(visitor.page, OVERVIEW_CHARTS, name)
+        assert_no_errors(visitor.page, name)
+        shot(visitor.page, artifacts, name)

@@ -1,0 +1,1 @@
+"""Tools for checking tieviz from the outside: a dashboard server on loopback and a headless Chromium."""
