@@ -26,6 +26,7 @@ from tieviz.data import pydocs_text  # noqa: E402
 MAIN, OTHER = "ckpt_main", "ckpt_other"  # session keys holding upload ids
 LIMIT_MB = st.get_option("server.maxUploadSize")
 TEXTS = {"pydocs": "Python's documentation", "file": "a .txt file of mine", "run": "the run's own corpus"}
+READ_FROM = {"pydocs": "Python's bundled documentation", "file": "your text", "run": "the run's own corpus"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -124,10 +125,15 @@ if source == "upload":
         "ckpt_upload",
         MAIN,
     )
+    try:
+        kept = f"removed after {uploads.CleanupPolicy.from_env().ttl_hours:g} hours"
+    except ValueError as error:  # a mistyped TIEVIZ_UPLOAD_TTL_HOURS: say so here, uploading will refuse
+        st.warning(str(error), icon=":material/warning:")
+        kept = "removed by the clean-up policy"
     st.caption(
         f"Up to {LIMIT_MB:,} MB per file: the server's `server.maxUploadSize` setting (in "
         "`.streamlit/config.toml` or `--server.maxUploadSize`). Uploads are kept for this browser session "
-        f"and removed after {uploads.CleanupPolicy.from_env().ttl_hours:g} hours."
+        f"and {kept}."
     )
 else:
     experiment = ui.selected_experiment()
@@ -185,7 +191,7 @@ try:
             icon=":material/info:",
         )
     else:
-        st.caption(f"{text.ids.size:,} tokens of {TEXTS[text_source].lower()}. {text.note}")
+        st.caption(f"{text.ids.size:,} tokens read from {READ_FROM[text_source]}. {text.note}")
     n_max = max(10, min(5000, summary.vocab_size))
     n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
     ids = ca.top_token_ids(text, summary.vocab_size, n)

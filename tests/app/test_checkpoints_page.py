@@ -53,7 +53,7 @@ def test_loose_files_show_the_summary_card_and_figures(open_app, tmp_path, check
     assert shown["Vocabulary"] == str(V) and shown["Width"] == "16"
     assert {"chart-ckpt-bigrams", "chart-ckpt-asymmetry", "chart-ckpt-norms", "chart-ckpt-maps"} <= charts(at)
     assert len(list((tmp_path / "uploads").glob("*/ck-*/upload.json"))) == 1
-    assert any("tokens of python's documentation" in caption.value for caption in at.caption)
+    assert any("tokens read from Python's bundled documentation" in caption.value for caption in at.caption)
 
 
 def test_the_page_states_the_upload_limit(open_app, tmp_path):
