@@ -319,15 +319,21 @@ with tabs[4]:
                     "vs untied output": result.scores[f"{m}_out"],
                     "vs untied input": result.scores[f"{m}_in"],
                     "output − input": result.scores[f"{m}_out"] - result.scores[f"{m}_in"],
+                    "chance (tokens shuffled)": result.chance[m],
                 }
                 for m, label in (
                     ("lin_cos", "mean cosine after a linear map"),
-                    ("proc_cos", "after a rotation"),
+                    ("proc_cos", "mean cosine after a rotation"),
                     ("cka", "linear CKA"),
                     ("mknn", "mutual 10-NN overlap"),
                 )
             ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="ckpt-paper-table")
+            st.caption(
+                "Each measure ignores rotation and scale; 'output − input' above 0 means the tied matrix is "
+                "shaped like an output matrix. The chance column scores the tied matrix against the untied "
+                "output matrix with its tokens shuffled: a score near it means no real match."
+            )
             map_kind = st.radio(
                 "Map",
                 ("lin", "proc"),

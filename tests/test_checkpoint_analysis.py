@@ -8,6 +8,7 @@ import torch
 
 from tests.checkpoints.tiny import V, build_model, save_checkpoint, zip_dir
 from tieviz import checkpoint_analysis as ca
+from tieviz.analysis.alignment import bias_scores
 from tieviz.analysis.bigrams import direct_path
 from tieviz.checkpoints import CheckpointError, stage_upload
 from tieviz.data import pydocs_text, train_tokenizer
@@ -153,7 +154,20 @@ def test_paper_measure_finds_a_rotated_output_matrix(saved, loaded, tmp_path):
     assert result.scores["proc_cos_in"] < 0.9
     assert result.per_token["lin_cos_out"].shape == (ids.size,)
     assert result.per_token["lin_cos_in"].mean() == pytest.approx(result.scores["lin_cos_in"])
+    assert result.chance["proc_cos"] < 0.9 and result.chance["cka"] < 0.9  # shuffled rows: no match
     assert any("tokenizers differ" in note for note in result.notes)  # the rotated copy has no tokenizer
+
+
+def test_paper_scores_are_those_of_bias_scores(loaded):
+    tied, untied = loaded["gpt2", True], loaded["llama", False]
+    ids = np.arange(2, V)
+    result = ca.paper_comparison(tied, untied, ids)
+    expected = bias_scores(tied.W_E[ids], untied.W_E[ids], untied.W_U[ids])
+    assert list(result.scores) == list(expected)
+    for key, value in expected.items():
+        assert result.scores[key] == pytest.approx(value, abs=1e-12)
+    assert set(result.chance) == {"lin_cos", "proc_cos", "cka", "mknn"}
+    assert any("even unrelated matrices" in note for note in result.notes)  # 62 tokens for width 16
 
 
 def test_paper_measure_refuses_mismatched_pairs(loaded, tmp_path):

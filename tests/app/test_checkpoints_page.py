@@ -97,6 +97,7 @@ def test_the_paper_comparison_of_an_uploaded_pair(open_app, tmp_path, checkpoint
     (table,) = [d.value for d in at.dataframe if "measure" in d.value.columns]
     assert list(table["measure"])[2] == "linear CKA"
     assert 0 <= table["vs untied output"].iloc[2] <= 1
+    assert "chance (tokens shuffled)" in table.columns
 
 
 def test_a_pair_with_the_same_tying_is_refused(open_app, tmp_path, checkpoints):
