@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.checkpoints.tiny import V, build_model, save_checkpoint, zip_dir
+from tests.checkpoints.tiny import FAMILY_SPECS, V, build_model, save_checkpoint, zip_dir
 from tieviz import checkpoint_analysis as ca
 from tieviz.analysis.alignment import bias_scores
 from tieviz.analysis.bigrams import direct_path
 from tieviz.checkpoints import CheckpointError, stage_upload
 from tieviz.data import pydocs_text, train_tokenizer
+from tieviz.uploads import new_upload
 
 TEXT = "\n\n".join(pydocs_text().split("\n\n")[:400])
 
@@ -191,3 +192,16 @@ def test_tuned_lens_on_the_full_model_is_cached_in_the_upload(saved, text, tmp_p
     monkeypatch.setenv(ca.LENS_MAX_PARAMS_ENV, "1000")
     with pytest.raises(CheckpointError, match="more than the 1,000"):
         ca.lens_result(folder, text, tmp_path / "lens", steps=3)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_SPECS))
+def test_every_family_from_a_zipped_upload(family, tmp_path):
+    """Staged from a zip as the page does: tying, shapes, and a final norm of the embedding width."""
+    tied = family in ("gpt2", "opt", "gemma")  # their default; the others untied
+    folder = save_checkpoint(build_model(family, tied), tmp_path / family)
+    archive = zip_dir(folder, tmp_path / f"{family}.zip")
+    upload = new_upload(tmp_path / "data", "visitor123", [(archive.name, archive.read_bytes())], archive.name)
+    ckpt = ca.load_checkpoint(upload.checkpoint)
+    assert ckpt.summary.tied is tied and (ckpt.W_E is ckpt.W_U) is tied
+    assert ckpt.W_E.shape == (V, 16)
+    assert ckpt.final_norm is not None and ckpt.final_norm.weight.shape == (16,), ckpt.final_norm_note

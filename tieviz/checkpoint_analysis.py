@@ -39,7 +39,7 @@ _FINAL_NORMS = {
     "gpt_neox": ("final_layer_norm.weight", "layernorm", "layer_norm_eps", 1e-5),
     "llama": ("norm.weight", "rmsnorm", "rms_norm_eps", 1e-6),
     "gemma": ("norm.weight", "rmsnorm", "rms_norm_eps", 1e-6),
-    "opt": ("final_layer_norm.weight", "layernorm", None, 1e-5),
+    "opt": ("decoder.final_layer_norm.weight", "layernorm", None, 1e-5),  # each layer has one too
     "phi": ("final_layernorm.weight", "layernorm", "layer_norm_eps", 1e-5),
 }
 
