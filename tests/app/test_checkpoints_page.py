@@ -120,3 +120,15 @@ def test_the_example_opens_a_trained_pair(open_app, toy_data):
     at.button(key="ckpt-lens-run").click().run()
     assert not at.exception and not errors(at)
     assert {"chart-ckpt-lens", "chart-ckpt-contributions"} <= charts(at)
+
+
+def test_without_a_tokenizer_the_matrix_figures_still_show(open_app, tmp_path, checkpoints):
+    files = [
+        f for f in as_files(checkpoints["llama", False]) if not f[0].startswith(("tokenizer", "special"))
+    ]
+    at = upload(open_app(tmp_path, PAGE), files)
+    assert not errors(at)
+    assert metrics(at)["Tied"] == "no"
+    assert any("no tokenizer files" in info.value for info in at.info)
+    shown = charts(at)
+    assert {"chart-ckpt-norms", "chart-ckpt-maps"} <= shown and "chart-ckpt-bigrams" not in shown
