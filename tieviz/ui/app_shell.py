@@ -42,10 +42,17 @@ def require_app() -> None:
 
 @st.cache_resource(show_spinner=False)
 def warm_imports() -> None:
-    """Imports torch and the figure modules in the background once per server, before a page needs them."""
+    """Imports torch and the analysis and figure modules in the background once per server.
+
+    Not transformers: its lazy top-level module is not safe to import from two threads at once (a page's
+    `from transformers import X` racing this thread failed with ImportError), so it is imported only by
+    the few pages that load whole models, in their own script run.
+    """
 
     def load() -> None:
-        import tieviz.figures.curves  # noqa: F401  (pulls in torch through tieviz.summary)
-        import tieviz.train  # noqa: F401
+        import torch  # noqa: F401
+
+        import tieviz.figures.curves  # noqa: F401
+        import tieviz.results  # noqa: F401
 
     threading.Thread(target=load, name="tieviz-warm-imports", daemon=True).start()
