@@ -17,8 +17,10 @@ PAGES = (
     "pages/maps.py",
     "pages/gradients.py",
     "pages/lens.py",
+    "pages/checkpoints.py",
 )
-ANALYSIS_PAGES = tuple(p for p in PAGES if p != "pages/train.py")
+# Pages that analyse a trained experiment, and so show the empty state without one.
+ANALYSIS_PAGES = tuple(p for p in PAGES if p not in ("pages/train.py", "pages/checkpoints.py"))
 
 
 @pytest.fixture

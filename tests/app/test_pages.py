@@ -39,6 +39,13 @@ def test_page_without_experiment_shows_the_empty_state(open_app, tmp_path, page)
     assert shown <= {"chart-tying_savings", "chart-symmetry-explorer"}
 
 
+def test_checkpoints_page_needs_no_experiment(open_app, tmp_path):
+    at = open_app(tmp_path, "pages/checkpoints.py")
+    assert not at.exception
+    assert not errors(at)
+    assert at.get("file_uploader")  # it asks for a checkpoint instead
+
+
 def test_train_page_without_experiment_offers_to_start(open_app, tmp_path):
     at = open_app(tmp_path, "pages/train.py")
     assert not at.exception
