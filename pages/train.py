@@ -4,14 +4,13 @@ Training runs in a worker process owned by the job manager, never in this script
 or a closed tab neither stops nor duplicates it. This page only submits and polls.
 """
 
-import hashlib
 import json
-import re
 
 import streamlit as st
 
 from tieviz import ui
 from tieviz.config import PRESETS, preset
+from tieviz.uploads import save_text_upload
 
 ui.require_app()
 
@@ -62,20 +61,13 @@ if advanced:
         if overrides["corpus"] == "file":
             upload = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"], key="train_upload")
             if upload is not None:
-                from tieviz.data import read_text_file
-
-                folder = ui.data_root() / "uploads" / ui.visitor()
-                folder.mkdir(parents=True, exist_ok=True)
-                raw = upload.getvalue()
-                safe = re.sub(r"[^A-Za-z0-9._-]", "_", upload.name)[-60:]
-                path = folder / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
-                path.write_bytes(raw)
                 try:
-                    words = len(read_text_file(path).split())
+                    path, words = save_text_upload(
+                        ui.data_root(), ui.visitor(), upload.name, upload.getvalue()
+                    )
                     st.caption(f"{upload.name}: {words:,} words")
                     overrides["path"] = str(path)
                 except ValueError as error:
-                    path.unlink(missing_ok=True)
                     upload_error = str(error)
                     st.error(f"This file cannot be used: {upload_error}", icon=":material/error:")
         c = st.columns(4)

@@ -126,3 +126,19 @@ def test_policy_reads_the_environment(monkeypatch):
     monkeypatch.delenv(uploads.TTL_ENV)
     monkeypatch.delenv(uploads.MAX_TOTAL_ENV)
     assert CleanupPolicy.from_env() == CleanupPolicy()
+
+
+def test_a_text_upload_is_kept_by_content_and_a_bad_one_is_not(tmp_path):
+    from tieviz.uploads import save_text_upload
+
+    visitor = "abcdef0123"
+    path, words = save_text_upload(tmp_path, visitor, "../../my notes.txt", b"one two three\n\nfour")
+    assert words == 4 and path.read_bytes() == b"one two three\n\nfour"
+    assert path.parent == tmp_path / "uploads" / visitor and " " not in path.name  # stays in its folder
+    again, _ = save_text_upload(tmp_path, visitor, "../../my notes.txt", b"one two three\n\nfour")
+    assert again == path  # same text, same file, same run key
+    with pytest.raises(ValueError, match="not UTF-8"):
+        save_text_upload(tmp_path, visitor, "latin.txt", "caf\xe9".encode("latin-1"))
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    with pytest.raises(ValueError, match="visitor"):
+        save_text_upload(tmp_path, "../x", "a.txt", b"text")

@@ -9,6 +9,7 @@ inside the uploads folder; loose files there (the Train page's text uploads) are
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -210,3 +211,25 @@ def list_uploads(data: Path, visitor: str) -> list[Upload]:
         return []
     uploads = [u for p in folder.iterdir() if (u := _read_upload(p, visitor)) is not None]
     return sorted(uploads, key=lambda u: -u.created)
+
+
+def save_text_upload(data: Path, visitor: str, filename: str, raw: bytes) -> tuple[Path, int]:
+    """Keeps a corpus a visitor uploaded as <uploads>/<visitor>/<sha>-<name>; returns (path, word count).
+
+    The name is content-addressed, so uploading the same text twice gives the same run key. A file that
+    cannot be a corpus (not UTF-8, empty, too big) raises CorpusError and is not kept.
+    """
+    from tieviz.data import read_text_file
+
+    if not _VISITOR.fullmatch(visitor):
+        raise ValueError("that visitor id is not valid")
+    folder = uploads_root(data) / visitor
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[-60:]
+    path = folder / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
+    path.write_bytes(raw)
+    try:
+        return path, len(read_text_file(path).split())
+    except ValueError:
+        path.unlink(missing_ok=True)
+        raise
