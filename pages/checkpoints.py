@@ -1,7 +1,6 @@
 """Checkpoints: upload any Hugging Face causal LM and see its embeddings with the trained runs' figures."""
 
 import hashlib
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -21,92 +20,12 @@ st.markdown(
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402
 from tieviz.checkpoints import CheckpointError  # noqa: E402
-from tieviz.data import pydocs_text  # noqa: E402
+from tieviz.ui.checkpoint_upload import current, loaded, paper, stage, summary_card, token_text, uploader  # noqa: E402
 
 MAIN, OTHER = "ckpt_main", "ckpt_other"  # session keys holding upload ids
 LIMIT_MB = st.get_option("server.maxUploadSize")
 TEXTS = {"pydocs": "Python's documentation", "file": "a .txt file of mine", "run": "the run's own corpus"}
 READ_FROM = {"pydocs": "Python's bundled documentation", "file": "your text", "run": "the run's own corpus"}
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def loaded(path: str) -> ca.LoadedCheckpoint:
-    return ca.load_checkpoint(Path(path))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: str | None) -> ca.TokenText:
-    if source == "run":
-        from tieviz.runs import Run
-
-        return ca.text_from_run(Run(Path(text_key)))
-    return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
-
-
-@st.cache_data(show_spinner="Comparing the two matrices token by token…", max_entries=8)
-def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
-    return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
-
-
-def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
-    """Stage an upload (progress shown) and remember it in `slot`; returns why it was refused, if it was."""
-    with st.status(f"Reading {name}…", expanded=False) as status:
-        try:
-            status.write("Unpacking and checking the files…")
-            upload = uploads.new_upload(ui.data_root(), ui.visitor(), files, name)
-            status.write("Reading the config, the tensor headers and the two matrices…")
-            loaded(str(upload.checkpoint))
-        except (CheckpointError, ValueError, OSError) as error:
-            status.update(label=f"{name} cannot be read", state="error")
-            st.session_state.pop(slot, None)
-            return str(error)
-        status.update(label=f"{name} is ready", state="complete")
-    st.session_state[slot] = upload.id
-    st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
-    return None
-
-
-def uploader(label: str, key: str, slot: str) -> None:
-    """A multi-file uploader that stages each new selection once, and keeps saying why one was refused."""
-    files = st.file_uploader(label, accept_multiple_files=True, key=key)
-    if not files:
-        return
-    signature = tuple(f.file_id for f in files)
-    if st.session_state.get(f"{key}_staged") != signature:
-        name = files[0].name if len(files) == 1 else f"{len(files)} files"
-        st.session_state[f"{key}_error"] = stage([(f.name, f.getvalue()) for f in files], name, slot)
-        st.session_state[f"{key}_staged"] = signature
-    if st.session_state.get(f"{key}_error"):
-        st.error(st.session_state[f"{key}_error"], icon=":material/error:")
-
-
-def current(slot: str) -> "uploads.Upload | None":
-    upload_id = st.session_state.get(slot)
-    if upload_id is None:
-        return None
-    upload = uploads.find_upload(ui.data_root(), ui.visitor(), upload_id)
-    if upload is None:
-        st.warning("That upload was removed by the clean-up policy; upload it again.", icon=":material/info:")
-        st.session_state.pop(slot, None)
-    return upload
-
-
-def summary_card(summary) -> None:
-    params = f"{summary.n_params / 1e6:,.1f}M" if summary.n_params >= 1e6 else f"{summary.n_params:,}"
-    cols = st.columns([3, 2, 2, 2, 1, 2])
-    cols[0].metric("Architecture", summary.architecture)
-    cols[1].metric("Parameters", params)
-    cols[2].metric("Vocabulary", f"{summary.vocab_size:,}")
-    cols[3].metric("Width", f"{summary.d_model:,}")
-    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {summary.tied_reason}")
-    cols[5].metric("Embedding share", f"{summary.embedding_share:.1%}", help="W_E and W_U (once if tied)")
-    st.caption(
-        f"{summary.model_type} · {summary.n_layers} layers · tying decided by {summary.tied_reason} · "
-        f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
-        f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
-    )
-    for note in summary.notes:
-        st.caption(note)
 
 
 # ---------------------------------------------------------------- choosing a checkpoint

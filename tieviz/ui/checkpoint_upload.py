@@ -1,0 +1,97 @@
+"""Streamlit pieces of the Checkpoints page: staging an upload with progress, the uploaders, the summary card.
+
+The reading and the analyses themselves live in `tieviz.uploads` and `tieviz.checkpoint_analysis`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from tieviz import checkpoint_analysis as ca
+from tieviz import uploads
+from tieviz.catalog import data_root
+from tieviz.checkpoints import CheckpointError
+from tieviz.data import pydocs_text
+from tieviz.ui.url import visitor
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def loaded(path: str) -> ca.LoadedCheckpoint:
+    return ca.load_checkpoint(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: str | None) -> ca.TokenText:
+    if source == "run":
+        from tieviz.runs import Run
+
+        return ca.text_from_run(Run(Path(text_key)))
+    return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
+
+
+@st.cache_data(show_spinner="Comparing the two matrices token by token…", max_entries=8)
+def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
+    return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
+
+
+def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
+    """Stage an upload (progress shown) and remember it in `slot`; returns why it was refused, if it was."""
+    with st.status(f"Reading {name}…", expanded=False) as status:
+        try:
+            status.write("Unpacking and checking the files…")
+            upload = uploads.new_upload(data_root(), visitor(), files, name)
+            status.write("Reading the config, the tensor headers and the two matrices…")
+            loaded(str(upload.checkpoint))
+        except (CheckpointError, ValueError, OSError) as error:
+            status.update(label=f"{name} cannot be read", state="error")
+            st.session_state.pop(slot, None)
+            return str(error)
+        status.update(label=f"{name} is ready", state="complete")
+    st.session_state[slot] = upload.id
+    st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
+    return None
+
+
+def uploader(label: str, key: str, slot: str) -> None:
+    """A multi-file uploader that stages each new selection once, and keeps saying why one was refused."""
+    files = st.file_uploader(label, accept_multiple_files=True, key=key)
+    if not files:
+        return
+    signature = tuple(f.file_id for f in files)
+    if st.session_state.get(f"{key}_staged") != signature:
+        name = files[0].name if len(files) == 1 else f"{len(files)} files"
+        st.session_state[f"{key}_error"] = stage([(f.name, f.getvalue()) for f in files], name, slot)
+        st.session_state[f"{key}_staged"] = signature
+    if st.session_state.get(f"{key}_error"):
+        st.error(st.session_state[f"{key}_error"], icon=":material/error:")
+
+
+def current(slot: str) -> uploads.Upload | None:
+    upload_id = st.session_state.get(slot)
+    if upload_id is None:
+        return None
+    upload = uploads.find_upload(data_root(), visitor(), upload_id)
+    if upload is None:
+        st.warning("That upload was removed by the clean-up policy; upload it again.", icon=":material/info:")
+        st.session_state.pop(slot, None)
+    return upload
+
+
+def summary_card(summary) -> None:
+    params = f"{summary.n_params / 1e6:,.1f}M" if summary.n_params >= 1e6 else f"{summary.n_params:,}"
+    cols = st.columns([3, 2, 2, 2, 1, 2])
+    cols[0].metric("Architecture", summary.architecture)
+    cols[1].metric("Parameters", params)
+    cols[2].metric("Vocabulary", f"{summary.vocab_size:,}")
+    cols[3].metric("Width", f"{summary.d_model:,}")
+    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {summary.tied_reason}")
+    cols[5].metric("Embedding share", f"{summary.embedding_share:.1%}", help="W_E and W_U (once if tied)")
+    st.caption(
+        f"{summary.model_type} · {summary.n_layers} layers · tying decided by {summary.tied_reason} · "
+        f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
+        f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
+    )
+    for note in summary.notes:
+        st.caption(note)
