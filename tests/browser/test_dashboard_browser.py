@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tieviz.jobs.store import JobStore
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TRAIN_TIMEOUT_S = 300  # two experiments at once on a loaded two-core CI machine
@@ -31,6 +33,7 @@ PAGES = (
     ("Tuned lens", "/lens", "Tuned lens", ("lens_kl", "lens_contributions")),
 )
 OVERVIEW_CHARTS = ("bias_over_training_cka", "gradient_ratio", "loss")
+JOBS = "[class*='st-key-job-']"  # one bordered container per job in the Train page's live panel
 
 # True once Plotly has drawn data into the element: traces, an SVG, marks (lines, points, heatmap images or
 # WebGL canvases) and a real size.
@@ -109,7 +112,7 @@ class Visitor:
     saw_live: bool = False
     saw_other: str = ""  # the title of another visitor's job, if this page ever listed one
 
-    def configure_and_wait(self, base_url: str) -> None:
+    def configure(self, base_url: str) -> None:
         """Opens the app, goes to Train, picks the toy preset and cuts it to `steps` steps and `seed`."""
         page = self.page
         page.goto(base_url)
@@ -127,7 +130,8 @@ class Visitor:
         self.page.locator(".st-key-train-start button").click()
 
     def own_job(self):
-        return self.page.locator("[class*='st-key-job-']").filter(has_not_text="another visitor").first
+        mine = self.page.locator(JOBS).filter(has_text=f"{self.steps} steps")
+        return mine.filter(has_not_text="another visitor").first
 
     def poll(self) -> bool:
         """One look at the live panel; True once this visitor's job has finished."""
@@ -138,13 +142,15 @@ class Visitor:
             classes = self.own_job().get_attribute("class") or ""
             self.job = next(c for c in classes.split() if c.startswith("st-key-job-"))[len("st-key-job-") :]
         panel = page.locator(f".st-key-job-{self.job}")
-        text = panel.inner_text()
+        text = panel.inner_text() if panel.count() else ""
+        if not text.strip():  # between two renders of the live panel
+            return False
         assert f"{self.steps} steps" in text and "another visitor" not in text, text
         for word in ("Training failed", "Cancelled", "Interrupted"):
             assert word not in text, f"the job ended badly: {text}"
         if page.locator(f".st-key-live-loss-{self.job} .js-plotly-plot").count():
             self.saw_live = True
-        others = page.locator("[class*='st-key-job-']", has_text="another visitor")
+        others = page.locator(JOBS, has_text="another visitor")
         if others.count():
             self.saw_other = others.first.inner_text()
         assert_no_errors(page, "the Train page while training")
@@ -174,7 +180,7 @@ def open_finished(visitor: Visitor) -> str:
 
 def test_train_toy_then_every_page_draws_its_charts(new_page, dashboard, artifacts):
     visitor = Visitor(new_page(), steps=20, seed=0)
-    visitor.configure_and_wait(dashboard.url)
+    visitor.configure(dashboard.url)
     shot(visitor.page, artifacts, "01-train-settings")
     train_until_done([visitor])
     shot(visitor.page, artifacts, "02-train-finished")
@@ -200,7 +206,7 @@ def test_two_visitors_train_at_once_and_each_sees_their_own(new_page, dashboard,
     first = Visitor(new_page(), steps=12, seed=1)
     second = Visitor(new_page(), steps=16, seed=2)
     for visitor in (first, second):
-        visitor.configure_and_wait(dashboard.url)
+        visitor.configure(dashboard.url)
     assert query(first.page, "visitor") != query(second.page, "visitor")
 
     train_until_done([first, second])
@@ -208,12 +214,19 @@ def test_two_visitors_train_at_once_and_each_sees_their_own(new_page, dashboard,
     shot(second.page, artifacts, "11-visitor-two-finished")
 
     assert first.job != second.job
+    states = {s["id"]: s for s in JobStore(dashboard.data / "jobs").all()}
+    one, two = states[first.job], states[second.job]
+    assert one["started_at"] < two["finished_at"] and two["started_at"] < one["finished_at"], "not at once"
     assert first.saw_live or second.saw_live, "no live chart appeared while training"
     for visitor, other in ((first, second), (second, first)):
         page = visitor.page
-        # After both finish, each page lists only its own job, with its own settings.
-        listed = page.locator("[class*='st-key-job-']")
-        assert listed.count() == 1, listed.all_inner_texts()
+        # Once the live panel has polled again after both finished, each page lists only its own job.
+        listed = page.locator(JOBS)
+        try:
+            page.wait_for_function(f"() => document.querySelectorAll({JOBS!r}).length === 1", timeout=30_000)
+        except Exception as error:  # Playwright's TimeoutError; show what is listed
+            raise AssertionError(f"expected only this visitor's job: {listed.all_inner_texts()}") from error
+        assert f"{visitor.steps} steps" in listed.inner_text()
         assert page.locator(f".st-key-job-{other.job}").count() == 0
         if visitor.saw_other:  # while both ran, the other's job was marked as someone else's
             assert f"{other.steps} steps" in visitor.saw_other, visitor.saw_other

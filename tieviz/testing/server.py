@@ -60,9 +60,10 @@ def free_port() -> int:
 
 @dataclass
 class Dashboard:
-    """A running `streamlit run app.py`: its address, process and log file."""
+    """A running `streamlit run app.py`: its address, data folder, process and log file."""
 
     url: str
+    data: Path
     process: subprocess.Popen
     log_path: Path
 
@@ -78,17 +79,15 @@ def start_dashboard(
     log_path: Path,
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
-    python_flags: tuple[str, ...] = (),
 ) -> Dashboard:
     """Starts the dashboard on a data folder and returns once /_stcore/health answers "ok".
 
-    `env` adds to the environment (TIEVIZ_DATA is set from `data`); the server's output goes to `log_path`;
-    `python_flags` go to the interpreter (e.g. ("-X", "importtime")). Raises RuntimeError with the log's
-    tail when the server exits or does not answer within `timeout`.
+    `env` adds to the environment (TIEVIZ_DATA is set from `data`); the server's output goes to `log_path`.
+    Raises RuntimeError with the log's tail when the server exits or does not answer within `timeout`.
     """
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, *python_flags, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     full_env = {**os.environ, "TIEVIZ_DATA": str(data), **(env or {})}
@@ -96,7 +95,7 @@ def start_dashboard(
         process = subprocess.Popen(
             command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    server = Dashboard(f"http://127.0.0.1:{port}", process, log_path)
+    server = Dashboard(f"http://127.0.0.1:{port}", Path(data), process, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
