@@ -1,8 +1,8 @@
 """The dashboard in a real Chromium: train through the Train page, then every analysis page draws its charts;
 two visitors train different experiments at once and each sees its own.
 
-Slow by nature (each experiment fits a tuned lens after training): about a minute per experiment on two
-cores. Screenshots of every page go to test-artifacts/browser/.
+Each experiment is the toy preset cut to a few steps (10-20 s of training and analysis on two cores); both
+tests take about a minute together. Screenshots of every page go to test-artifacts/browser/.
 """
 
 from __future__ import annotations
