@@ -74,3 +74,46 @@ def test_concurrency_limits_running_jobs_across_managers(tmp_path, managers):
     started = sorted((first.get(j.id).started_at, j.id) for j in jobs)
     assert [job_id for _, job_id in started] == [j.id for j in jobs]  # first come, first served
     assert second.jobs() == first.jobs()
+
+
+def test_workers_do_not_rerun_the_parents_main_script(tmp_path):
+    """Under Streamlit the parent's __main__ is app.py; a worker must not execute it again."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    marker = tmp_path / "executions.txt"
+    script = tmp_path / "main_script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os
+            with open({str(marker)!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")  # every execution of this file leaves its pid
+
+            if __name__ == "__main__":
+                from tests.jobs.helpers import tiny
+                from tieviz.jobs import JobManager
+                manager = JobManager({str(tmp_path / "data")!r}, concurrency=1)
+                job = manager.submit(tiny(71), "alice")
+                import time
+                deadline = time.monotonic() + 240
+                while manager.get(job.id).status in ("queued", "running") and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                print(manager.get(job.id).status)
+                manager.shutdown()
+            """
+        )
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(root), "TIEVIZ_TORCH_THREADS": "1"},
+    )
+    assert done.stdout.strip().splitlines()[-1] == "done", done.stderr[-2000:]
+    assert marker.read_text().split() == [str(marker.read_text().split()[0])]  # only the parent ran it

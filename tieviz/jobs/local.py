@@ -13,10 +13,14 @@ inherited and each worker can be pinned to its own GPU through CUDA_VISIBLE_DEVI
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +37,25 @@ PRELOAD = [
 ]
 CANCEL_GRACE_SECONDS = 20.0  # a worker that ignores its cancel flag this long is killed
 SCAN_SECONDS = 2.0  # how often to look for running jobs whose worker has gone
+
+
+@contextlib.contextmanager
+def _parent_script_hidden():
+    """Starts children without re-running the parent's main script in them.
+
+    multiprocessing re-imports the parent's `__main__` in every child before its target runs. Under
+    Streamlit that module is app.py, so each worker would execute the dashboard script (in Streamlit's bare
+    mode) before its job. A stand-in `__main__` naming the worker module is imported instead; Streamlit
+    itself swaps `sys.modules["__main__"]` on every script run, so a brief swap here is nothing new.
+    """
+    stand_in = types.ModuleType("__main__")
+    stand_in.__spec__ = importlib.util.find_spec("tieviz.jobs.worker")
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = stand_in
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
 
 
 class Executor(Protocol):
@@ -126,7 +149,8 @@ class LocalExecutor:
             name=f"tieviz-job-{job_id}",
             daemon=True,
         )
-        process.start()
+        with _parent_script_hidden():
+            process.start()
         return process
 
     def pid(self, handle: multiprocessing.Process) -> int | None:
