@@ -28,7 +28,7 @@ def test_list_experiments_newest_first_skipping_unreadable(tmp_path):
     (folder / "partial.json").write_text(json.dumps({"experiment_key": "x"}))
     entries = list_experiments(tmp_path)
     assert [e.key for e in entries] == ["new", "old"]
-    assert entries[0].label.startswith("toy · toy · 60 steps · ")
+    assert entries[0].label.startswith(f"toy · toy · {preset('toy').train.steps} steps · ")
     assert entries[0].label.endswith(" · cpu")
     assert list_experiments(tmp_path / "missing") == []
 
