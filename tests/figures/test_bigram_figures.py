@@ -31,10 +31,11 @@ def assert_titled(cf: CaptionedFigure, n_axes: int):
     layout = cf.figure.layout
     assert layout.title.text
     assert cf.caption.strip()
+    assert layout.yaxis.title.text  # the row title once, on the first panel: later it would hide labels
     for i in range(1, n_axes + 1):
         suffix = "" if i == 1 else str(i)
         assert layout[f"xaxis{suffix}"].title.text
-        assert layout[f"yaxis{suffix}"].title.text
+        assert (layout[f"yaxis{suffix}"].title.text is None) == (i > 1)
 
 
 def test_bigram_heatmaps_show_standardised_matrices(result):

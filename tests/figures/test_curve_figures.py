@@ -241,3 +241,15 @@ def test_figures_draw_a_real_tiny_run(tmp_path):
     for cf in (ratio, loss, bias, grad_share_figure(metrics)):
         assert NO_DATA not in annotation_texts(cf)
         cf.figure.to_json()
+
+
+def test_log_axes_label_their_ticks_with_plain_numbers():
+    """Plotly's own minor log ticks read 0.5 as "5"; ours say "0.5"."""
+    metrics = {"tied": [{"step": s, "grad_ratio": r} for s, r in [(1, 0.4), (2, 3.0), (3, 40.0)]]}
+    axis = gradient_ratio_figure(metrics).figure.layout.yaxis
+    labels = dict(zip(axis.tickvals, axis.ticktext, strict=True))
+    assert labels[0.5] == "0.5" and labels[1.0] == "1" and labels[20.0] == "20"
+    assert min(axis.tickvals) <= 0.4 and max(axis.tickvals) >= 40
+    bias = {"steps": [1, 10, 100], "tied": {"cka_out": [0.1, 0.5, 0.8], "cka_in": [0.9, 0.4, 0.3]}}
+    x_axis = bias_over_training_figure(bias).figure.layout.xaxis
+    assert "50" in x_axis.ticktext and "9" not in x_axis.ticktext

@@ -61,7 +61,8 @@ def _heatmap_grid(titles: list[str], n_tokens: int) -> go.Figure:
     side = min(900, max(380, 14 * n_tokens + 160))
     fig.update_layout(template=TEMPLATE, height=side + 80, width=None)
     fig.update_xaxes(title_text=COLUMN_TITLE, tickangle=-60, type="category")
-    fig.update_yaxes(title_text=ROW_TITLE, autorange="reversed", type="category")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_yaxes(title_text=ROW_TITLE, row=1, col=1)  # once: on later panels it would overlap the labels
     return fig
 
 

@@ -51,6 +51,20 @@ def _base_figure(title: str, x_title: str, y_title: str, **layout) -> go.Figure:
     return fig
 
 
+def _log_ticks(values: np.ndarray) -> dict:
+    """Tick values 1-2-5 per decade with plain labels ("0.5", "20"), for a log axis spanning `values`.
+
+    Plotly's own log ticks label the minor steps with bare digits, so 0.5 reads as "5".
+    """
+    positive = np.asarray(values, dtype=np.float64)
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    if positive.size == 0:
+        return {}
+    low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
+    ticks = [m * 10.0**k for k in range(low, high + 1) for m in (1, 2, 5)]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+
+
 def _no_data(fig: go.Figure) -> None:
     fig.add_annotation(
         text=NO_DATA, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
@@ -157,6 +171,7 @@ def gradient_ratio_figure(
         "The untied arm has two separate matrices, so its line compares ‖∇W_U‖ with ‖∇W_E‖."
     )
     drawn = False
+    shown = [np.array([1.0])]
     for index, arm in enumerate(_ordered(metrics)):
         steps, values = series(metrics[arm], "grad_ratio")
         keep = values > 0  # a zero ratio has no place on a log axis
@@ -164,6 +179,7 @@ def gradient_ratio_figure(
         if len(steps) == 0:
             continue
         drawn = True
+        shown.append(values)
         _smoothed_pair(
             fig,
             steps,
@@ -189,6 +205,7 @@ def gradient_ratio_figure(
     )
     _label_line(fig, max(last, 1), 0.0)  # annotations on a log axis take log10(y): log10(1) = 0
     _shade_early_window(fig, last)
+    fig.update_yaxes(**_log_ticks(np.concatenate(shown)))
     return CaptionedFigure(fig, caption, "gradient_ratio")
 
 
@@ -344,4 +361,5 @@ def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka
             )
     if not drawn:
         _no_data(fig)
+    fig.update_xaxes(**_log_ticks(steps[steps >= 1]))
     return CaptionedFigure(fig, caption, f"bias_over_training_{measure}")
