@@ -56,13 +56,22 @@ def _score(result: BigramComparison, name: str) -> float:
     return result.asymmetry.get(name, asymmetry(result.matrix(name)))
 
 
-def _heatmap_grid(titles: list[str], n_tokens: int) -> go.Figure:
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.06)
-    side = min(900, max(380, 14 * n_tokens + 160))
-    fig.update_layout(template=TEMPLATE, height=side + 80, width=None)
-    fig.update_xaxes(title_text=COLUMN_TITLE, tickangle=-60, type="category")
+def token_heatmap_grid(titles: list[str], horizontal_spacing: float = 0.06) -> go.Figure:
+    """Side-by-side token x token panels: rows = current token (top down), columns = next token."""
+    fig = make_subplots(
+        rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=horizontal_spacing
+    )
+    fig.update_xaxes(title_text=COLUMN_TITLE, type="category")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_yaxes(title_text=ROW_TITLE, row=1, col=1)  # once: on later panels it would overlap the labels
+    return fig
+
+
+def _heatmap_grid(titles: list[str], n_tokens: int) -> go.Figure:
+    fig = token_heatmap_grid(titles)
+    side = min(900, max(380, 14 * n_tokens + 160))
+    fig.update_layout(template=TEMPLATE, height=side + 80, width=None)
+    fig.update_xaxes(tickangle=-60)
     return fig
 
 

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from tieviz.analysis.bigrams import asymmetry
 from tieviz.analysis.teaching import TyingSavings, direct_path_tied, direct_path_with_map
 from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
-from tieviz.figures.bigrams import COLUMN_TITLE, ROW_TITLE, token_axis_labels
+from tieviz.figures.bigrams import token_axis_labels, token_heatmap_grid
 
 
 def teaching_products_figure(labels: Sequence[str], W_E: np.ndarray, M: np.ndarray | None) -> CaptionedFigure:
@@ -24,7 +23,7 @@ def teaching_products_figure(labels: Sequence[str], W_E: np.ndarray, M: np.ndarr
         products["W_E M W_Eᵀ (with a map M)"] = direct_path_with_map(W_E, M)
     shown = token_axis_labels(labels)
     titles = [f"{name}: asymmetry {asymmetry(p):.2f}" for name, p in products.items()]
-    fig = make_subplots(rows=1, cols=len(products), subplot_titles=titles, horizontal_spacing=0.12)
+    fig = token_heatmap_grid(titles, horizontal_spacing=0.12)
     for col, (name, product) in enumerate(products.items(), start=1):
         fig.add_trace(
             go.Heatmap(
@@ -39,8 +38,6 @@ def teaching_products_figure(labels: Sequence[str], W_E: np.ndarray, M: np.ndarr
             row=1,
             col=col,
         )
-    fig.update_xaxes(title_text=COLUMN_TITLE, type="category")
-    fig.update_yaxes(title_text=ROW_TITLE, autorange="reversed", type="category")
     fig.update_layout(
         template=TEMPLATE,
         title_text="The direct path of a toy embedding matrix",
