@@ -84,12 +84,12 @@ else:
 
     from tieviz.figures.curves import bias_over_training_figure, gradient_ratio_figure, loss_figure
 
-    metrics = ui.run_metrics(experiment)
-    steps = summary["config"]["train"]["steps"]
-    ui.show_figure(
+    ui.show_figure(  # first, before the step records are read: it needs only the summary
         bias_over_training_figure(summary["bias_over_training"], "cka"), summary["bias_over_training"]
     )
     ui.link_to("pages/maps.py", "Embedding maps and all bias scores", experiment)
+    metrics = ui.run_metrics(experiment)
+    steps = summary["config"]["train"]["steps"]
     ui.show_figure(gradient_ratio_figure(metrics, alpha=alpha, total_steps=steps), ui.records_frame(metrics))
     ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
     ui.show_figure(loss_figure(metrics), ui.records_frame(metrics))
