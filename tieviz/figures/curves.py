@@ -65,6 +65,20 @@ def _log_ticks(values: np.ndarray) -> dict:
     return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
+def _equal_pull_line(fig: go.Figure, last_step: int, level: float, label: str) -> None:
+    """The dashed reference where both paths pull equally hard (ratio 1, or a 50% share)."""
+    fig.add_trace(
+        go.Scatter(
+            x=[0, max(last_step, 1)],
+            y=[level, level],
+            mode="lines",
+            name="equal pull",
+            line={"color": "black", "dash": "dash", "width": 1},
+            hovertemplate=f"equal pull: {label}<extra></extra>",
+        )
+    )
+
+
 def _no_data(fig: go.Figure) -> None:
     fig.add_annotation(
         text=NO_DATA, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
@@ -193,16 +207,7 @@ def gradient_ratio_figure(
         _no_data(fig)
         return CaptionedFigure(fig, caption, "gradient_ratio")
     last = total_steps if total_steps is not None else _max_step(metrics)
-    fig.add_trace(
-        go.Scatter(
-            x=[0, max(last, 1)],
-            y=[1.0, 1.0],
-            mode="lines",
-            name="equal pull",
-            line={"color": "black", "dash": "dash", "width": 1},
-            hovertemplate="equal pull: ratio 1<extra></extra>",
-        )
-    )
+    _equal_pull_line(fig, last, 1.0, "ratio 1")
     _label_line(fig, max(last, 1), 0.0)  # annotations on a log axis take log10(y): log10(1) = 0
     _shade_early_window(fig, last)
     fig.update_yaxes(**_log_ticks(np.concatenate(shown)))
@@ -251,16 +256,7 @@ def grad_share_figure(
         _no_data(fig)
         return CaptionedFigure(fig, caption, "gradient_share")
     last = total_steps if total_steps is not None else _max_step(metrics)
-    fig.add_trace(
-        go.Scatter(
-            x=[0, max(last, 1)],
-            y=[0.5, 0.5],
-            mode="lines",
-            name="equal pull",
-            line={"color": "black", "dash": "dash", "width": 1},
-            hovertemplate="equal pull: 50%<extra></extra>",
-        )
-    )
+    _equal_pull_line(fig, last, 0.5, "50%")
     _label_line(fig, max(last, 1), 0.5)
     _shade_early_window(fig, last)
     return CaptionedFigure(fig, caption, "gradient_share")
