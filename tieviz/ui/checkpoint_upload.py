@@ -9,6 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
+# transformers' top-level module is unsafe to import from two threads at once; importing it here, under
+# this module's own import lock, finishes it before any session of the Checkpoints page can use it.
+import transformers  # noqa: F401
+
 from tieviz import checkpoint_analysis as ca
 from tieviz import uploads
 from tieviz.catalog import data_root
