@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params
 from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
@@ -192,7 +193,7 @@ def default_manager() -> JobManager:
             except ValueError:
                 raise ValueError(f"TIEVIZ_CONCURRENCY must be a whole number, not {raw!r}") from None
             _default = JobManager(
-                Path(os.environ.get("TIEVIZ_DATA") or "data"),
+                data_root(),
                 concurrency=concurrency,
                 limits=Limits.from_env(),
                 executor=os.environ.get("TIEVIZ_EXECUTOR") or "local",
