@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from tieviz.atomic import atomic_path
+
 DEFAULT_ROOT = "runs"
 ENV_ROOT = "TIEVIZ_RUNS"
 
@@ -42,9 +44,8 @@ def runs_root(explicit: str | Path | None = None) -> Path:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from tieviz.analysis.model_parts import model_parts, residual_states
+from tieviz.atomic import atomic_path
 
 _FORMAT = "tieviz-tuned-lens-1"
 _CHUNK = 16  # sequences per forward pass when measuring; bounds memory at [16, T, V] logits
@@ -220,18 +219,10 @@ def residual_contributions(model: nn.Module, input_ids: torch.Tensor) -> np.ndar
 
 def save_lens(lens: TunedLens, path: Path, meta: dict[str, Any]) -> None:
     """Write the translators as safetensors (no pickle), `meta` as JSON in its metadata; atomic."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.detach().contiguous().cpu() for name, t in lens.state_dict().items()}
     header = {"format": _FORMAT, "n_layers": str(lens.n_layers), "meta": json.dumps(meta, sort_keys=True)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
 
 
 def read_lens_meta(path: Path) -> dict[str, Any]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from tieviz.atomic import atomic_path
 
 Method = Literal["umap", "pca"]
 _CACHE_VERSION = "maps-v1"  # bump when layouts computed from the same inputs would change
@@ -243,19 +244,12 @@ def _load_cached(path: Path, names: list[str], n: int) -> dict[str, np.ndarray] 
 
 
 def _save_atomic(path: Path, layouts: Mapping[str, np.ndarray]) -> None:
-    """Write the layouts as .npz to a temp file in the same folder, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the layouts as .npz, atomically."""
     arrays = {f"layout_{i}": lay for i, lay in enumerate(layouts.values())}
-    fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, names=np.array(list(layouts), dtype=str), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, names=np.array(list(layouts), dtype=str), **arrays)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def cached_embedding_maps(
