@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams
+from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, most_frequent
 from tieviz.data import SPECIAL_TOKENS
 from tieviz.runs import Run
 
@@ -26,11 +26,7 @@ def special_ids(run: Run) -> list[int]:
 
 def top_token_ids(run: Run, n: int) -> np.ndarray:
     """The n most frequent non-special tokens of the training split, most frequent first."""
-    counts = run.counts().astype(float)
-    counts[special_ids(run)] = -1
-    order = np.argsort(-counts, kind="stable")
-    order = order[counts[order] > 0]
-    return order[: min(n, len(order))]
+    return most_frequent(run.counts(), n, exclude=special_ids(run))
 
 
 def final_norm(run: Run) -> LayerNormParams:

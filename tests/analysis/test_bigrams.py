@@ -185,3 +185,12 @@ def test_compare_bigrams_rejects_missing_labels(rng):
     W = rng.normal(size=(10, 4))
     with pytest.raises(ValueError, match="label"):
         compare_bigrams(np.arange(10), 10, ["a"] * 5, {"tied": (W, W)})
+
+
+def test_most_frequent_orders_by_count_then_id_and_skips_zero_and_excluded():
+    from tieviz.analysis.bigrams import most_frequent
+
+    counts = np.array([5, 0, 7, 7, 1, 3])
+    np.testing.assert_array_equal(most_frequent(counts, 3), [2, 3, 0])
+    np.testing.assert_array_equal(most_frequent(counts, 3, exclude=[2]), [3, 0, 5])
+    np.testing.assert_array_equal(most_frequent(counts, 10), [2, 3, 0, 5, 4])  # never the zero count

@@ -45,17 +45,23 @@ def _stream(token_ids: np.ndarray) -> np.ndarray:
     return ids.astype(np.int64)
 
 
+def most_frequent(counts: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
+    """Up to k ids [<= k] with the highest counts [V], never a zero count, ties to the smaller id."""
+    counts = np.asarray(counts)
+    candidates = np.setdiff1d(np.flatnonzero(counts > 0), np.asarray(exclude, dtype=np.int64))
+    order = np.lexsort((candidates, -counts[candidates]))
+    return candidates[order[: max(k, 0)]]
+
+
 def top_tokens(token_ids: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
     """The k most frequent ids in the stream [L] -> [k], ties to the smaller id, skipping `exclude`."""
     ids = _stream(token_ids)
-    counts = np.bincount(ids) if ids.size else np.zeros(0, dtype=np.int64)
-    candidates = np.setdiff1d(np.flatnonzero(counts), np.asarray(exclude, dtype=np.int64))
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if k > candidates.size:
-        raise ValueError(f"asked for the {k} most frequent tokens but the text has only {candidates.size}")
-    order = np.lexsort((candidates, -counts[candidates]))
-    return candidates[order[:k]]
+    top = most_frequent(np.bincount(ids) if ids.size else np.zeros(0, dtype=np.int64), k, exclude)
+    if len(top) < k:
+        raise ValueError(f"asked for the {k} most frequent tokens but the text has only {len(top)}")
+    return top
 
 
 def bigram_log_probs(
