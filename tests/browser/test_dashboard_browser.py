@@ -64,8 +64,8 @@ def settle(page) -> None:
 
 def assert_no_errors(page, where: str) -> None:
     for test_id in ("stException", "stAlertContentError"):
-        shown = page.locator(f"[data-testid='{test_id}']")
-        assert shown.count() == 0, f"{where} shows an error: {shown.first.inner_text()}"
+        shown = page.locator(f"[data-testid='{test_id}']").all_inner_texts()  # no waiting, no race
+        assert not shown, f"{where} shows an error: {shown}"
 
 
 def assert_charts(page, names: tuple[str, ...], where: str) -> None:
@@ -129,31 +129,42 @@ class Visitor:
     def start(self) -> None:
         self.page.locator(".st-key-train-start button").click()
 
-    def own_job(self):
-        mine = self.page.locator(JOBS).filter(has_text=f"{self.steps} steps")
-        return mine.filter(has_not_text="another visitor").first
+    def snapshot(self) -> dict[str, str]:
+        """Every job panel on the page, job id to text, read in one step.
+
+        One JavaScript call, so a panel that re-renders or disappears (another visitor's job finishing)
+        between two separate Playwright calls cannot stall or fail the look."""
+        pairs = self.page.locator(JOBS).evaluate_all("els => els.map(e => [e.className, e.innerText])")
+        panels = {}
+        for classes, text in pairs:
+            key = next(c for c in classes.split() if c.startswith("st-key-job-"))
+            panels[key[len("st-key-job-") :]] = text
+        return panels
 
     def poll(self) -> bool:
         """One look at the live panel; True once this visitor's job has finished."""
-        page = self.page
+        panels = self.snapshot()
         if not self.job:
-            if self.own_job().count() == 0:
+            mine = [
+                job
+                for job, text in panels.items()
+                if f"{self.steps} steps" in text and "another visitor" not in text
+            ]
+            if not mine:
                 return False
-            classes = self.own_job().get_attribute("class") or ""
-            self.job = next(c for c in classes.split() if c.startswith("st-key-job-"))[len("st-key-job-") :]
-        panel = page.locator(f".st-key-job-{self.job}")
-        text = panel.inner_text() if panel.count() else ""
+            self.job = mine[0]
+        text = panels.get(self.job, "")
         if not text.strip():  # between two renders of the live panel
             return False
         assert f"{self.steps} steps" in text and "another visitor" not in text, text
         for word in ("Training failed", "Cancelled", "Interrupted"):
             assert word not in text, f"the job ended badly: {text}"
-        if page.locator(f".st-key-live-loss-{self.job} .js-plotly-plot").count():
+        if self.page.locator(f".st-key-live-loss-{self.job} .js-plotly-plot").count():
             self.saw_live = True
-        others = page.locator(JOBS, has_text="another visitor")
-        if others.count():
-            self.saw_other = others.first.inner_text()
-        assert_no_errors(page, "the Train page while training")
+        others = [text for job, text in panels.items() if job != self.job and "another visitor" in text]
+        if others:
+            self.saw_other = others[0]
+        assert_no_errors(self.page, "the Train page while training")
         return "Finished" in text
 
 
