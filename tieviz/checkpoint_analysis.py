@@ -8,7 +8,6 @@ analyses themselves are the ones the trained runs use, from `tieviz.analysis`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from tieviz.checkpoints import (
     load_tokenizer_labels,
     read_embeddings,
 )
+from tieviz.env import env_int
 from tieviz.results import LENS_SEQUENCES, LENS_STEPS, EmbeddingSet, LensResult, special_ids
 from tieviz.runs import Run
 
@@ -239,11 +239,7 @@ def embedding_set(ckpt: LoadedCheckpoint, text: TokenText, token_ids: np.ndarray
 
 def lens_max_params() -> int:
     """$TIEVIZ_LENS_MAX_PARAMS (default 200M): the largest model the tuned lens will load."""
-    raw = os.environ.get(LENS_MAX_PARAMS_ENV, "").strip()
-    try:
-        return int(float(raw)) if raw else DEFAULT_LENS_MAX_PARAMS
-    except ValueError:
-        raise ValueError(f"{LENS_MAX_PARAMS_ENV} must be a number of parameters, got {raw!r}.") from None
+    return env_int(LENS_MAX_PARAMS_ENV, DEFAULT_LENS_MAX_PARAMS)
 
 
 def lens_result(

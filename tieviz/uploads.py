@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tieviz.checkpoints import stage_upload
+from tieviz.env import env_positive
 
 UPLOADS = "uploads"
 META = "upload.json"
@@ -30,19 +31,6 @@ DEFAULT_TTL_HOURS = 24.0
 DEFAULT_MAX_TOTAL_MB = 20_480
 _VISITOR = re.compile(r"[a-z0-9]{8,32}")
 _UPLOAD_ID = re.compile(r"ck-[0-9a-f]{12}")
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}.") from None
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {raw!r}.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -56,8 +44,8 @@ class CleanupPolicy:
     def from_env(cls) -> CleanupPolicy:
         """$TIEVIZ_UPLOAD_TTL_HOURS (default 24) and $TIEVIZ_UPLOAD_MAX_TOTAL_MB (default 20480)."""
         return cls(
-            ttl_hours=_env_number(TTL_ENV, DEFAULT_TTL_HOURS),
-            max_total_bytes=int(_env_number(MAX_TOTAL_ENV, DEFAULT_MAX_TOTAL_MB) * 2**20),
+            ttl_hours=env_positive(TTL_ENV, DEFAULT_TTL_HOURS),
+            max_total_bytes=int(env_positive(MAX_TOTAL_ENV, DEFAULT_MAX_TOTAL_MB) * 2**20),
         )
 
 

@@ -8,13 +8,13 @@ Importing this package does not import torch: the dashboard must start fast.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
 
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
+from tieviz.env import env_int, env_text
 from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params
 from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
 from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
@@ -187,15 +187,11 @@ def default_manager() -> JobManager:
     global _default
     with _default_lock:
         if _default is None:
-            raw = os.environ.get("TIEVIZ_CONCURRENCY", "").strip()
-            try:
-                concurrency = int(raw) if raw else None
-            except ValueError:
-                raise ValueError(f"TIEVIZ_CONCURRENCY must be a whole number, not {raw!r}") from None
+            concurrency = env_int("TIEVIZ_CONCURRENCY", 0, minimum=1) or None  # unset: one per GPU, or one
             _default = JobManager(
                 data_root(),
                 concurrency=concurrency,
                 limits=Limits.from_env(),
-                executor=os.environ.get("TIEVIZ_EXECUTOR") or "local",
+                executor=env_text("TIEVIZ_EXECUTOR", "local"),
             )
         return _default

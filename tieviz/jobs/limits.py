@@ -7,10 +7,10 @@ them on (the Dockerfile sets TIEVIZ_ANON_MAX_STEPS=2000 and TIEVIZ_ANON_MAX_PARA
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from tieviz.config import ExperimentConfig
+from tieviz.env import env_int, env_text
 
 
 class LimitError(ValueError):
@@ -27,26 +27,13 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         """From TIEVIZ_MAX_QUEUED_PER_VISITOR, _ANON_MAX_STEPS, _ANON_MAX_PARAMS and _TRUSTED_VISITORS."""
-        trusted = os.environ.get("TIEVIZ_TRUSTED_VISITORS", "")
+        trusted = env_text("TIEVIZ_TRUSTED_VISITORS")
         return cls(
-            max_queued_per_visitor=_env_int("TIEVIZ_MAX_QUEUED_PER_VISITOR", cls.max_queued_per_visitor),
-            anon_max_steps=_env_int("TIEVIZ_ANON_MAX_STEPS", cls.anon_max_steps),
-            anon_max_params=_env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
+            max_queued_per_visitor=env_int("TIEVIZ_MAX_QUEUED_PER_VISITOR", cls.max_queued_per_visitor),
+            anon_max_steps=env_int("TIEVIZ_ANON_MAX_STEPS", cls.anon_max_steps),
+            anon_max_params=env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
             trusted=frozenset(name.strip() for name in trusted.split(",") if name.strip()),
         )
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must be 0 (no limit) or more, not {value}")
-    return value
 
 
 def estimate_params(config: ExperimentConfig) -> int:

@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
+from tieviz.env import env_int
 from tieviz.jobs.store import HOST, JobStore, pid_alive
 
 PRELOAD = [
@@ -142,7 +143,7 @@ class LocalExecutor:
 
     def launch(self, root: Path, job_id: str, gpu: int | None) -> multiprocessing.Process:
         # Too many threads on a busy CPU make each step many times slower, hence an explicit count.
-        threads = int(os.environ.get("TIEVIZ_TORCH_THREADS", "0") or 0) or self._threads
+        threads = env_int("TIEVIZ_TORCH_THREADS", 0, minimum=1) or self._threads
         process = self._context().Process(
             target=_local_entry,
             args=(str(root), job_id, gpu, threads),

@@ -1,0 +1,67 @@
+"""Environment settings: defaults when unset or blank, exact values when set, a named error when wrong."""
+
+import pytest
+
+from tieviz.env import env_int, env_positive, env_text
+
+NAME = "TIEVIZ_TEST_SETTING"
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_unset_or_blank_takes_the_default(monkeypatch, raw):
+    if raw is None:
+        monkeypatch.delenv(NAME, raising=False)
+    else:
+        monkeypatch.setenv(NAME, raw)
+    assert env_text(NAME, "local") == "local"
+    assert env_int(NAME, 7) == 7
+    assert env_positive(NAME, 2.5) == 2.5
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("3", 3), (" 12 ", 12), ("200_000_000", 200_000_000), ("2e8", 200_000_000), ("0", 0)],
+)
+def test_whole_numbers_are_read_exactly(monkeypatch, raw, expected):
+    monkeypatch.setenv(NAME, raw)
+    assert env_int(NAME, 99) == expected
+
+
+@pytest.mark.parametrize("raw", ["lots", "1.5", "nan"])
+def test_a_value_that_is_not_a_whole_number_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv(NAME, raw)
+    with pytest.raises(ValueError, match=f"{NAME} must be a whole number"):
+        env_int(NAME, 1)
+
+
+def test_a_number_below_the_minimum_is_refused(monkeypatch):
+    monkeypatch.setenv(NAME, "0")
+    with pytest.raises(ValueError, match=f"{NAME} must be 1 or more"):
+        env_int(NAME, 0, minimum=1)
+    monkeypatch.setenv(NAME, "-2")
+    with pytest.raises(ValueError, match=f"{NAME} must be 0 or more"):
+        env_int(NAME, 0)
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "inf", "nan", "twelve"])
+def test_positive_numbers_refuse_zero_negative_infinite_and_text(monkeypatch, raw):
+    monkeypatch.setenv(NAME, raw)
+    with pytest.raises(ValueError, match=NAME):
+        env_positive(NAME, 1.0)
+
+
+def test_positive_numbers_keep_fractions(monkeypatch):
+    monkeypatch.setenv(NAME, "0.25")
+    assert env_positive(NAME, 1.0) == 0.25
+
+
+def test_the_job_manager_refuses_a_concurrency_of_zero(monkeypatch, tmp_path):
+    """A host who sets TIEVIZ_CONCURRENCY=0 would get a dashboard that queues forever: refused up front."""
+    import tieviz.jobs as jobs
+
+    monkeypatch.setattr(jobs, "_default", None)
+    monkeypatch.setenv("TIEVIZ_DATA", str(tmp_path))
+    monkeypatch.setenv("TIEVIZ_CONCURRENCY", "0")
+    with pytest.raises(ValueError, match="TIEVIZ_CONCURRENCY must be 1 or more"):
+        jobs.default_manager()
+    assert jobs._default is None

@@ -1,0 +1,44 @@
+"""Reading tieviz's settings from environment variables, with one rule for every number.
+
+A setting that is unset or blank takes its default. A bad value is a `ValueError` that names the
+variable, so a host who mistypes one learns which at start-up instead of getting a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def env_text(name: str, default: str = "") -> str:
+    """The variable's value without surrounding blanks, or `default` when unset or blank."""
+    return os.environ.get(name, "").strip() or default
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number of at least `minimum`; underscores allowed (`200_000_000`) and `2e8` accepted."""
+    raw = env_text(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
+    if not value.is_integer():
+        raise ValueError(f"{name} must be a whole number, not {raw!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be {minimum} or more, not {raw!r}.")
+    return int(value)
+
+
+def env_positive(name: str, default: float) -> float:
+    """A number greater than zero (hours, megabytes)."""
+    raw = env_text(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}.") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number, not {raw!r}.")
+    return value
