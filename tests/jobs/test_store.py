@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tieviz.jobs.store import HOST, JobStore, job_from_state, pid_alive
+from tieviz.jobs.store import HOST, JobStore, job_from_state, pid_alive, process_start
 
 
 @pytest.fixture
@@ -77,3 +77,24 @@ def test_pid_alive_tells_live_dead_zombie_and_remote_processes():
     assert pid_alive(child.pid, HOST) is False
     child.wait()
     assert pid_alive(child.pid, HOST) is False
+
+
+def test_a_reused_pid_does_not_keep_a_dead_job_alive(jobs):
+    """The recorded worker died and its pid went to another process: its start time gives it away."""
+    from tieviz.jobs.local import recover
+
+    started = process_start(os.getpid())
+    assert started is not None and started > 0
+    assert process_start(os.getpid()) == started  # stable for one process
+    assert pid_alive(os.getpid(), HOST, started) is True
+    assert pid_alive(os.getpid(), HOST, started + 1) is False
+
+    same = jobs.create("same", {}, "alice", status="running")
+    reused = jobs.create("reused", {}, "bob", status="running")
+    worker = {"executor": "local", "worker_pid": os.getpid(), "worker_host": HOST}
+    jobs.update(same["id"], lambda s: {**s, **worker, "worker_started": started})
+    jobs.update(reused["id"], lambda s: {**s, **worker, "worker_started": started - 1})
+
+    assert recover(jobs) == [reused["id"]]
+    assert jobs.read(same["id"])["status"] == "running"
+    assert jobs.read(reused["id"])["status"] == "interrupted"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tieviz.env import env_int
-from tieviz.jobs.store import HOST, JobStore, pid_alive
+from tieviz.jobs.store import HOST, JobStore, pid_alive, process_start
 
 PRELOAD = [
     "torch",
@@ -179,9 +179,9 @@ def recover(jobs: JobStore, skip: set[str] = frozenset()) -> list[str]:
         if state["status"] != "running" or state["id"] in skip:
             continue
         if state.get("executor") == "local" and state.get("worker_pid") is not None:
-            watched = (state["worker_pid"], state.get("worker_host"))
+            watched = (state["worker_pid"], state.get("worker_host"), state.get("worker_started"))
         else:  # not started yet, or a Ray task: Ray stops a dead driver's tasks
-            watched = (state.get("owner_pid"), state.get("owner_host"))
+            watched = (state.get("owner_pid"), state.get("owner_host"), state.get("owner_started"))
         if pid_alive(*watched) is not False:
             continue
 
@@ -278,6 +278,7 @@ class Dispatcher:
                 "executor": self.executor.name,
                 "owner_pid": os.getpid(),
                 "owner_host": HOST,
+                "owner_started": process_start(os.getpid()),
                 "worker_pid": None,
                 "claim": self._token,
                 "gpu": free[0] if free else None,
@@ -298,7 +299,9 @@ class Dispatcher:
             self.jobs.update(
                 state["id"],
                 lambda s: (
-                    {**s, "worker_pid": pid, "worker_host": HOST} if s.get("worker_pid") is None else None
+                    {**s, "worker_pid": pid, "worker_host": HOST, "worker_started": process_start(pid)}
+                    if s.get("worker_pid") is None
+                    else None
                 ),
             )
         return True

@@ -98,8 +98,24 @@ def _flock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def pid_alive(pid: int | None, host: str | None) -> bool | None:
-    """Whether a process exists and is not a zombie; None when it lives on another host (cannot tell)."""
+def process_start(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (/proc/<pid>/stat field 22); None without /proc.
+
+    Stored beside a pid so that a later process given the same pid is not taken for the one recorded.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[-1].split()[19])  # fields after "(comm)" start at field 3
+
+
+def pid_alive(pid: int | None, host: str | None, started: int | None = None) -> bool | None:
+    """Whether the recorded process still runs and is not a zombie; None when it lives on another host.
+
+    With `started` (from `process_start` when the pid was recorded), a process that now holds the same pid
+    but started at another time is a different process, and the recorded one counts as gone.
+    """
     if pid is None:
         return False
     if host is not None and host != HOST:
@@ -109,12 +125,15 @@ def pid_alive(pid: int | None, host: str | None) -> bool | None:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # exists, owned by someone else: /proc still tells its start time and state
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True  # no /proc (macOS): os.kill said it exists
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    fields = stat.rsplit(")", 1)[-1].split()
+    if started is not None and int(fields[19]) != started:
+        return False
+    return fields[0] != "Z"
 
 
 class JobStore:

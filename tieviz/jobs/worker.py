@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from tieviz.config import ARM_NAMES
-from tieviz.jobs.store import JobStore
+from tieviz.jobs.store import JobStore, process_start
 
 STATE_INTERVAL = 0.3  # seconds between rewrites of state.json while a job runs
 
@@ -41,7 +41,9 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
     def start(state: dict) -> dict | None:
         if state["status"] != "running":
             return None  # cancelled or recovered between the claim and now
-        return {**state, "worker_pid": os.getpid(), "worker_host": socket.gethostname(), "phase": "tied"}
+        pid = os.getpid()
+        me = {"worker_pid": pid, "worker_host": socket.gethostname(), "worker_started": process_start(pid)}
+        return {**state, **me, "phase": "tied"}
 
     if jobs.update(job_id, start)["status"] != "running":
         return jobs.read(job_id)["status"]
