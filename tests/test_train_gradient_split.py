@@ -7,29 +7,16 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2LMHeadModel
 
+from tests.tiny_gpt2 import tiny_gpt2
 from tieviz.train import GradientSplit
 
 VOCAB, D = 40, 16
 
 
-def tiny_gpt2(tied: bool) -> GPT2LMHeadModel:
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=VOCAB,
-        n_positions=12,
-        n_embd=D,
-        n_layer=2,
-        n_head=2,
-        tie_word_embeddings=tied,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    return GPT2LMHeadModel(config)
+def tiny_tied_or_untied(tied: bool) -> GPT2LMHeadModel:
+    return tiny_gpt2(tied, VOCAB, d_model=D, seq=12)
 
 
 def backward(model: GPT2LMHeadModel, ids: torch.Tensor) -> None:
@@ -55,7 +42,7 @@ def untied_twin(tied: GPT2LMHeadModel) -> GPT2LMHeadModel:
 
 
 def test_tied_split_matches_the_untied_twin(ids):
-    model = tiny_gpt2(tied=True)
+    model = tiny_tied_or_untied(tied=True)
     twin = untied_twin(model)
     split = GradientSplit(model)
     backward(model, ids)
@@ -71,7 +58,7 @@ def test_tied_split_matches_the_untied_twin(ids):
 
 
 def test_alpha_scales_only_the_input_path(ids):
-    plain, scaled = tiny_gpt2(tied=True), tiny_gpt2(tied=True)
+    plain, scaled = tiny_tied_or_untied(tied=True), tiny_tied_or_untied(tied=True)
     split_plain, split_scaled = GradientSplit(plain, alpha=1.0), GradientSplit(scaled, alpha=3.0)
     backward(plain, ids)
     backward(scaled, ids)
@@ -87,7 +74,7 @@ def test_alpha_scales_only_the_input_path(ids):
 
 
 def test_untied_split_is_the_two_matrix_gradients(ids):
-    model = tiny_gpt2(tied=False)
+    model = tiny_tied_or_untied(tied=False)
     split = GradientSplit(model)
     backward(model, ids)
     g_in, g_out = split.parts()
@@ -98,8 +85,8 @@ def test_untied_split_is_the_two_matrix_gradients(ids):
 
 
 def test_removed_hook_no_longer_scales(ids):
-    model = tiny_gpt2(tied=True)
-    reference = tiny_gpt2(tied=True)
+    model = tiny_tied_or_untied(tied=True)
+    reference = tiny_tied_or_untied(tied=True)
     GradientSplit(model, alpha=4.0).remove()
     backward(model, ids)
     backward(reference, ids)

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2LMHeadModel
 
 import tieviz.analysis.lens as lens_module
+from tests.tiny_gpt2 import tiny_gpt2
 from tieviz.analysis.lens import (
     LensStatistics,
     LogitLens,
@@ -24,21 +25,7 @@ VOCAB, D_MODEL, N_LAYERS, SEQ = 50, 16, 2, 12
 
 
 def tiny_model(tied: bool, seed: int = 0) -> GPT2LMHeadModel:
-    torch.manual_seed(seed)
-    config = GPT2Config(
-        vocab_size=VOCAB,
-        n_embd=D_MODEL,
-        n_layer=N_LAYERS,
-        n_head=2,
-        n_positions=SEQ,
-        tie_word_embeddings=tied,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    model = GPT2LMHeadModel(config)
+    model = tiny_gpt2(tied, VOCAB, d_model=D_MODEL, n_layers=N_LAYERS, seq=SEQ, seed=seed)
     with torch.no_grad():  # larger weights than the 0.02 init, so layers really move the prediction
         for p in model.parameters():
             if p.ndim == 2:
