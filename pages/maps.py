@@ -21,7 +21,7 @@ if experiment is None:
     st.stop()
 
 from tieviz.analysis.maps import neighbour_table  # noqa: E402
-from tieviz.figures.curves import bias_over_training_figure  # noqa: E402
+from tieviz.figures.bias import bias_over_training_figure  # noqa: E402
 from tieviz.figures.maps import embedding_map_figure  # noqa: E402
 
 TITLES = {

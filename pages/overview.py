@@ -82,7 +82,8 @@ else:
             "Very short runs often show no bias; the default preset trains long enough for it to appear."
         )
 
-    from tieviz.figures.curves import bias_over_training_figure, gradient_ratio_figure, loss_figure
+    from tieviz.figures.bias import bias_over_training_figure
+    from tieviz.figures.curves import gradient_ratio_figure, loss_figure
 
     ui.show_figure(  # first, before the step records are read: it needs only the summary
         bias_over_training_figure(summary["bias_over_training"], "cka"), summary["bias_over_training"]

@@ -17,7 +17,7 @@ def experiment_figures(summary: dict, runs: dict[str, Run]) -> Iterator[Captione
     from tieviz import results
     from tieviz.analysis.maps import cached_embedding_maps
     from tieviz.analysis.teaching import default_breaking_map, default_toy_embeddings, standard_savings_table
-    from tieviz.figures import bigrams, curves, lens, maps, teaching
+    from tieviz.figures import bias, bigrams, curves, lens, maps, teaching
 
     labels, toy = default_toy_embeddings()
     yield teaching.teaching_products_figure(labels, toy, default_breaking_map(toy.shape[1]))
@@ -37,8 +37,8 @@ def experiment_figures(summary: dict, runs: dict[str, Run]) -> Iterator[Captione
     yield curves.gradient_ratio_figure(arm_metrics, alpha=alpha)
     yield curves.grad_share_figure(arm_metrics)
     yield curves.loss_figure(arm_metrics)
-    yield curves.bias_over_training_figure(summary["bias_over_training"], "cka")
-    yield curves.bias_over_training_figure(summary["bias_over_training"], "mknn")
+    yield bias.bias_over_training_figure(summary["bias_over_training"], "cka")
+    yield bias.bias_over_training_figure(summary["bias_over_training"], "mknn")
 
     lenses = {name: results.lens_result(runs[name]) for name in ("tied", "untied")}
     tuned = {name: r.tuned for name, r in lenses.items()}

@@ -3,14 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tieviz.figures.base import ARM_COLOURS
-from tieviz.figures.curves import (
-    NO_DATA,
-    bias_over_training_figure,
-    grad_share_figure,
-    gradient_ratio_figure,
-    loss_figure,
-)
+from tieviz.figures.base import ARM_COLOURS, NO_DATA
+from tieviz.figures.bias import bias_over_training_figure
+from tieviz.figures.curves import grad_share_figure, gradient_ratio_figure, loss_figure
 
 
 def records(n: int, ratio_start: float, ratio_end: float, val_every: int = 10) -> list[dict]:

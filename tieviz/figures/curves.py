@@ -1,33 +1,24 @@
-"""Curves over training: the gradient ratio (science.md claim 2), the loss cost of each arm, and the bias
-measured at each saved checkpoint (claim 1 as it develops).
+"""Curves over training: the gradient ratio and share (science.md claim 2) and the loss cost of each arm.
 
 Every figure accepts partial input, because the dashboard draws them while a run is still training.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.curves import EARLY_FRACTION, early_window_end, ema, series
-from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+from tieviz.figures.base import (
+    CaptionedFigure,
+    arm_colour,
+    base_figure,
+    log_ticks,
+    mark_no_data,
+    ordered_arms,
+)
 
-ARM_ORDER = ("tied", "untied", "scaled")
-NO_DATA = "no data yet"
 RAW_OPACITY = 0.25
-_FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-_MEASURES = {"cka": "linear CKA", "mknn": "mutual 10-NN overlap"}
-
-
-def _colour(arm: str, index: int) -> str:
-    return ARM_COLOURS.get(arm, _FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)])
-
-
-def _ordered(arms: dict) -> list[str]:
-    """Known arms in their usual order, then any others as given."""
-    return [a for a in ARM_ORDER if a in arms] + [a for a in arms if a not in ARM_ORDER]
 
 
 def _arm_label(arm: str, alpha: float | None = None) -> str:
@@ -36,33 +27,6 @@ def _arm_label(arm: str, alpha: float | None = None) -> str:
     if arm == "scaled" and alpha is not None:
         return f"scaled (α={alpha:g})"
     return arm
-
-
-def _base_figure(title: str, x_title: str, y_title: str, **layout) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        template=TEMPLATE,
-        title=title,
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        hovermode="closest",
-        **layout,
-    )
-    return fig
-
-
-def _log_ticks(values: np.ndarray) -> dict:
-    """Tick values 1-2-5 per decade with plain labels ("0.5", "20"), for a log axis spanning `values`.
-
-    Plotly's own log ticks label the minor steps with bare digits, so 0.5 reads as "5".
-    """
-    positive = np.asarray(values, dtype=np.float64)
-    positive = positive[np.isfinite(positive) & (positive > 0)]
-    if positive.size == 0:
-        return {}
-    low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
-    ticks = [m * 10.0**k for k in range(low, high + 1) for m in (1, 2, 5)]
-    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def _equal_pull_line(fig: go.Figure, last_step: int, level: float, label: str) -> None:
@@ -76,12 +40,6 @@ def _equal_pull_line(fig: go.Figure, last_step: int, level: float, label: str) -
             line={"color": "black", "dash": "dash", "width": 1},
             hovertemplate=f"equal pull: {label}<extra></extra>",
         )
-    )
-
-
-def _no_data(fig: go.Figure) -> None:
-    fig.add_annotation(
-        text=NO_DATA, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
     )
 
 
@@ -169,7 +127,7 @@ def gradient_ratio_figure(
     `total_steps` sets the early window while a run is still training; by default it is the last
     step logged.
     """
-    fig = _base_figure(
+    fig = base_figure(
         "Which path pulls harder on the embedding matrix? Output / input gradient norm",
         "training step",
         "gradient ratio ‖output path‖ / ‖input path‖ (log scale)",
@@ -186,7 +144,7 @@ def gradient_ratio_figure(
     )
     drawn = False
     shown = [np.array([1.0])]
-    for index, arm in enumerate(_ordered(metrics)):
+    for index, arm in enumerate(ordered_arms(metrics)):
         steps, values = series(metrics[arm], "grad_ratio")
         keep = values > 0  # a zero ratio has no place on a log axis
         steps, values = steps[keep], values[keep]
@@ -200,17 +158,17 @@ def gradient_ratio_figure(
             values,
             _log_smooth(values, smoothing),
             name=_arm_label(arm, alpha),
-            colour=_colour(arm, index),
+            colour=arm_colour(arm, index),
             quantity="ratio",
         )
     if not drawn:
-        _no_data(fig)
+        mark_no_data(fig)
         return CaptionedFigure(fig, caption, "gradient_ratio")
     last = total_steps if total_steps is not None else _max_step(metrics)
     _equal_pull_line(fig, last, 1.0, "ratio 1")
     _label_line(fig, max(last, 1), 0.0)  # annotations on a log axis take log10(y): log10(1) = 0
     _shade_early_window(fig, last)
-    fig.update_yaxes(**_log_ticks(np.concatenate(shown)))
+    fig.update_yaxes(**log_ticks(np.concatenate(shown)))
     return CaptionedFigure(fig, caption, "gradient_ratio")
 
 
@@ -218,7 +176,7 @@ def grad_share_figure(
     metrics: dict[str, list[dict]], smoothing: float = 0.6, total_steps: int | None = None
 ) -> CaptionedFigure:
     """The output path's share of the combined gradient norm, g_out / (g_in + g_out), per step and arm."""
-    fig = _base_figure(
+    fig = base_figure(
         "Output path's share of the gradient on the embedding matrix",
         "training step",
         "output share g_out / (g_in + g_out)",
@@ -232,7 +190,7 @@ def grad_share_figure(
         f"over its first 100 steps). The shaded band is the first {EARLY_FRACTION:.0%} of steps."
     )
     drawn = False
-    for index, arm in enumerate(_ordered(metrics)):
+    for index, arm in enumerate(ordered_arms(metrics)):
         steps_in, g_in = series(metrics[arm], "grad_in")
         steps_out, g_out = series(metrics[arm], "grad_out")
         steps, i_in, i_out = np.intersect1d(steps_in, steps_out, return_indices=True)
@@ -248,12 +206,12 @@ def grad_share_figure(
             share,
             ema(share, smoothing),
             name=_arm_label(arm),
-            colour=_colour(arm, index),
+            colour=arm_colour(arm, index),
             quantity="output share",
             fmt=".1%",
         )
     if not drawn:
-        _no_data(fig)
+        mark_no_data(fig)
         return CaptionedFigure(fig, caption, "gradient_share")
     last = total_steps if total_steps is not None else _max_step(metrics)
     _equal_pull_line(fig, last, 0.5, "50%")
@@ -264,7 +222,7 @@ def grad_share_figure(
 
 def loss_figure(metrics: dict[str, list[dict]], smoothing: float = 0.6) -> CaptionedFigure:
     """Smoothed training loss (solid) and validation loss (dashed, markers) per arm."""
-    fig = _base_figure(
+    fig = base_figure(
         "What each choice costs: training and validation loss",
         "training step",
         "cross-entropy loss (nats per token)",
@@ -276,8 +234,8 @@ def loss_figure(metrics: dict[str, list[dict]], smoothing: float = 0.6) -> Capti
         "what tying, or scaling its input gradient, costs or gains in prediction quality."
     )
     drawn = False
-    for index, arm in enumerate(_ordered(metrics)):
-        colour = _colour(arm, index)
+    for index, arm in enumerate(ordered_arms(metrics)):
+        colour = arm_colour(arm, index)
         steps, values = series(metrics[arm], "train_loss")
         if len(steps):
             drawn = True
@@ -307,55 +265,5 @@ def loss_figure(metrics: dict[str, list[dict]], smoothing: float = 0.6) -> Capti
                 )
             )
     if not drawn:
-        _no_data(fig)
+        mark_no_data(fig)
     return CaptionedFigure(fig, caption, "loss")
-
-
-def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka") -> CaptionedFigure:
-    """Similarity of the tied (and scaled) matrix to the untied output (solid) and input (dashed) matrices
-    at each saved checkpoint, x on a log axis because checkpoints are log-spaced.
-    """
-    if measure not in _MEASURES:
-        raise ValueError(f"measure must be 'cka' or 'mknn', got {measure!r}")
-    name = _MEASURES[measure]
-    fig = _base_figure(
-        f"How the bias develops: {name} of the shared matrix to the untied matrices",
-        "training step (log scale)",
-        f"{name} (1 = same up to rotation and scale)",
-        xaxis_type="log",
-        legend_title_text="arm, compared with",
-    )
-    caption = (
-        f"Each colour is one tied model; the solid line is its {name} with the untied model's output "
-        "matrix W_U, the dashed line with the untied input matrix W_E, measured at each saved checkpoint. "
-        "Solid above dashed means the shared matrix looks more like an output matrix than an input one; "
-        "the step axis is logarithmic because checkpoints are saved more often early on."
-    )
-    bias = bias or {}
-    steps = np.asarray(bias.get("steps") or [], dtype=np.float64)
-    drawn = False
-    for index, arm in enumerate(a for a in ("tied", "scaled") if isinstance(bias.get(a), dict)):
-        colour = _colour(arm, index)
-        for side, target, dash in (("out", "untied W_U", "solid"), ("in", "untied W_E", "dash")):
-            values = np.asarray(bias[arm].get(f"{measure}_{side}") or [], dtype=np.float64)
-            n = min(len(values), len(steps))
-            x, y = steps[:n], values[:n]
-            keep = np.isfinite(y) & (x >= 1)
-            if not keep.any():
-                continue
-            drawn = True
-            label = f"{arm} vs {target}"
-            fig.add_trace(
-                go.Scatter(
-                    x=x[keep],
-                    y=y[keep],
-                    mode="lines+markers",
-                    name=label,
-                    line={"color": colour, "dash": dash, "width": 2.5 if side == "out" else 2},
-                    hovertemplate=f"{label}<br>step %{{x}}<br>{name} %{{y:.3f}}<extra></extra>",
-                )
-            )
-    if not drawn:
-        _no_data(fig)
-    fig.update_xaxes(**_log_ticks(steps[steps >= 1]))
-    return CaptionedFigure(fig, caption, f"bias_over_training_{measure}")

@@ -9,14 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.lens import LensStatistics
-from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour
 
-_FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 _METRIC_NAMES = {"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}
-
-
-def _colour(name: str, index: int) -> str:
-    return ARM_COLOURS.get(name, _FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)])
 
 
 def _values(stats: LensStatistics, metric: str, bits: bool) -> np.ndarray:
@@ -48,7 +43,7 @@ def lens_figure(
                     y=_values(lens_stats, metric, bits),
                     mode="lines+markers",
                     name=f"{name}, {lens_name}",
-                    line={"color": _colour(name, index), "dash": dash},
+                    line={"color": arm_colour(name, index), "dash": dash},
                     hovertemplate=f"{name}, {lens_name}<br>layer %{{x}}<br>%{{y:.3f}} {unit}<extra></extra>",
                 )
             )
@@ -95,7 +90,7 @@ def contribution_figure(contributions: dict[str, np.ndarray]) -> CaptionedFigure
                 x=[f"block {block}" for block in range(1, len(values) + 1)],
                 y=values,
                 name=name,
-                marker_color=_colour(name, index),
+                marker_color=arm_colour(name, index),
                 hovertemplate=f"{name}<br>%{{x}}<br>relative update %{{y:.3f}}<extra></extra>",
             )
         )

@@ -1,0 +1,64 @@
+"""The bias as it develops (science.md claim 1): similarity of the shared matrix to the untied input and
+output matrices at each saved checkpoint. Accepts partial input, as a run may still be training.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import plotly.graph_objects as go
+
+from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
+
+_MEASURES = {"cka": "linear CKA", "mknn": "mutual 10-NN overlap"}
+
+
+def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka") -> CaptionedFigure:
+    """Similarity of the tied (and scaled) matrix to the untied output (solid) and input (dashed) matrices
+    at each saved checkpoint, x on a log axis because checkpoints are log-spaced.
+    """
+    if measure not in _MEASURES:
+        raise ValueError(f"measure must be 'cka' or 'mknn', got {measure!r}")
+    name = _MEASURES[measure]
+    fig = base_figure(
+        f"How the bias develops: {name} of the shared matrix to the untied matrices",
+        "training step (log scale)",
+        f"{name} (1 = same up to rotation and scale)",
+        xaxis_type="log",
+        legend_title_text="arm, compared with",
+    )
+    caption = (
+        f"Each colour is one tied model; the solid line is its {name} with the untied model's output "
+        "matrix W_U, the dashed line with the untied input matrix W_E, measured at each saved checkpoint. "
+        "Solid above dashed means the shared matrix looks more like an output matrix than an input one; "
+        "the step axis is logarithmic because checkpoints are saved more often early on."
+    )
+    bias = bias or {}
+    steps = np.asarray(bias.get("steps") or [], dtype=np.float64)
+    drawn = False
+    for index, arm in enumerate(a for a in ("tied", "scaled") if isinstance(bias.get(a), dict)):
+        colour = arm_colour(arm, index)
+        for side, target, dash in (("out", "untied W_U", "solid"), ("in", "untied W_E", "dash")):
+            values = np.asarray(bias[arm].get(f"{measure}_{side}") or [], dtype=np.float64)
+            n = min(len(values), len(steps))
+            x, y = steps[:n], values[:n]
+            keep = np.isfinite(y) & (x >= 1)
+            if not keep.any():
+                continue
+            drawn = True
+            label = f"{arm} vs {target}"
+            fig.add_trace(
+                go.Scatter(
+                    x=x[keep],
+                    y=y[keep],
+                    mode="lines+markers",
+                    name=label,
+                    line={"color": colour, "dash": dash, "width": 2.5 if side == "out" else 2},
+                    hovertemplate=f"{label}<br>step %{{x}}<br>{name} %{{y:.3f}}<extra></extra>",
+                )
+            )
+    if not drawn:
+        mark_no_data(fig)
+    fig.update_xaxes(**log_ticks(steps[steps >= 1]))
+    return CaptionedFigure(fig, caption, f"bias_over_training_{measure}")
