@@ -25,6 +25,7 @@ from tieviz.analysis.curves import (  # noqa: E402
     LATE_FRACTION,
     early_window_end,  # noqa: E402
 )
+from tieviz.analysis.verdicts import ratio_verdict  # noqa: E402
 from tieviz.figures.curves import grad_share_figure, gradient_ratio_figure, loss_figure  # noqa: E402
 
 summary = experiment.summary
@@ -42,6 +43,7 @@ for col, arm in zip(cols, ("tied", "untied", "scaled"), strict=True):
         delta_arrow="off",
         help=f"Mean over the first {EARLY_FRACTION:.0%} of steps; late: over the last {LATE_FRACTION:.0%}",
     )
+ui.show_verdict(ratio_verdict(ratio["tied_early"], ratio["tied_late"]))
 
 ui.url_state("grad_smoothing", 0.6, ui.bounded_float(0.0, 0.95))
 smoothing = st.slider(

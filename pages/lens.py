@@ -27,6 +27,7 @@ if not lens:
     st.stop()
 
 from tieviz.analysis.lens import LensStatistics  # noqa: E402
+from tieviz.analysis.verdicts import lens_verdict  # noqa: E402
 from tieviz.figures.lens import contribution_figure, lens_figure  # noqa: E402
 
 
@@ -59,6 +60,8 @@ ui.keep_in_url("lens_metric", "lens_logit", "lens_bits")
 ui.show_figure(
     lens_figure(statistics("tuned"), metric, statistics("logit") if show_logit else None, bits), lens
 )
+if "tied" in lens and "untied" in lens:
+    ui.show_verdict(lens_verdict(lens["tied"]["tuned_kl"], lens["untied"]["tuned_kl"]))
 ui.show_figure(
     contribution_figure({name: np.asarray(values["contributions"]) for name, values in lens.items()}),
     {name: values["contributions"] for name, values in lens.items()},

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from tieviz import ui
+from tieviz.analysis.verdicts import bias_verdict, scaling_verdict
 from tieviz.config import preset
 
 ui.require_app()
@@ -67,21 +68,8 @@ else:
         f"{scaled['cka_out'] - scaled['cka_in']:+.2f}",
         help="The same bias for the tied model whose input-path gradient was scaled up (the causal test)",
     )
-    if bias > 0.02:
-        st.success(
-            "Here, as in the paper, the tied matrix looks more like an output matrix than an input one."
-        )
-    elif bias < -0.02:
-        st.warning(
-            "Here the tied matrix looks more like the input matrix: the opposite of the paper. Very short "
-            "runs often show this; the default preset trains long enough for the effect to appear."
-        )
-    else:
-        st.warning(
-            "Here the tied matrix is about as close to the untied input matrix as to the output one. "
-            "Very short runs often show no bias; the default preset trains long enough for it to appear."
-        )
-
+    ui.show_verdict(bias_verdict(tied["cka_out"], tied["cka_in"]))
+    ui.show_verdict(scaling_verdict(bias, scaled["cka_out"] - scaled["cka_in"], alpha))
     from tieviz.figures.bias import bias_over_training_figure
     from tieviz.figures.curves import gradient_ratio_figure, loss_figure
 

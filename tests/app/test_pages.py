@@ -84,6 +84,41 @@ def test_overview_headline_numbers_come_from_the_summary(open_app, toy_data):
     assert metrics["Early gradient ratio"] == f"{summary['grad_ratio']['tied_early']:.2f}×"
 
 
+# Page -> the verdicts it must show for a trained experiment, computed from the same summary.
+def expected_verdicts(page: str, summary: dict) -> list:
+    from tieviz.analysis.verdicts import bias_verdict, lens_verdict, ratio_verdict, scaling_verdict
+
+    tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
+    tied_bias = tied["cka_out"] - tied["cka_in"]
+    return {
+        "pages/overview.py": [
+            bias_verdict(tied["cka_out"], tied["cka_in"]),
+            scaling_verdict(tied_bias, scaled["cka_out"] - scaled["cka_in"], summary["config"]["alpha"]),
+        ],
+        "pages/gradients.py": [
+            ratio_verdict(summary["grad_ratio"]["tied_early"], summary["grad_ratio"]["tied_late"])
+        ],
+        "pages/lens.py": [
+            lens_verdict(summary["lens"]["tied"]["tuned_kl"], summary["lens"]["untied"]["tuned_kl"])
+        ],
+    }.get(page, [])
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/gradients.py", "pages/lens.py"])
+def test_pages_say_whether_the_run_agrees_with_the_paper(open_app, toy_data, page):
+    data, summary = toy_data
+    at = open_app(data, page)
+    shown = {
+        True: [s.value for s in at.success],
+        False: [w.value for w in at.warning],
+        None: [i.value for i in at.info],
+    }
+    verdicts = expected_verdicts(page, summary)
+    assert verdicts
+    for verdict in verdicts:
+        assert verdict.text in shown[verdict.agrees], (verdict, shown)
+
+
 def test_url_opens_the_same_view(open_app, toy_data):
     data, summary = toy_data
     at = open_app(data)

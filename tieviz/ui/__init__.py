@@ -6,7 +6,7 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
 
     app_shell    inside_app, require_app, warm_imports, TRAIN_PAGE
     picker       the sidebar's experiment picker and the loaded Experiment
-    display      show_figure (chart, caption, downloads), empty_state, link_to
+    display      show_figure (chart, caption, downloads), show_verdict, empty_state, link_to
     url          page state in the URL and its parsers, the visitor id
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts)
@@ -19,7 +19,7 @@ from tieviz.catalog import ExperimentEntry, data_root, list_experiments
 from tieviz.estimate import ANALYSIS_SECONDS, SPEED, device_words, duration, estimate_seconds, measured_speed
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import bigrams, embedding_set, layouts, records_frame, run_metrics
-from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure
+from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure, show_verdict
 from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
@@ -66,6 +66,7 @@ __all__ = [
     "run_metrics",
     "selected_experiment",
     "show_figure",
+    "show_verdict",
     "start_training",
     "url_state",
     "visitor",

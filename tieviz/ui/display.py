@@ -15,6 +15,7 @@ from tieviz.ui.picker import PICKER_KEY
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tieviz.analysis.verdicts import Verdict
     from tieviz.figures.base import CaptionedFigure
     from tieviz.ui.picker import Experiment
 
@@ -112,3 +113,13 @@ def link_to(page: str, label: str, experiment: Experiment | None) -> None:
     """A link to another page that keeps the selected experiment."""
     params = {PICKER_KEY: experiment.key} if experiment is not None else None
     st.page_link(page, label=label, icon=":material/arrow_forward:", query_params=params)
+
+
+def show_verdict(verdict: Verdict) -> None:
+    """A verdict in its answer's colour: green as in the paper, amber the opposite, blue no clear effect."""
+    if verdict.agrees is True:
+        st.success(verdict.text, icon=":material/check_circle:")
+    elif verdict.agrees is False:
+        st.warning(verdict.text, icon=":material/warning:")
+    else:
+        st.info(verdict.text, icon=":material/info:")

@@ -1,0 +1,89 @@
+"""Verdicts follow the sign of each claim's effect and stay neutral inside the stated margin."""
+
+import math
+
+import pytest
+
+from tieviz.analysis.verdicts import (
+    BIAS_MARGIN,
+    RATIO_MARGIN,
+    bias_verdict,
+    lens_verdict,
+    ratio_verdict,
+    scaling_verdict,
+)
+
+
+@pytest.mark.parametrize(
+    ("cka_out", "cka_in", "agrees"),
+    [
+        (0.79, 0.26, True),  # the demo run
+        (0.26, 0.79, False),
+        (0.50, 0.50, None),
+        (0.50 + BIAS_MARGIN / 2, 0.50, None),
+        (0.50 + 2 * BIAS_MARGIN, 0.50, True),
+    ],
+)
+def test_bias_verdict_follows_the_sign_of_out_minus_in(cka_out, cka_in, agrees):
+    verdict = bias_verdict(cka_out, cka_in)
+    assert verdict.agrees is agrees
+    assert ("output matrix than an input" in verdict.text) == (agrees is True)
+
+
+def test_ratio_verdict_agrees_when_the_output_path_leads_early_and_falls():
+    verdict = ratio_verdict(42.85, 1.28)
+    assert verdict.agrees is True
+    assert "42.9×" in verdict.text and "1.28×" in verdict.text
+
+
+def test_ratio_verdict_notes_a_lead_that_does_not_shrink():
+    verdict = ratio_verdict(1.52, 1.88)
+    assert verdict.agrees is True
+    assert "did not shrink" in verdict.text
+
+
+@pytest.mark.parametrize(
+    ("early", "agrees"),
+    [(1.0, None), (1 + RATIO_MARGIN / 2, None), (1 - RATIO_MARGIN / 2, None), (0.5, False)],
+)
+def test_ratio_verdict_without_an_output_lead(early, agrees):
+    verdict = ratio_verdict(early, 1.0)
+    assert verdict.agrees is agrees
+    assert "did not dominate" in verdict.text
+
+
+def test_ratio_verdict_of_missing_values_is_neutral():
+    assert ratio_verdict(math.nan, 1.0).agrees is None
+
+
+def test_lens_verdict_compares_the_early_half_of_the_layers():
+    # Five points: embeddings, four blocks; the last is ~0 by design. Early = the first two.
+    untied = [1.0, 0.5, 0.2, 0.05, 0.0]
+    tied = [2.0, 0.9, 0.1, 0.02, 0.0]  # higher early, lower later: only the early layers count
+    verdict = lens_verdict(tied, untied)
+    assert verdict.agrees is True and "1.45" in verdict.text and "0.75" in verdict.text
+    assert lens_verdict(untied, tied).agrees is False
+    assert lens_verdict(untied, untied).agrees is None
+
+
+def test_lens_verdict_of_a_two_layer_model_uses_the_embedding_layer():
+    # The toy run's numbers: [embeddings, block 1, final].
+    assert lens_verdict([0.161, 0.001, 0.0], [0.011, 0.001, 0.0]).agrees is True
+
+
+def test_lens_verdict_refuses_models_of_different_depth():
+    assert lens_verdict([1.0, 0.0], [1.0, 0.5, 0.0]).agrees is None
+
+
+@pytest.mark.parametrize(
+    ("tied_bias", "scaled_bias", "agrees", "word"),
+    [
+        (0.53, 0.065, True, "shrank"),  # the demo run
+        (0.10, 0.30, False, "grew"),
+        (0.10, 0.10 - BIAS_MARGIN / 2, None, "barely changed"),
+    ],
+)
+def test_scaling_verdict_asks_whether_alpha_shrank_the_bias(tied_bias, scaled_bias, agrees, word):
+    verdict = scaling_verdict(tied_bias, scaled_bias, alpha=5)
+    assert verdict.agrees is agrees
+    assert word in verdict.text and "α = 5" in verdict.text

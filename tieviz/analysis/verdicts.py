@@ -1,0 +1,121 @@
+"""One sentence per claim saying whether a run agrees with the paper, for pages that teach.
+
+Each verdict is computed from the summary's numbers with a stated margin, so the dashboard never calls a
+difference inside the noise an effect. `agrees` is True (as in the paper), False (the opposite) or None
+(no clear effect either way); the page picks its colour from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+BIAS_MARGIN = 0.02  # CKA difference below which the tied matrix counts as equally close to both
+RATIO_MARGIN = 0.1  # early ratio within 10% of 1 counts as "equal pull"
+LENS_MARGIN = 0.1  # relative difference of early-layer KL below which tied and untied count as alike
+
+
+@dataclass(frozen=True)
+class Verdict:
+    agrees: bool | None  # True: as in the paper; False: the opposite; None: no clear effect
+    text: str
+
+
+def bias_verdict(cka_out: float, cka_in: float, margin: float = BIAS_MARGIN) -> Verdict:
+    """Claim 1: is the tied matrix closer to the untied output matrix than to the input one?"""
+    bias = cka_out - cka_in
+    if bias > margin:
+        return Verdict(
+            True, "Here, as in the paper, the tied matrix looks more like an output matrix than an input one."
+        )
+    if bias < -margin:
+        return Verdict(
+            False,
+            "Here the tied matrix looks more like the input matrix: the opposite of the paper. "
+            "Very short runs often show this; the default preset trains long enough for the effect.",
+        )
+    return Verdict(
+        None,
+        "Here the tied matrix is about as close to the untied input matrix as to the output one. Very short "
+        "runs often show no bias; the default preset trains long enough for it to appear.",
+    )
+
+
+def scaling_verdict(
+    tied_bias: float, scaled_bias: float, alpha: float, margin: float = BIAS_MARGIN
+) -> Verdict:
+    """Claim 4, the causal test: did scaling the input-path gradient by alpha shrink the bias (out - in)?"""
+    change = f"from {tied_bias:+.2f} to {scaled_bias:+.2f}"
+    if scaled_bias < tied_bias - margin:
+        return Verdict(
+            True,
+            f"Scaling the input-path gradient by α = {alpha:g} shrank the bias {change}: giving the input "
+            "path more pull undoes the effect, as the paper's causal test predicts.",
+        )
+    if scaled_bias > tied_bias + margin:
+        return Verdict(False, f"Scaling the input-path gradient by α = {alpha:g} grew the bias {change}.")
+    return Verdict(
+        None,
+        f"Scaling the input-path gradient by α = {alpha:g} barely changed the bias ({change}). At the "
+        "paper's 1B scale the shift was small too; at tieviz's small scale it is usually large.",
+    )
+
+
+def ratio_verdict(early: float, late: float, margin: float = RATIO_MARGIN) -> Verdict:
+    """Claim 2: did the output path pull harder on the shared matrix early on, and less later?"""
+    if not (np.isfinite(early) and np.isfinite(late)):
+        return Verdict(None, "This run logged no usable gradient ratio.")
+    if early <= 1 + margin:
+        agrees = None if early >= 1 - margin else False
+        return Verdict(
+            agrees,
+            f"In this run the output path did not dominate early (ratio {early:.2f}×): "
+            + ("both paths pulled about equally." if agrees is None else "the input path pulled harder.")
+            + " The paper's effect needs the output path to lead in the first steps.",
+        )
+    if late < early:
+        return Verdict(
+            True,
+            f"As in the paper, the output path pulled {early:.1f}× as hard as the input path early on, "
+            f"and its lead fell to {late:.2f}× by the end.",
+        )
+    return Verdict(
+        True,
+        f"The output path led early ({early:.2f}×), as in the paper, but its lead did not shrink later "
+        f"({late:.2f}×). Short runs on the toy language often show this; the default "
+        "preset shows a much larger early lead that falls later.",
+    )
+
+
+def lens_verdict(
+    tied_kl: Sequence[float], untied_kl: Sequence[float], margin: float = LENS_MARGIN
+) -> Verdict:
+    """Claim 3: are the tied model's early layers further from its final prediction than the untied ones?
+
+    "Early" is the first half of the layers before the last (whose tuned-lens KL is near zero by design).
+    """
+    tied, untied = np.asarray(tied_kl, dtype=np.float64), np.asarray(untied_kl, dtype=np.float64)
+    if tied.shape != untied.shape or tied.size < 2:
+        return Verdict(
+            None, "The two models have different numbers of layers, so their curves are not compared."
+        )
+    early = slice(0, max(1, (tied.size - 1) // 2))
+    t, u = float(tied[early].mean()), float(untied[early].mean())
+    scale = max(t, u, 1e-12)
+    if abs(t - u) / scale <= margin:
+        return Verdict(
+            None, "The early layers of both models are about equally far from their final predictions."
+        )
+    if t > u:
+        return Verdict(
+            True,
+            f"As in the paper, the tied model's early layers are further from its final prediction "
+            f"(mean tuned-lens KL {t:.3g} against {u:.3g} nats untied): they move the prediction less.",
+        )
+    return Verdict(
+        False,
+        f"Here the untied model's early layers are further from its final prediction (mean tuned-lens KL "
+        f"{u:.3g} against {t:.3g} nats tied): the opposite of the paper's reading.",
+    )
