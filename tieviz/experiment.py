@@ -56,9 +56,10 @@ def _train_and_commit(arm, key, store, corpus, progress, should_stop) -> Run:
     import torch
     import transformers
 
-    from tieviz.model import build_model, count_parameters
+    from tieviz.model import build_model, count_parameters, quiet_transformers
     from tieviz.train import train_model
 
+    quiet_transformers()
     with store.staging(key) as stage:
         model = build_model(arm, corpus.vocab_size, corpus.tokenizer.eos_token_id)
         with open(stage / "metrics.jsonl", "w") as metrics_file:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
+from transformers.utils.logging import disable_progress_bar
 
 from tieviz.config import ArmConfig
+
+
+def quiet_transformers() -> None:
+    """Turns off transformers' progress bar per load and save of weights.
+
+    Those bars flood the CLI's output and the job logs with lines about a few small files; tieviz reports
+    its own progress for everything that takes time.
+    """
+    disable_progress_bar()
 
 
 def gpt2_config(arm: ArmConfig, vocab_size: int, eos_id: int) -> GPT2Config:

@@ -124,6 +124,9 @@ class Run:
     def load_model(self):  # -> transformers.PreTrainedModel; imported lazily to keep this module light
         from transformers import AutoModelForCausalLM
 
+        from tieviz.model import quiet_transformers
+
+        quiet_transformers()
         return AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True).eval()
 
     def load_tokenizer(self):

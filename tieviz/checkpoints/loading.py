@@ -26,6 +26,9 @@ def load_full_model(path: Path, max_params: int = 200_000_000):
         )
     from transformers import AutoModelForCausalLM
 
+    from tieviz.model import quiet_transformers
+
+    quiet_transformers()
     try:
         model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False, local_files_only=True)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
