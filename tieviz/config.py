@@ -23,6 +23,7 @@ class DataConfig:
     val_fraction: float = 0.1  # tail of the token stream held out for validation and the lens
     toy_tokens: int = 200_000  # length of the synthetic toy corpus, in words
     toy_vocab: int = 200  # distinct words in the toy language
+    toy_language: int = 2  # version of tieviz.data.toy_language; bumping it changes every toy run's key
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ def config_hash(settings: dict[str, Any]) -> str:
 
 
 PRESETS: dict[str, ExperimentConfig] = {
-    # Under a minute on a CPU: a synthetic language with a known transition matrix. Enough steps for
-    # the bias to show (tied CKA to the untied output above that to the input) and for alpha to undo it.
+    # Seconds on a CPU: a synthetic language with a known transition matrix. Enough steps for the
+    # output path's early lead, the bias (tied CKA to the untied output above that to the input) and
+    # alpha's shrinking of it to show.
     "toy": ExperimentConfig(
         preset="toy",
         data=DataConfig(corpus="toy", vocab_size=128, toy_tokens=40_000, toy_vocab=126),
