@@ -58,6 +58,7 @@ if experiment is None:
     ui.empty_state("Then the trained tied and untied direct paths appear here next to the corpus's bigrams.")
     st.stop()
 
+from tieviz.analysis.verdicts import symmetry_verdict  # noqa: E402
 from tieviz.figures.bigrams import asymmetry_heatmaps, bigram_heatmaps  # noqa: E402
 
 vocab = experiment.runs["untied"].info["vocab_size"]
@@ -99,6 +100,7 @@ cols[2].metric(
     help="Pearson correlation of the direct path with the corpus's bigram log-probabilities",
 )
 cols[3].metric("Untied: correlation with bigrams", f"{result.correlation[f'untied{suffix}']:.2f}")
+ui.show_verdict(symmetry_verdict(result.correlation[f"tied{suffix}"], result.correlation[f"untied{suffix}"]))
 
 data = {
     "tokens": result.labels,

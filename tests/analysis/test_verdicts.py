@@ -11,6 +11,7 @@ from tieviz.analysis.verdicts import (
     lens_verdict,
     ratio_verdict,
     scaling_verdict,
+    symmetry_verdict,
 )
 
 
@@ -87,3 +88,10 @@ def test_scaling_verdict_asks_whether_alpha_shrank_the_bias(tied_bias, scaled_bi
     verdict = scaling_verdict(tied_bias, scaled_bias, alpha=5)
     assert verdict.agrees is agrees
     assert word in verdict.text and "α = 5" in verdict.text
+
+
+def test_symmetry_verdict_asks_which_direct_path_tracks_the_bigrams():
+    toy = symmetry_verdict(corr_tied=0.13, corr_untied=0.32)  # the toy preset's numbers
+    assert toy.agrees is True and "0.32 untied against 0.13 tied" in toy.text
+    assert symmetry_verdict(0.32, 0.13).agrees is False
+    assert symmetry_verdict(0.30, 0.31).agrees is None

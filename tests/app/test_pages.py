@@ -86,7 +86,13 @@ def test_overview_headline_numbers_come_from_the_summary(open_app, toy_data):
 
 # Page -> the verdicts it must show for a trained experiment, computed from the same summary.
 def expected_verdicts(page: str, summary: dict) -> list:
-    from tieviz.analysis.verdicts import bias_verdict, lens_verdict, ratio_verdict, scaling_verdict
+    from tieviz.analysis.verdicts import (
+        bias_verdict,
+        lens_verdict,
+        ratio_verdict,
+        scaling_verdict,
+        symmetry_verdict,
+    )
 
     tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
     tied_bias = tied["cka_out"] - tied["cka_in"]
@@ -94,6 +100,12 @@ def expected_verdicts(page: str, summary: dict) -> list:
         "pages/overview.py": [
             bias_verdict(tied["cka_out"], tied["cka_in"]),
             scaling_verdict(tied_bias, scaled["cka_out"] - scaled["cka_in"], summary["config"]["alpha"]),
+        ],
+        "pages/bigrams.py": [  # the page opens at the summary's token count, so its numbers match
+            symmetry_verdict(
+                summary["bigram"]["corr_with_bigrams"]["tied"],
+                summary["bigram"]["corr_with_bigrams"]["untied"],
+            )
         ],
         "pages/gradients.py": [
             ratio_verdict(summary["grad_ratio"]["tied_early"], summary["grad_ratio"]["tied_late"])
@@ -104,7 +116,9 @@ def expected_verdicts(page: str, summary: dict) -> list:
     }.get(page, [])
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/gradients.py", "pages/lens.py"])
+@pytest.mark.parametrize(
+    "page", ["pages/overview.py", "pages/bigrams.py", "pages/gradients.py", "pages/lens.py"]
+)
 def test_pages_say_whether_the_run_agrees_with_the_paper(open_app, toy_data, page):
     data, summary = toy_data
     at = open_app(data, page)

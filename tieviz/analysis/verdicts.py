@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BIAS_MARGIN = 0.02  # CKA difference below which the tied matrix counts as equally close to both
+CORRELATION_MARGIN = 0.02  # correlation difference below which both direct paths track the bigrams alike
 RATIO_MARGIN = 0.1  # early ratio within 10% of 1 counts as "equal pull"
 LENS_MARGIN = 0.1  # relative difference of early-layer KL below which tied and untied count as alike
 
@@ -61,6 +62,24 @@ def scaling_verdict(
         f"Scaling the input-path gradient by α = {alpha:g} barely changed the bias ({change}). At the "
         "paper's 1B scale the shift was small too; at tieviz's small scale it is usually large.",
     )
+
+
+def symmetry_verdict(corr_tied: float, corr_untied: float, margin: float = CORRELATION_MARGIN) -> Verdict:
+    """The symmetry argument: does the untied direct path track the real (asymmetric) bigrams better?"""
+    scores = f"correlation {corr_untied:.2f} untied against {corr_tied:.2f} tied"
+    if corr_untied > corr_tied + margin:
+        return Verdict(
+            True,
+            f"The untied direct path tracks the bigrams better ({scores}): a symmetric W_E W_Eᵀ cannot say "
+            "that b follows a without saying that a follows b.",
+        )
+    if corr_tied > corr_untied + margin:
+        return Verdict(
+            False,
+            f"Here the tied direct path tracks the bigrams better ({scores}), even though it is symmetric; "
+            "the other layers can carry word order, so the direct path need not.",
+        )
+    return Verdict(None, f"Both direct paths track the bigrams about equally ({scores}).")
 
 
 def ratio_verdict(early: float, late: float, margin: float = RATIO_MARGIN) -> Verdict:
