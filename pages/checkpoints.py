@@ -207,6 +207,7 @@ with tabs[3]:
         ui.show_figure(contribution_figure({ckpt.arm: result.contributions}), key="ckpt-contributions")
 
 with tabs[4]:
+    from tieviz.analysis.verdicts import bias_verdict
     from tieviz.figures.checkpoints import cosine_histogram_figure
 
     st.markdown(
@@ -248,6 +249,7 @@ with tabs[4]:
                 )
             ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="ckpt-paper-table")
+            ui.show_verdict(bias_verdict(result.scores["cka_out"], result.scores["cka_in"], tieviz_run=False))
             st.caption(
                 "Each measure ignores rotation and scale; 'output − input' above 0 means the tied matrix is "
                 "shaped like an output matrix. The chance column scores the tied matrix against the untied "

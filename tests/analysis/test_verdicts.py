@@ -28,7 +28,13 @@ from tieviz.analysis.verdicts import (
 def test_bias_verdict_follows_the_sign_of_out_minus_in(cka_out, cka_in, agrees):
     verdict = bias_verdict(cka_out, cka_in)
     assert verdict.agrees is agrees
-    assert ("output matrix than an input" in verdict.text) == (agrees is True)
+    assert ("looks more like an output matrix" in verdict.text) == (agrees is True)
+    assert f"CKA {cka_out:.2f} to the untied output matrix against {cka_in:.2f}" in verdict.text
+
+
+def test_bias_verdict_gives_training_advice_only_for_tieviz_runs():
+    assert "default preset" in bias_verdict(0.3, 0.5).text
+    assert "default preset" not in bias_verdict(0.3, 0.5, tieviz_run=False).text
 
 
 def test_ratio_verdict_agrees_when_the_output_path_leads_early_and_falls():

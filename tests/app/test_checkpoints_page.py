@@ -117,6 +117,10 @@ def test_the_example_opens_a_trained_pair(open_app, toy_data):
     assert metrics(at)["Vocabulary"] == str(summary["config"]["data"]["vocab_size"])
     assert at.radio(key="ckpt_text").value == "run"
     assert {"chart-ckpt-bigrams", "chart-ckpt-paper"} <= charts(at)
+    verdicts = [
+        m.value for m in [*at.success, *at.warning, *at.info] if "to the untied output matrix" in m.value
+    ]
+    assert len(verdicts) == 1 and "default preset" not in verdicts[0], verdicts  # no training advice here
     at.button(key="ckpt-lens-run").click().run()
     assert not at.exception and not errors(at)
     assert {"chart-ckpt-lens", "chart-ckpt-contributions"} <= charts(at)

@@ -24,23 +24,30 @@ class Verdict:
     text: str
 
 
-def bias_verdict(cka_out: float, cka_in: float, margin: float = BIAS_MARGIN) -> Verdict:
-    """Claim 1: is the tied matrix closer to the untied output matrix than to the input one?"""
+def bias_verdict(
+    cka_out: float, cka_in: float, margin: float = BIAS_MARGIN, tieviz_run: bool = True
+) -> Verdict:
+    """Claim 1: is the tied matrix closer to the untied output matrix than to the input one?
+
+    `tieviz_run` adds advice about training longer, which fits runs trained here, not uploaded models.
+    """
     bias = cka_out - cka_in
+    scores = f"CKA {cka_out:.2f} to the untied output matrix against {cka_in:.2f} to the input"
     if bias > margin:
         return Verdict(
-            True, "Here, as in the paper, the tied matrix looks more like an output matrix than an input one."
+            True, f"Here, as in the paper, the tied matrix looks more like an output matrix ({scores})."
         )
+    advice = " Very short runs often show this; the default preset trains long enough for the effect."
     if bias < -margin:
         return Verdict(
             False,
-            "Here the tied matrix looks more like the input matrix: the opposite of the paper. "
-            "Very short runs often show this; the default preset trains long enough for the effect.",
+            f"Here the tied matrix looks more like the input matrix ({scores}): the opposite of the paper."
+            + (advice if tieviz_run else ""),
         )
     return Verdict(
         None,
-        "Here the tied matrix is about as close to the untied input matrix as to the output one. Very short "
-        "runs often show no bias; the default preset trains long enough for it to appear.",
+        f"Here the tied matrix is about as close to the untied input matrix as to the output one ({scores})."
+        + (advice if tieviz_run else ""),
     )
 
 
