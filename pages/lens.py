@@ -61,7 +61,7 @@ ui.show_figure(
     lens_figure(statistics("tuned"), metric, statistics("logit") if show_logit else None, bits), lens
 )
 if "tied" in lens and "untied" in lens:
-    ui.show_verdict(lens_verdict(lens["tied"]["tuned_kl"], lens["untied"]["tuned_kl"]))
+    ui.show_verdict(lens_verdict(lens["tied"]["tuned_kl"], lens["untied"]["tuned_kl"], bits=bits))
 ui.show_figure(
     contribution_figure({name: np.asarray(values["contributions"]) for name, values in lens.items()}),
     {name: values["contributions"] for name, values in lens.items()},

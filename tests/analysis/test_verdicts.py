@@ -101,3 +101,10 @@ def test_symmetry_verdict_asks_which_direct_path_tracks_the_bigrams():
     assert toy.agrees is True and "0.32 untied against 0.13 tied" in toy.text
     assert symmetry_verdict(0.32, 0.13).agrees is False
     assert symmetry_verdict(0.30, 0.31).agrees is None
+
+
+def test_lens_verdict_quotes_the_unit_the_chart_shows():
+    nats = lens_verdict([math.log(2) * 2, 0.0], [math.log(2), 0.0])
+    bits = lens_verdict([math.log(2) * 2, 0.0], [math.log(2), 0.0], bits=True)
+    assert "1.39 against 0.693 nats" in nats.text
+    assert "2 against 1 bits" in bits.text

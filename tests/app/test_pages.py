@@ -111,7 +111,9 @@ def expected_verdicts(page: str, summary: dict) -> list:
             ratio_verdict(summary["grad_ratio"]["tied_early"], summary["grad_ratio"]["tied_late"])
         ],
         "pages/lens.py": [
-            lens_verdict(summary["lens"]["tied"]["tuned_kl"], summary["lens"]["untied"]["tuned_kl"])
+            lens_verdict(
+                summary["lens"]["tied"]["tuned_kl"], summary["lens"]["untied"]["tuned_kl"], bits=True
+            )
         ],
     }.get(page, [])
 

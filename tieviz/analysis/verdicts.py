@@ -116,13 +116,16 @@ def ratio_verdict(early: float, late: float, margin: float = RATIO_MARGIN) -> Ve
 
 
 def lens_verdict(
-    tied_kl: Sequence[float], untied_kl: Sequence[float], margin: float = LENS_MARGIN
+    tied_kl: Sequence[float], untied_kl: Sequence[float], margin: float = LENS_MARGIN, bits: bool = False
 ) -> Verdict:
     """Claim 3: are the tied model's early layers further from its final prediction than the untied ones?
 
-    "Early" is the first half of the layers before the last (whose tuned-lens KL is near zero by design).
+    KL values come in nats; `bits` quotes them in bits, as the page's chart may show them. "Early" is the
+    first half of the layers before the last (whose tuned-lens KL is near zero by design).
     """
-    tied, untied = np.asarray(tied_kl, dtype=np.float64), np.asarray(untied_kl, dtype=np.float64)
+    unit, per_nat = ("bits", 1 / np.log(2)) if bits else ("nats", 1.0)
+    tied = np.asarray(tied_kl, dtype=np.float64) * per_nat
+    untied = np.asarray(untied_kl, dtype=np.float64) * per_nat
     if tied.shape != untied.shape or tied.size < 2:
         return Verdict(
             None, "The two models have different numbers of layers, so their curves are not compared."
@@ -138,10 +141,10 @@ def lens_verdict(
         return Verdict(
             True,
             f"As in the paper, the tied model's early layers are further from its final prediction "
-            f"(mean tuned-lens KL {t:.3g} against {u:.3g} nats untied): they move the prediction less.",
+            f"(mean tuned-lens KL {t:.3g} against {u:.3g} {unit} untied): they move the prediction less.",
         )
     return Verdict(
         False,
         f"Here the untied model's early layers are further from its final prediction (mean tuned-lens KL "
-        f"{u:.3g} against {t:.3g} nats tied): the opposite of the paper's reading.",
+        f"{u:.3g} against {t:.3g} {unit} tied): the opposite of the paper's reading.",
     )
