@@ -94,13 +94,18 @@ cols[0].metric(
     help="‖A − Aᵀ‖ / ‖A‖; 0 = symmetric",
 )
 cols[1].metric("Tied path asymmetry", f"{result.asymmetry[f'tied{suffix}']:.2f}")
-cols[2].metric(
-    "Tied: correlation with bigrams",
-    f"{result.correlation[f'tied{suffix}']:.2f}",
-    help="Pearson correlation of the direct path with the corpus's bigram log-probabilities",
+correlation, against = (
+    (result.truth_correlation, "true transitions")
+    if reference == "truth"
+    else (result.correlation, "bigrams")
 )
-cols[3].metric("Untied: correlation with bigrams", f"{result.correlation[f'untied{suffix}']:.2f}")
-ui.show_verdict(symmetry_verdict(result.correlation[f"tied{suffix}"], result.correlation[f"untied{suffix}"]))
+cols[2].metric(
+    f"Tied: correlation with {against}",
+    f"{correlation[f'tied{suffix}']:.2f}",
+    help=f"Pearson correlation of the direct path with the {against}' log-probabilities",
+)
+cols[3].metric(f"Untied: correlation with {against}", f"{correlation[f'untied{suffix}']:.2f}")
+ui.show_verdict(symmetry_verdict(correlation[f"tied{suffix}"], correlation[f"untied{suffix}"]))
 
 data = {
     "tokens": result.labels,

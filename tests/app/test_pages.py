@@ -197,3 +197,20 @@ def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path)
     assert job["config"]["preset"] == "toy" and job["status"] in ("queued", "running")
     at.button(key=f"cancel-{job['id']}").click().run()  # do not leave it training behind the other tests
     assert not at.exception
+
+
+def test_bigram_page_correlates_with_what_it_compares_against(open_app, toy_data):
+    """With the true transitions shown, the correlations and the verdict use them, not the corpus counts."""
+    data, summary = toy_data
+    at = open_app(data, "pages/bigrams.py")
+    metrics = {m.label: m.value for m in at.metric}
+    counts = summary["bigram"]["corr_with_bigrams"]
+    assert metrics["Untied: correlation with bigrams"] == f"{counts['untied']:.2f}"
+    at.toggle(key="bigram_truth").set_value(True).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    truth = summary["bigram"]["corr_with_truth"]
+    assert metrics["Tied: correlation with true transitions"] == f"{truth['tied']:.2f}"
+    assert metrics["Untied: correlation with true transitions"] == f"{truth['untied']:.2f}"
+    shown = [m.value for m in [*at.success, *at.warning, *at.info]]
+    assert f"correlation {truth['untied']:.2f} untied against {truth['tied']:.2f} tied" in " ".join(shown)
