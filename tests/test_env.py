@@ -65,3 +65,31 @@ def test_the_job_manager_refuses_a_concurrency_of_zero(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="TIEVIZ_CONCURRENCY must be 1 or more"):
         jobs.default_manager()
     assert jobs._default is None
+
+
+def test_torch_threads_zero_means_the_default_and_text_stops_start_up(monkeypatch, tmp_path):
+    """0 was always "choose for me"; a value that is not a number is refused before any job is claimed."""
+    import tieviz.jobs as jobs
+    from tieviz.jobs.local import LocalExecutor
+
+    launched = []
+
+    class Recorder:  # stands in for the multiprocessing context: records the worker's arguments
+        def Process(self, target, args, name, daemon):  # noqa: N802 - the context's method name
+            launched.append(args)
+            return type("NotStarted", (), {"start": lambda self: None})()
+
+    executor = LocalExecutor()
+    executor._gpus, executor._ctx = 0, Recorder()
+    executor.set_concurrency(1)
+    for raw, threads in (("0", executor._threads), ("3", 3)):
+        monkeypatch.setenv("TIEVIZ_TORCH_THREADS", raw)
+        executor.launch(tmp_path, "job", None)
+        assert launched[-1][3] == threads, raw  # (root, job id, gpu, threads)
+
+    monkeypatch.setattr(jobs, "_default", None)
+    monkeypatch.setenv("TIEVIZ_DATA", str(tmp_path))
+    monkeypatch.setenv("TIEVIZ_TORCH_THREADS", "many")
+    with pytest.raises(ValueError, match="TIEVIZ_TORCH_THREADS must be a whole number"):
+        jobs.default_manager()
+    assert jobs._default is None

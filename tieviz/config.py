@@ -12,6 +12,7 @@ from typing import Any
 
 CORPORA = ("toy", "pydocs", "file")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+TOY_LANGUAGE_VERSION = 2  # bump when tieviz.data.toy_language changes, so old toy runs are not reused
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,21 @@ class DataConfig:
     val_fraction: float = 0.1  # tail of the token stream held out for validation and the lens
     toy_tokens: int = 200_000  # length of the synthetic toy corpus, in words
     toy_vocab: int = 200  # distinct words in the toy language
-    toy_language: int = 2  # version of tieviz.data.toy_language; bumping it changes every toy run's key
+    toy_language: int = TOY_LANGUAGE_VERSION  # generator of the toy language; in the key of toy runs only
+
+    def __post_init__(self) -> None:
+        if self.toy_language != TOY_LANGUAGE_VERSION:
+            raise ValueError(
+                f"this tieviz generates toy language version {TOY_LANGUAGE_VERSION}, "
+                f"not {self.toy_language}: runs of another version came from another tieviz"
+            )
+
+    def hashed(self) -> dict[str, Any]:
+        """The settings that identify the data; the toy language's version only matters for toy runs."""
+        settings = asdict(self)
+        if self.corpus != "toy":
+            settings.pop("toy_language")
+        return settings
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,7 @@ class ArmConfig:
 
     def key(self) -> str:
         """Stable hash of every setting that changes the trained weights."""
-        return config_hash(self.to_dict())
+        return config_hash({**self.to_dict(), "data": self.data.hashed()})
 
 
 ARM_NAMES = ("tied", "untied", "scaled")
@@ -96,7 +111,7 @@ class ExperimentConfig:
 
     def key(self) -> str:
         """Hash of everything but the preset's name: two names for one setup share results."""
-        settings = self.to_dict()
+        settings = {**self.to_dict(), "data": self.data.hashed()}
         settings.pop("preset")
         return config_hash(settings)
 

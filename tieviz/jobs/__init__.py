@@ -188,6 +188,9 @@ def default_manager() -> JobManager:
     with _default_lock:
         if _default is None:
             concurrency = env_int("TIEVIZ_CONCURRENCY", 0, minimum=1) or None  # unset: one per GPU, or one
+            env_int(
+                "TIEVIZ_TORCH_THREADS", 0
+            )  # read by each launch; checked here so a bad value stops start-up
             _default = JobManager(
                 data_root(),
                 concurrency=concurrency,

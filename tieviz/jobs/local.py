@@ -143,7 +143,7 @@ class LocalExecutor:
 
     def launch(self, root: Path, job_id: str, gpu: int | None) -> multiprocessing.Process:
         # Too many threads on a busy CPU make each step many times slower, hence an explicit count.
-        threads = env_int("TIEVIZ_TORCH_THREADS", 0, minimum=1) or self._threads
+        threads = env_int("TIEVIZ_TORCH_THREADS", 0) or self._threads
         process = self._context().Process(
             target=_local_entry,
             args=(str(root), job_id, gpu, threads),
