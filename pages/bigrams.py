@@ -105,7 +105,9 @@ cols[2].metric(
     help=f"Pearson correlation of the direct path with the {against}' log-probabilities",
 )
 cols[3].metric(f"Untied: correlation with {against}", f"{correlation[f'untied{suffix}']:.2f}")
-ui.show_verdict(symmetry_verdict(correlation[f"tied{suffix}"], correlation[f"untied{suffix}"]))
+ui.show_verdict(
+    symmetry_verdict(correlation[f"tied{suffix}"], correlation[f"untied{suffix}"], against=against)
+)
 
 data = {
     "tokens": result.labels,

@@ -249,7 +249,8 @@ with tabs[4]:
                 )
             ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="ckpt-paper-table")
-            ui.show_verdict(bias_verdict(result.scores["cka_out"], result.scores["cka_in"], tieviz_run=False))
+            cka_out, cka_in, chance = result.scores["cka_out"], result.scores["cka_in"], result.chance["cka"]
+            ui.show_verdict(bias_verdict(cka_out, cka_in, tieviz_run=False, chance=chance))
             st.caption(
                 "Each measure ignores rotation and scale; 'output − input' above 0 means the tied matrix is "
                 "shaped like an output matrix. The chance column scores the tied matrix against the untied "

@@ -45,8 +45,15 @@ def test_ratio_verdict_agrees_when_the_output_path_leads_early_and_falls():
 
 def test_ratio_verdict_notes_a_lead_that_does_not_shrink():
     verdict = ratio_verdict(1.52, 1.88)
-    assert verdict.agrees is True
+    assert verdict.agrees is None  # half the claim: the early lead holds, its fall does not
     assert "did not shrink" in verdict.text
+    assert ratio_verdict(2.0, 2.0 / (1 + RATIO_MARGIN / 2)).agrees is None  # a fall inside the margin
+
+
+def test_ratio_verdict_says_when_the_input_path_ends_up_ahead():
+    verdict = ratio_verdict(8.6, 0.5)  # science.md's reference run: 8.6 at step 10, about 0.5 at the end
+    assert verdict.agrees is True
+    assert "input path pulled harder (ratio 0.50×)" in verdict.text and "lead fell" not in verdict.text
 
 
 @pytest.mark.parametrize(
@@ -79,7 +86,18 @@ def test_lens_verdict_of_a_two_layer_model_uses_the_embedding_layer():
 
 
 def test_lens_verdict_refuses_models_of_different_depth():
-    assert lens_verdict([1.0, 0.0], [1.0, 0.5, 0.0]).agrees is None
+    assert "different numbers of layers" in lens_verdict([1.0, 0.0], [1.0, 0.5, 0.0]).text
+    assert "at least one layer" in lens_verdict([0.0], [0.0]).text
+
+
+def test_bias_verdict_claims_nothing_when_both_scores_are_at_chance():
+    at_chance = bias_verdict(0.12, 0.05, tieviz_run=False, chance=0.11)
+    assert at_chance.agrees is None and "better than chance" in at_chance.text
+    assert bias_verdict(0.70, 0.30, tieviz_run=False, chance=0.11).agrees is True
+
+
+def test_symmetry_verdict_names_what_it_compares_against():
+    assert "true transitions" in symmetry_verdict(0.1, 0.3, against="true transitions").text
 
 
 @pytest.mark.parametrize(
@@ -94,6 +112,20 @@ def test_scaling_verdict_asks_whether_alpha_shrank_the_bias(tied_bias, scaled_bi
     verdict = scaling_verdict(tied_bias, scaled_bias, alpha=5)
     assert verdict.agrees is agrees
     assert word in verdict.text and "α = 5" in verdict.text
+
+
+def test_scaling_the_input_gradient_down_is_expected_to_grow_the_bias():
+    assert scaling_verdict(0.30, 0.50, alpha=0.5).agrees is True
+    assert "grew" in scaling_verdict(0.30, 0.50, alpha=0.5).text
+    assert scaling_verdict(0.30, 0.10, alpha=0.5).agrees is False
+
+
+@pytest.mark.parametrize(
+    ("tied_bias", "scaled_bias", "alpha"), [(0.3, 0.1, 1.0), (-0.10, -0.30, 5), (0.0, -0.2, 5)]
+)
+def test_no_causal_test_without_alpha_or_without_a_bias_to_undo(tied_bias, scaled_bias, alpha):
+    verdict = scaling_verdict(tied_bias, scaled_bias, alpha)
+    assert verdict.agrees is None and "undoes" not in verdict.text
 
 
 def test_symmetry_verdict_asks_which_direct_path_tracks_the_bigrams():

@@ -25,14 +25,26 @@ class Verdict:
 
 
 def bias_verdict(
-    cka_out: float, cka_in: float, margin: float = BIAS_MARGIN, tieviz_run: bool = True
+    cka_out: float,
+    cka_in: float,
+    margin: float = BIAS_MARGIN,
+    tieviz_run: bool = True,
+    chance: float | None = None,
 ) -> Verdict:
     """Claim 1: is the tied matrix closer to the untied output matrix than to the input one?
 
     `tieviz_run` adds advice about training longer, which fits runs trained here, not uploaded models.
+    `chance` is the CKA of unrelated rows (tokens shuffled): when neither score clears it, neither untied
+    matrix matches the tied one and no direction is claimed.
     """
     bias = cka_out - cka_in
     scores = f"CKA {cka_out:.2f} to the untied output matrix against {cka_in:.2f} to the input"
+    if chance is not None and max(cka_out, cka_in) <= chance + margin:
+        return Verdict(
+            None,
+            f"Neither untied matrix matches the tied one better than chance ({scores}; {chance:.2f} with "
+            "the tokens shuffled), so these checkpoints say nothing about the bias.",
+        )
     if bias > margin:
         return Verdict(
             True, f"Here, as in the paper, the tied matrix looks more like an output matrix ({scores})."
@@ -54,16 +66,39 @@ def bias_verdict(
 def scaling_verdict(
     tied_bias: float, scaled_bias: float, alpha: float, margin: float = BIAS_MARGIN
 ) -> Verdict:
-    """Claim 4, the causal test: did scaling the input-path gradient by alpha shrink the bias (out - in)?"""
+    """Claim 4, the causal test: does giving the input path more pull (alpha > 1) shrink the bias?
+
+    The biases are `cka_out - cka_in`. Alpha below 1 weakens the input path, so the argument predicts a
+    larger bias; alpha = 1 is no test; with no output bias to begin with there is nothing to undo.
+    """
     change = f"from {tied_bias:+.2f} to {scaled_bias:+.2f}"
-    if scaled_bias < tied_bias - margin:
+    if alpha == 1:
+        return Verdict(None, "With α = 1 the scaled model is the tied model again: there is no causal test.")
+    if tied_bias <= margin:
+        return Verdict(
+            None,
+            f"The tied model shows no output bias here ({tied_bias:+.2f}), so scaling its input gradient "
+            f"has nothing to undo (the scaled model's bias is {scaled_bias:+.2f}).",
+        )
+    shrank, grew = scaled_bias < tied_bias - margin, scaled_bias > tied_bias + margin
+    if alpha > 1 and shrank:
         return Verdict(
             True,
             f"Scaling the input-path gradient by α = {alpha:g} shrank the bias {change}: giving the input "
             "path more pull undoes the effect, as the paper's causal test predicts.",
         )
-    if scaled_bias > tied_bias + margin:
-        return Verdict(False, f"Scaling the input-path gradient by α = {alpha:g} grew the bias {change}.")
+    if alpha < 1 and grew:
+        return Verdict(
+            True,
+            f"Scaling the input-path gradient down to α = {alpha:g} grew the bias {change}: with less pull "
+            "from the input path the output path shapes the matrix even more, as the argument predicts.",
+        )
+    if shrank or grew:
+        return Verdict(
+            False,
+            f"Scaling the input-path gradient by α = {alpha:g} {'shrank' if shrank else 'grew'} the bias "
+            f"{change}: the opposite of what the causal argument predicts.",
+        )
     return Verdict(
         None,
         f"Scaling the input-path gradient by α = {alpha:g} barely changed the bias ({change}). At the "
@@ -71,22 +106,24 @@ def scaling_verdict(
     )
 
 
-def symmetry_verdict(corr_tied: float, corr_untied: float, margin: float = CORRELATION_MARGIN) -> Verdict:
-    """The symmetry argument: does the untied direct path track the real (asymmetric) bigrams better?"""
+def symmetry_verdict(
+    corr_tied: float, corr_untied: float, margin: float = CORRELATION_MARGIN, against: str = "bigrams"
+) -> Verdict:
+    """The symmetry argument: does the untied direct path track the real (asymmetric) `against` better?"""
     scores = f"correlation {corr_untied:.2f} untied against {corr_tied:.2f} tied"
     if corr_untied > corr_tied + margin:
         return Verdict(
             True,
-            f"The untied direct path tracks the bigrams better ({scores}): a symmetric W_E W_Eᵀ cannot say "
-            "that b follows a without saying that a follows b.",
+            f"The untied direct path tracks the {against} better ({scores}): a symmetric W_E W_Eᵀ cannot "
+            "say that b follows a without saying that a follows b.",
         )
     if corr_tied > corr_untied + margin:
         return Verdict(
             False,
-            f"Here the tied direct path tracks the bigrams better ({scores}), even though it is symmetric; "
-            "the other layers can carry word order, so the direct path need not.",
+            f"Here the tied direct path tracks the {against} better ({scores}), although tying makes its raw "
+            "product symmetric; the other layers can carry word order, so the direct path need not.",
         )
-    return Verdict(None, f"Both direct paths track the bigrams about equally ({scores}).")
+    return Verdict(None, f"Both direct paths track the {against} about equally ({scores}).")
 
 
 def ratio_verdict(early: float, late: float, margin: float = RATIO_MARGIN) -> Verdict:
@@ -101,14 +138,13 @@ def ratio_verdict(early: float, late: float, margin: float = RATIO_MARGIN) -> Ve
             + ("both paths pulled about equally." if agrees is None else "the input path pulled harder.")
             + " The paper's effect needs the output path to lead in the first steps.",
         )
-    if late < early:
-        return Verdict(
-            True,
-            f"As in the paper, the output path pulled {early:.1f}× as hard as the input path early on, "
-            f"and its lead fell to {late:.2f}× by the end.",
-        )
+    lead = f"As in the paper, the output path pulled {early:.1f}× as hard as the input path early on"
+    if late < 1 - margin:
+        return Verdict(True, f"{lead}; by the end the input path pulled harder (ratio {late:.2f}×).")
+    if late * (1 + margin) < early:
+        return Verdict(True, f"{lead}, and its lead fell to {late:.2f}× by the end.")
     return Verdict(
-        True,
+        None,
         f"The output path led early ({early:.2f}×), as in the paper, but its lead did not shrink later "
         f"({late:.2f}×). In the paper, and in tieviz's presets, the lead falls as training goes on; "
         "a run this short may stop before it does.",
@@ -126,10 +162,12 @@ def lens_verdict(
     unit, per_nat = ("bits", 1 / np.log(2)) if bits else ("nats", 1.0)
     tied = np.asarray(tied_kl, dtype=np.float64) * per_nat
     untied = np.asarray(untied_kl, dtype=np.float64) * per_nat
-    if tied.shape != untied.shape or tied.size < 2:
+    if tied.shape != untied.shape:
         return Verdict(
             None, "The two models have different numbers of layers, so their curves are not compared."
         )
+    if tied.size < 2:
+        return Verdict(None, "The lens needs at least one layer before the last to compare the models.")
     early = slice(0, max(1, (tied.size - 1) // 2))
     t, u = float(tied[early].mean()), float(untied[early].mean())
     scale = max(t, u, 1e-12)
