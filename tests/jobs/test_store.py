@@ -86,6 +86,12 @@ def test_a_reused_pid_does_not_keep_a_dead_job_alive(jobs):
     started = process_start(os.getpid())
     assert started is not None and started > 0
     assert process_start(os.getpid()) == started  # stable for one process
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:  # a process started later has a later start time (this one has run for over a second)
+        assert process_start(child.pid) > started
+    finally:
+        child.kill()
+        child.wait()
     assert pid_alive(os.getpid(), HOST, started) is True
     assert pid_alive(os.getpid(), HOST, started + 1) is False
 
