@@ -55,21 +55,28 @@ def test_positive_numbers_keep_fractions(monkeypatch):
     assert env_positive(NAME, 1.0) == 0.25
 
 
-def test_the_job_manager_refuses_a_concurrency_of_zero(monkeypatch, tmp_path):
-    """A host who sets TIEVIZ_CONCURRENCY=0 would get a dashboard that queues forever: refused up front."""
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        # A dashboard with concurrency 0 would queue forever.
+        ("TIEVIZ_CONCURRENCY", "0", "TIEVIZ_CONCURRENCY must be 1 or more"),
+        # Read at each launch; a bad value must not fail every job once claimed.
+        ("TIEVIZ_TORCH_THREADS", "many", "TIEVIZ_TORCH_THREADS must be a whole number"),
+    ],
+)
+def test_a_bad_job_setting_stops_start_up(monkeypatch, tmp_path, name, raw, message):
     import tieviz.jobs as jobs
 
     monkeypatch.setattr(jobs, "_default", None)
     monkeypatch.setenv("TIEVIZ_DATA", str(tmp_path))
-    monkeypatch.setenv("TIEVIZ_CONCURRENCY", "0")
-    with pytest.raises(ValueError, match="TIEVIZ_CONCURRENCY must be 1 or more"):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ValueError, match=message):
         jobs.default_manager()
     assert jobs._default is None
 
 
-def test_torch_threads_zero_means_the_default_and_text_stops_start_up(monkeypatch, tmp_path):
-    """0 was always "choose for me"; a value that is not a number is refused before any job is claimed."""
-    import tieviz.jobs as jobs
+def test_torch_threads_zero_means_the_default(monkeypatch, tmp_path):
+    """0 has always meant "choose for me": (cores - 1) / concurrency threads per worker."""
     from tieviz.jobs.local import LocalExecutor
 
     launched = []
@@ -86,10 +93,3 @@ def test_torch_threads_zero_means_the_default_and_text_stops_start_up(monkeypatc
         monkeypatch.setenv("TIEVIZ_TORCH_THREADS", raw)
         executor.launch(tmp_path, "job", None)
         assert launched[-1][3] == threads, raw  # (root, job id, gpu, threads)
-
-    monkeypatch.setattr(jobs, "_default", None)
-    monkeypatch.setenv("TIEVIZ_DATA", str(tmp_path))
-    monkeypatch.setenv("TIEVIZ_TORCH_THREADS", "many")
-    with pytest.raises(ValueError, match="TIEVIZ_TORCH_THREADS must be a whole number"):
-        jobs.default_manager()
-    assert jobs._default is None
