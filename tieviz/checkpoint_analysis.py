@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tieviz.analysis.alignment import compare_embeddings
+from tieviz.analysis.alignment import MEASURES, compare_embeddings, scores_by_side
 from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, top_tokens
 from tieviz.checkpoints import (
     CheckpointError,
@@ -278,9 +278,6 @@ def lens_result(
 # ---------------------------------------------------------------- the paper's comparison
 
 
-_MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")
-
-
 @dataclass(frozen=True)
 class PaperComparison:
     """The tied matrix against the untied input and output matrices over the same tokens (claim 1).
@@ -339,8 +336,8 @@ def paper_comparison(
     return PaperComparison(
         token_ids=ids,
         labels=[tied.labels[i] for i in ids],
-        scores={f"{m}_{side}": getattr(similarities[side], m) for m in _MEASURES for side in ("out", "in")},
-        chance={m: getattr(chance, m) for m in _MEASURES},
+        scores=scores_by_side(similarities),
+        chance={m: getattr(chance, m) for m in MEASURES},
         per_token={
             f"{m}_{side}": getattr(similarities[side], f"{m}_per_token")
             for m in ("lin_cos", "proc_cos")

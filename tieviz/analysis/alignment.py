@@ -138,6 +138,14 @@ def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> E
     )
 
 
+MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")  # the scores of EmbeddingSimilarity, in report order
+
+
+def scores_by_side(similarities: dict[str, EmbeddingSimilarity]) -> dict[str, float]:
+    """{"lin_cos_out": .., "lin_cos_in": .., ... "mknn_in"} from the "out" and "in" comparisons."""
+    return {f"{m}_{side}": getattr(similarities[side], m) for m in MEASURES for side in ("out", "in")}
+
+
 def bias_scores(
     tied: np.ndarray, untied_in: np.ndarray, untied_out: np.ndarray, k: int = 10
 ) -> dict[str, float]:
@@ -145,23 +153,6 @@ def bias_scores(
 
     The unembedding bias of claim 1 is each "_out" score minus its "_in" score.
     """
-    scores: dict[str, float] = {}
-    for side, untied in (("out", untied_out), ("in", untied_in)):
-        sim = compare_embeddings(tied, untied, k)
-        scores[f"lin_cos_{side}"] = sim.lin_cos
-        scores[f"proc_cos_{side}"] = sim.proc_cos
-        scores[f"cka_{side}"] = sim.cka
-        scores[f"mknn_{side}"] = sim.mknn
-    return {
-        key: scores[key]
-        for key in (
-            "lin_cos_out",
-            "lin_cos_in",
-            "proc_cos_out",
-            "proc_cos_in",
-            "cka_out",
-            "cka_in",
-            "mknn_out",
-            "mknn_in",
-        )
-    }
+    return scores_by_side(
+        {"out": compare_embeddings(tied, untied_out, k), "in": compare_embeddings(tied, untied_in, k)}
+    )
