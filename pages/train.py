@@ -199,8 +199,9 @@ def jobs_panel() -> None:
         st.rerun()  # switch pages from a full run: a switch inside a fragment leaves the old URL showing
     manager = ui.manager()
     me = ui.visitor()
-    mine = manager.jobs(me)[:5]
-    others = [j for j in manager.jobs() if j.status in ACTIVE and me not in j.visitors]
+    every = manager.jobs()  # one read of the job folder per refresh
+    mine = [j for j in every if me in j.visitors][:5]
+    others = [j for j in every if j.status in ACTIVE and me not in j.visitors]
     if not mine and not others:
         st.caption("No experiments started in this session yet.")
         return
