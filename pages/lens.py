@@ -1,6 +1,5 @@
 """Tuned lens: what each layer already predicts, tied against untied (with the logit lens as baseline)."""
 
-import numpy as np
 import streamlit as st
 
 from tieviz import ui
@@ -26,20 +25,13 @@ if not lens:
     st.info("This experiment's summary has no lens results; train it again with this version of tieviz.")
     st.stop()
 
-from tieviz.analysis.lens import LensStatistics  # noqa: E402
 from tieviz.analysis.verdicts import lens_verdict  # noqa: E402
 from tieviz.figures.lens import contribution_figure, lens_figure  # noqa: E402
+from tieviz.results import lens_from_summary  # noqa: E402
 
-
-def statistics(kind: str) -> dict[str, LensStatistics]:
-    return {
-        name: LensStatistics(
-            kl=np.asarray(values[f"{kind}_kl"]),
-            cross_entropy=np.asarray(values[f"{kind}_ce"]),
-            layer_names=list(values["layers"]),
-        )
-        for name, values in lens.items()
-    }
+results = lens_from_summary(lens)
+tuned = {name: r.tuned for name, r in results.items()}
+logit = {name: r.logit for name, r in results.items()}
 
 
 ui.url_state("lens_metric", "kl", ui.choice(("kl", "cross_entropy")))
@@ -57,12 +49,10 @@ show_logit = middle.toggle("Show the logit lens (no translator)", key="lens_logi
 bits = right.toggle("Bits (off: nats)", key="lens_bits")
 ui.keep_in_url("lens_metric", "lens_logit", "lens_bits")
 
-ui.show_figure(
-    lens_figure(statistics("tuned"), metric, statistics("logit") if show_logit else None, bits), lens
-)
+ui.show_figure(lens_figure(tuned, metric, logit if show_logit else None, bits), lens)
 if "tied" in lens and "untied" in lens:
     ui.show_verdict(lens_verdict(lens["tied"]["tuned_kl"], lens["untied"]["tuned_kl"], bits=bits))
 ui.show_figure(
-    contribution_figure({name: np.asarray(values["contributions"]) for name, values in lens.items()}),
+    contribution_figure({name: r.contributions for name, r in results.items()}),
     {name: values["contributions"] for name, values in lens.items()},
 )

@@ -23,7 +23,14 @@ from tieviz.checkpoints import (
     read_embeddings,
 )
 from tieviz.env import env_int
-from tieviz.results import LENS_SEQUENCES, LENS_STEPS, EmbeddingSet, LensResult, special_ids
+from tieviz.results import (
+    LENS_SEQUENCES,
+    LENS_STEPS,
+    EmbeddingSet,
+    LensResult,
+    model_lens_result,
+    special_ids,
+)
 from tieviz.runs import Run
 
 LENS_MAX_PARAMS_ENV = "TIEVIZ_LENS_MAX_PARAMS"
@@ -253,7 +260,6 @@ def lens_result(
     """Tuned and logit lens of the full model over windows of the text; translators cached in `cache_dir`."""
     import torch
 
-    from tieviz.analysis.lens import LogitLens, cached_tuned_lens, lens_statistics, residual_contributions
     from tieviz.checkpoints import load_full_model
     from tieviz.data import fixed_windows
 
@@ -267,12 +273,7 @@ def lens_result(
     ids = fixed_windows(text.ids, length - 1, LENS_SEQUENCES).to(torch.long)
     summary = model.config.to_dict()
     key = f"{summary.get('model_type')}-{sum(p.numel() for p in model.parameters())}-{Path(ckpt_dir).name}"
-    lens = cached_tuned_lens(model, ids, Path(cache_dir), steps=steps, model_key=key, progress=progress)
-    return LensResult(
-        tuned=lens_statistics(model, lens, ids),
-        logit=lens_statistics(model, LogitLens(model), ids),
-        contributions=residual_contributions(model, ids),
-    )
+    return model_lens_result(model, ids, Path(cache_dir), key, steps, progress)
 
 
 # ---------------------------------------------------------------- the paper's comparison

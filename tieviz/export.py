@@ -40,7 +40,7 @@ def experiment_figures(summary: dict, runs: dict[str, Run]) -> Iterator[Captione
     yield bias.bias_over_training_figure(summary["bias_over_training"], "cka")
     yield bias.bias_over_training_figure(summary["bias_over_training"], "mknn")
 
-    lenses = {name: results.lens_result(runs[name]) for name in ("tied", "untied")}
+    lenses = results.lens_from_summary(summary["lens"])  # computed when the experiment was summarised
     tuned = {name: r.tuned for name, r in lenses.items()}
     logit = {name: r.logit for name, r in lenses.items()}
     yield lens.lens_figure(tuned, "kl", logit_stats=logit)

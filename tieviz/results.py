@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -119,13 +120,23 @@ def lens_result(
     run: Run, steps: int = LENS_STEPS, progress: Callable[[int, int], None] | None = None
 ) -> LensResult:
     """Tuned and logit lens statistics of one run; the trained translators are cached in the run."""
+    return model_lens_result(
+        run.load_model(), held_out_windows(run), run.analysis_dir("lens"), run.key, steps, progress
+    )
+
+
+def model_lens_result(
+    model,
+    ids,
+    cache_dir: Path,
+    model_key: str,
+    steps: int = LENS_STEPS,
+    progress: Callable[[int, int], None] | None = None,
+) -> LensResult:
+    """Tuned lens (translators cached in `cache_dir`), logit lens and block contributions over ids [n, T]."""
     from tieviz.analysis.lens import LogitLens, cached_tuned_lens, lens_statistics, residual_contributions
 
-    model = run.load_model()
-    ids = held_out_windows(run)
-    lens = cached_tuned_lens(
-        model, ids, run.analysis_dir("lens"), steps=steps, model_key=run.key, progress=progress
-    )
+    lens = cached_tuned_lens(model, ids, cache_dir, steps=steps, model_key=model_key, progress=progress)
     return LensResult(
         tuned=lens_statistics(model, lens, ids),
         logit=lens_statistics(model, LogitLens(model), ids),
@@ -144,4 +155,25 @@ def lens_summary(results: dict[str, LensResult]) -> dict:
             "layers": list(result.tuned.layer_names),
         }
         for name, result in results.items()
+    }
+
+
+def lens_from_summary(stored: dict) -> dict[str, LensResult]:
+    """The inverse of `lens_summary`: each model's lens results as read back from summary.json."""
+    from tieviz.analysis.lens import LensStatistics
+
+    def statistics(values: dict, kind: str) -> LensStatistics:
+        return LensStatistics(
+            kl=np.asarray(values[f"{kind}_kl"]),
+            cross_entropy=np.asarray(values[f"{kind}_ce"]),
+            layer_names=list(values["layers"]),
+        )
+
+    return {
+        name: LensResult(
+            tuned=statistics(values, "tuned"),
+            logit=statistics(values, "logit"),
+            contributions=np.asarray(values["contributions"]),
+        )
+        for name, values in stored.items()
     }
