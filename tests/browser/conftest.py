@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tieviz.browser import chromium_path
 from tieviz.testing.server import (
     ROOT,
     Dashboard,
-    chromium_path,
     launch_chromium,
     start_dashboard,
     stop_dashboard,

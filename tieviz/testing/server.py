@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tieviz.browser import chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,13 +35,6 @@ CHROMIUM_ARGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
-
-
-def chromium_path() -> str | None:
-    """An executable Chromium: $BROWSER_PATH if it exists, else the usual names on PATH, else None."""
-    candidates = [os.environ.get("BROWSER_PATH", "")]
-    candidates += [shutil.which(n) or "" for n in ("chromium", "chromium-browser", "google-chrome")]
-    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 def launch_chromium(playwright: Any, executable: str | None = None) -> Any:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from tieviz.browser import chromium_path
 from tieviz.ui.app_shell import TRAIN_PAGE
 from tieviz.ui.picker import PICKER_KEY
 
@@ -20,16 +20,6 @@ if TYPE_CHECKING:
     from tieviz.ui.picker import Experiment
 
 EMPTY_MESSAGE = "No experiment yet: train the toy preset, which takes under a minute."
-
-
-def _browser_found() -> bool:
-    """Whether kaleido can find Chrome/Chromium to draw PNGs (it downloads nothing here)."""
-    import shutil
-
-    if os.environ.get("BROWSER_PATH"):
-        return True
-    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-    return any(shutil.which(name) for name in names)
 
 
 def _data_bytes(data: Any) -> tuple[Callable[[], bytes], str, str]:
@@ -71,7 +61,7 @@ def show_figure(
         icon=":material/download:",
         on_click="ignore",
     )
-    if _browser_found():
+    if chromium_path() is not None:  # kaleido draws PNGs with it and downloads nothing here
         row.download_button(
             "PNG",
             data=lambda: figure.to_image(format="png", scale=2),
