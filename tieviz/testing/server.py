@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,13 +116,3 @@ def stop_dashboard(server: Dashboard, grace: float = 10.0) -> None:
         server.process.wait()
     with contextlib.suppress(ProcessLookupError):  # workers that outlived the server's own exit
         os.killpg(server.process.pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def dashboard(data: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[Dashboard]:
-    """`start_dashboard` ... `stop_dashboard` as a with-block."""
-    server = start_dashboard(data, log_path, env)
-    try:
-        yield server
-    finally:
-        stop_dashboard(server)
