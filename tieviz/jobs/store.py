@@ -98,16 +98,23 @@ def _flock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def process_start(pid: int) -> int | None:
-    """When the process started, in clock ticks since boot (/proc/<pid>/stat field 22); None without /proc.
-
-    Stored beside a pid so that a later process given the same pid is not taken for the one recorded.
-    """
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in clock ticks since boot) from /proc/<pid>/stat; None without /proc."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[-1].split()[19])  # fields after "(comm)" start at field 3
+    fields = stat.rsplit(")", 1)[-1].split()  # after "(comm)": field 3 (state) onwards
+    return fields[0], int(fields[19])  # fields 3 and 22
+
+
+def process_start(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot; None without /proc.
+
+    Stored beside a pid so that a later process given the same pid is not taken for the one recorded.
+    """
+    stat = _proc_stat(pid)
+    return None if stat is None else stat[1]
 
 
 def pid_alive(pid: int | None, host: str | None, started: int | None = None) -> bool | None:
@@ -126,14 +133,13 @@ def pid_alive(pid: int | None, host: str | None, started: int | None = None) -> 
         return False
     except PermissionError:
         pass  # exists, owned by someone else: /proc still tells its start time and state
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    stat = _proc_stat(pid)
+    if stat is None:
         return True  # no /proc (macOS): os.kill said it exists
-    fields = stat.rsplit(")", 1)[-1].split()
-    if started is not None and int(fields[19]) != started:
+    state, start = stat
+    if started is not None and start != started:
         return False
-    return fields[0] != "Z"
+    return state != "Z"
 
 
 class JobStore:
