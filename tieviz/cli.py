@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from tieviz.config import PRESETS, preset
+from tieviz.errors import error_line
 
 EXIT_USER_ERROR = 2
 
@@ -168,6 +169,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:  # user-causable: bad config, corpus, device, divergence, files
         if os.environ.get("TIEVIZ_DEBUG"):
             raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {error_line(err)}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from tieviz.errors import error_line
 from tieviz.experiment import load_experiment
 from tieviz.figures import CaptionedFigure
 from tieviz.runs import Run
@@ -65,9 +66,8 @@ def export_figures(directory: Path, png: bool = True) -> list[Path]:
             try:
                 captioned.figure.write_image(path, width=1400, height=700, scale=2)
             except Exception as err:  # kaleido raises its own types when no browser is found
-                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
                 raise OSError(
-                    f"PNG export failed ({reason}); "
+                    f"PNG export failed ({error_line(err)}); "
                     "it needs Chrome or Chromium (set BROWSER_PATH) - the HTML files were written, "
                     "or use --no-png"
                 ) from err

@@ -1,20 +1,8 @@
-"""The job function's outcomes: failure reasons, unexpected errors and their logs (tieviz/jobs/worker.py)."""
+"""The job function's outcomes: failed and unexpected errors and their logs (tieviz/jobs/worker.py)."""
 
 from __future__ import annotations
 
 from tests.jobs.helpers import settled, tiny, wait_for
-from tieviz.data import CorpusError
-from tieviz.jobs.worker import failure_reason
-from tieviz.train import TrainingDiverged
-
-
-def test_failure_reason_is_the_users_sentence_or_the_type_and_message():
-    assert failure_reason(
-        TrainingDiverged("the loss became nan at step 2; try a lower learning rate\nmore")
-    ) == ("the loss became nan at step 2; try a lower learning rate")
-    assert failure_reason(CorpusError("the file is not UTF-8")) == "the file is not UTF-8"
-    assert failure_reason(KeyError("alpha")) == "KeyError: 'alpha'"
-    assert failure_reason(RuntimeError()) == "RuntimeError"
 
 
 def test_a_diverging_run_fails_with_the_reason_and_leaves_no_run(tmp_path, managers):

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tieviz.errors import failure_reason
 from tieviz.jobs.store import JobStore
 from tieviz.jobs.worker import run_job
 
@@ -81,9 +82,7 @@ class RayExecutor:
         except self._ray.exceptions.TaskCancelledError:
             return "cancelled by Ray"
         except Exception as error:
-            return (
-                f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-            )
+            return failure_reason(error)
 
     def stop(self, handle: Any) -> None:
         """Drops a task still waiting for resources; a running one also sees its cancel flag."""

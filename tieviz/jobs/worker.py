@@ -14,18 +14,10 @@ import traceback
 from pathlib import Path
 
 from tieviz.config import ARM_NAMES
+from tieviz.errors import failure_reason
 from tieviz.jobs.store import JobStore, process_start
 
 STATE_INTERVAL = 0.3  # seconds between rewrites of state.json while a job runs
-
-
-def failure_reason(error: BaseException) -> str:
-    """One sentence for the visitor: a user error's own message, else the exception's type and message."""
-    if isinstance(error, ValueError):
-        text = str(error).strip().splitlines()
-        return text[0] if text else type(error).__name__
-    message = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
 
 def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
