@@ -9,7 +9,7 @@ import json
 import streamlit as st
 
 from tieviz import ui
-from tieviz.config import PRESETS, preset
+from tieviz.config import CORPORA, DEVICES, PRESETS, preset
 from tieviz.uploads import save_text_upload
 
 ui.require_app()
@@ -43,8 +43,8 @@ if advanced:
         corpus_col, device_col = st.columns(2)
         overrides["corpus"] = corpus_col.selectbox(
             "Corpus",
-            ("toy", "pydocs", "file"),
-            index=("toy", "pydocs", "file").index(base.data.corpus),
+            CORPORA,
+            index=CORPORA.index(base.data.corpus),
             format_func={
                 "toy": "toy: synthetic language with a known transition matrix",
                 "pydocs": "pydocs: Python's documentation (about 65,000 words)",
@@ -54,7 +54,7 @@ if advanced:
         )
         overrides["device"] = device_col.selectbox(
             "Device",
-            ("auto", "cpu", "cuda", "mps"),
+            DEVICES,
             key=f"adv-{name}-device",
             help="auto picks a CUDA GPU, then Apple's MPS, then the CPU",
         )
