@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tieviz.analysis.alignment import MEASURES, compare_embeddings, scores_by_side
-from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, top_tokens
+from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, most_frequent
 from tieviz.checkpoints import (
     CheckpointError,
     CheckpointSummary,
@@ -177,10 +177,10 @@ def top_token_ids(text: TokenText, vocab_size: int, n: int) -> np.ndarray:
     if text.ids is None:
         ids = np.setdiff1d(np.arange(vocab_size), np.asarray(text.special_ids, dtype=np.int64))
         return ids[:n]
-    available = np.setdiff1d(np.flatnonzero(text.counts), np.asarray(text.special_ids, dtype=np.int64)).size
-    if available == 0:
+    top = most_frequent(text.counts, n, text.special_ids)  # counts are the ids' bincount
+    if top.size == 0:
         raise ValueError(f"No ordinary token of this vocabulary occurs in {text.source}.")
-    return top_tokens(text.ids, min(n, available), text.special_ids)
+    return top
 
 
 # ---------------------------------------------------------------- analyses

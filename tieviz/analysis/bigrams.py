@@ -188,10 +188,11 @@ def compare_bigrams(
     if len(labels_for_ids) < vocab_size:
         raise ValueError(f"need a label for each of the {vocab_size} token ids, got {len(labels_for_ids)}")
     ids = _stream(token_ids)
-    available = np.setdiff1d(np.unique(ids), np.asarray(exclude, dtype=np.int64)).size
-    if available < 2:
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    tokens = most_frequent(np.bincount(ids) if ids.size else np.zeros(0, dtype=np.int64), k, exclude)
+    if len(tokens) < 2:
         raise ValueError("the text needs at least 2 distinct tokens to show bigrams")
-    tokens = top_tokens(ids, min(k, available), exclude)
     empirical = bigram_log_probs(ids, tokens, vocab_size)
 
     paths: dict[str, np.ndarray] = {}
