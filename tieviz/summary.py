@@ -47,18 +47,18 @@ def bias_at(runs: dict[str, Run], tokens: np.ndarray, step: int | None = None) -
     return result
 
 
-def bias_over_training(runs: dict[str, Run], tokens: np.ndarray) -> dict:
-    """CKA and mutual k-NN at every step saved by all three arms."""
+def bias_per_step(runs: dict[str, Run], tokens: np.ndarray) -> dict[int, dict[str, dict[str, float]]]:
+    """`bias_at` at every step after 0 saved by all three arms. The last is the final step, whose saved
+    embeddings are the trained model's own, so its scores are the run's final bias."""
     common = sorted(set.intersection(*(set(dict(r.checkpoints())) for r in runs.values())))
-    steps = [s for s in common if s > 0]
-    series: dict[str, dict[str, list[float]]] = {
-        name: {k: [] for k in ("cka_out", "cka_in", "mknn_out", "mknn_in")} for name in ("tied", "scaled")
-    }
-    for step in steps:
-        scores = bias_at(runs, tokens, step)
-        for name, values in series.items():
-            for k in values:
-                values[k].append(scores[name][k])
+    return {step: bias_at(runs, tokens, step) for step in common if step > 0}
+
+
+def bias_over_training(per_step: dict[int, dict[str, dict[str, float]]]) -> dict:
+    """CKA and mutual k-NN series, per tied arm, over the steps of `bias_per_step`."""
+    steps = sorted(per_step)
+    keys = ("cka_out", "cka_in", "mknn_out", "mknn_in")
+    series = {name: {k: [per_step[s][name][k] for s in steps] for k in keys} for name in ("tied", "scaled")}
     return {"steps": steps, **series}
 
 
@@ -68,9 +68,15 @@ def summarize(
     progress: Callable[[str, int, int, dict], None] | None = None,
 ) -> dict:
     tokens = top_token_ids(runs["untied"], config.top_n)
+    per_step: dict[int, dict] = {}
+
+    def final_bias() -> dict:
+        per_step.update(bias_per_step(runs, tokens))
+        return per_step[max(per_step)]
+
     stages: list[tuple[str, Callable[[], object]]] = [
-        ("bias", lambda: bias_at(runs, tokens)),
-        ("bias_over_training", lambda: bias_over_training(runs, tokens)),
+        ("bias", final_bias),  # scores every saved step, of which the final one is the run's bias
+        ("bias_over_training", lambda: bias_over_training(per_step)),
         ("grad_ratio", lambda: grad_ratio_summary(runs)),
         ("bigram", lambda: bigram_summary(bigram_comparison(runs, config.bigram_k))),
         ("lens", lambda: lens_summary({name: lens_result(runs[name]) for name in ("tied", "untied")})),
