@@ -6,7 +6,6 @@ user's file is read from disk.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,10 +111,6 @@ def read_text_file(path: str | Path) -> str:
     if not text.strip():
         raise CorpusError(f"corpus file {path.name} is empty")
     return text
-
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def corpus_documents(cfg: DataConfig) -> list[str]:

@@ -5,6 +5,7 @@ The CLI, the dashboard's jobs and the tests all call `run_experiment`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import time
@@ -24,13 +25,14 @@ ExperimentProgress = Callable[[str, int, int, dict], None]
 
 def resolve(config: ExperimentConfig) -> ExperimentConfig:
     """Pins what "auto" and file paths leave open, so the config hashes to what will really run."""
-    from tieviz.data import file_sha256, read_text_file
+    from tieviz.data import read_text_file
     from tieviz.device import resolve_device
 
     data = config.data
     if data.corpus == "file":
-        read_text_file(data.path)  # refuses empty, oversized and non-UTF-8 files up front
-        data = replace(data, content_hash=file_sha256(data.path))
+        text = read_text_file(data.path)  # refuses empty, oversized and non-UTF-8 files up front
+        # Valid UTF-8 re-encodes to the very bytes read: this is the file's sha256, from one read.
+        data = replace(data, content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
     return replace(config, data=data, train=replace(config.train, device=resolve_device(config.train.device)))
 
 
@@ -100,13 +102,14 @@ def _train_and_commit(arm, key, store, corpus, progress, should_stop) -> Run:
         return store.commit(stage, key, info)
 
 
-def experiment_path(store: RunStore, config: ExperimentConfig) -> Path:
-    return store.root / "experiments" / f"{config.key()}.json"
+def experiment_path(store: RunStore, key: str) -> Path:
+    """Where the summary of the (resolved) experiment with this key is stored."""
+    return store.root / "experiments" / f"{key}.json"
 
 
 def cached_summary(config: ExperimentConfig, store: RunStore) -> dict | None:
     """The stored summary of a resolved config, if it and every arm it names are complete."""
-    path = experiment_path(store, config)
+    path = experiment_path(store, config.key())
     if not path.exists():
         return None
     try:
@@ -151,9 +154,7 @@ def run_experiment(
 
     summary = summarize(config, runs, progress=progress)
     summary["wall_seconds"] = time.perf_counter() - started
-    path = experiment_path(store, config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, summary)
+    write_json_atomic(experiment_path(store, config.key()), summary)
     return {**summary, "cache_hit": False}
 
 

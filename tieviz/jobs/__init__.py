@@ -89,7 +89,7 @@ class JobManager:
                 for state in reversed([s for s in same if s["status"] == "done"]):
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor)))
                 now = time.time()
-                summary = str(experiment_path(self.runs, resolved))
+                summary = str(experiment_path(self.runs, resolved.key()))
                 return self._job(
                     self.jobs_store.create(
                         key,

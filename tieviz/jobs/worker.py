@@ -41,7 +41,7 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         return jobs.read(job_id)["status"]
 
     from tieviz.config import ExperimentConfig
-    from tieviz.experiment import experiment_path, resolve, run_experiment
+    from tieviz.experiment import experiment_path, run_experiment
     from tieviz.runs import RunStore
     from tieviz.train import TrainingCancelled
 
@@ -73,8 +73,8 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         if should_stop():
             raise TrainingCancelled("cancelled before it started")
         config = ExperimentConfig.from_dict(jobs.read(job_id)["config"])
-        run_experiment(config, store, progress, should_stop)
-        outcome = {"status": "done", "summary_path": str(experiment_path(store, resolve(config)))}
+        summary = run_experiment(config, store, progress, should_stop)
+        outcome = {"status": "done", "summary_path": str(experiment_path(store, summary["experiment_key"]))}
     except TrainingCancelled:
         outcome = {"status": "cancelled"}
     except ValueError as error:  # the user's to fix: a corpus, a diverging learning rate, ...
