@@ -131,7 +131,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         summary = run_experiment(config, RunStore(args.runs_dir), progress=bar)
     finally:
         bar.close()
-    args.out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.out / "summary.json", summary)
     bias = summary["bias"]["tied"]
     print(
