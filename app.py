@@ -22,6 +22,6 @@ page = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("## tieviz")
     st.caption("What weight tying does to token embeddings")
-ui.experiment_picker()
-with ui.inside_app():
+experiment = ui.experiment_picker()
+with ui.inside_app(experiment):  # pages read the picked experiment back with ui.selected_experiment()
     page.run()

@@ -214,3 +214,21 @@ def test_bigram_page_correlates_with_what_it_compares_against(open_app, toy_data
     assert metrics["Untied: correlation with true transitions"] == f"{truth['untied']:.2f}"
     shown = [m.value for m in [*at.success, *at.warning, *at.info]]
     assert f"correlation {truth['untied']:.2f} untied against {truth['tied']:.2f} tied" in " ".join(shown)
+
+
+def test_an_experiment_that_cannot_be_opened_is_reported_once(open_app, toy_data, tmp_path):
+    """The sidebar's picker loads the experiment once per run and the page reuses it, error included."""
+    import shutil
+
+    data, summary = toy_data
+    broken = tmp_path / "data"
+    shutil.copytree(data, broken)
+    stored = broken / "runs" / "experiments" / f"{summary['experiment_key']}.json"
+    content = json.loads(stored.read_text())
+    content["arms"]["untied"]["run_dir"] = str(tmp_path / "gone")
+    content["arms"]["untied"]["key"] = "0" * 16
+    stored.write_text(json.dumps(content))
+    at = open_app(broken)
+    assert not at.exception
+    assert sum("cannot be opened" in e for e in errors(at)) == 1, errors(at)
+    assert any(ui.EMPTY_MESSAGE in info.value for info in at.info)  # the page falls back to its empty state

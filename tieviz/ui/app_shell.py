@@ -6,6 +6,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -16,13 +17,22 @@ _app = threading.local()
 
 
 @contextlib.contextmanager
-def inside_app() -> Iterator[None]:
-    """Marks this script run as started by app.py (see `require_app`); app.py wraps `page.run()` in it."""
-    _app.active = True
+def inside_app(experiment: Any = None) -> Iterator[None]:
+    """Marks this script run as started by app.py (see `require_app`); app.py wraps `page.run()` in it.
+
+    `experiment` is what the sidebar's picker loaded in this run, which pages read back through
+    `picked_experiment` instead of loading it a second time.
+    """
+    _app.active, _app.experiment = True, experiment
     try:
         yield
     finally:
-        _app.active = False
+        _app.active, _app.experiment = False, None
+
+
+def picked_experiment() -> Any:
+    """The experiment (`tieviz.ui.picker.Experiment`) app.py's picker loaded for this run, or None."""
+    return getattr(_app, "experiment", None)
 
 
 def require_app() -> None:

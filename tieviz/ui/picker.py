@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from tieviz.catalog import ExperimentEntry, data_root, list_experiments, listing_stamp
-from tieviz.ui.app_shell import TRAIN_PAGE
+from tieviz.ui.app_shell import TRAIN_PAGE, picked_experiment
 
 if TYPE_CHECKING:
     from tieviz.runs import Run
@@ -88,7 +88,5 @@ def load_entry(entry: ExperimentEntry) -> Experiment | None:
 
 
 def selected_experiment() -> Experiment | None:
-    """The experiment the sidebar picked (or the URL names, or the newest) without drawing anything."""
-    entries = {e.key: e for e in experiments()}
-    key = _chosen_key(list(entries))
-    return load_entry(entries[key]) if key else None
+    """The experiment the sidebar's picker chose and loaded for this run (the URL's, or the newest)."""
+    return picked_experiment()
