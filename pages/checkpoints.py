@@ -20,7 +20,16 @@ st.markdown(
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402
 from tieviz.checkpoints import CheckpointError  # noqa: E402
-from tieviz.ui.checkpoint_upload import current, loaded, paper, stage, summary_card, token_text, uploader  # noqa: E402
+from tieviz.ui.checkpoint_upload import (  # noqa: E402
+    current,
+    layouts,
+    loaded,
+    paper,
+    stage,
+    summary_card,
+    token_text,
+    uploader,
+)
 
 MAIN, OTHER = "ckpt_main", "ckpt_other"  # session keys holding upload ids
 LIMIT_MB = st.get_option("server.maxUploadSize")
@@ -154,7 +163,7 @@ with tabs[1]:
     )
 
 with tabs[2]:
-    from tieviz.analysis.maps import cached_embedding_maps, neighbour_table
+    from tieviz.analysis.maps import neighbour_table
     from tieviz.figures.maps import embedding_map_figure
 
     titles = {"W_E": "shared W_E = W_U" if summary.tied else "input W_E", "W_U": "output W_U"}
@@ -169,7 +178,8 @@ with tabs[2]:
     token = st.selectbox("Highlight a token", embeddings.labels, index=None, key="ckpt_token")
     try:
         with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
-            maps = cached_embedding_maps(upload.cache_dir("maps"), embeddings.matrices, method)
+            rows = tuple(int(i) for i in ids)
+            maps = layouts(str(upload.cache_dir("maps")), rows, method, embeddings.matrices)
         figure = embedding_map_figure(maps, embeddings.labels, embeddings.counts, titles, token, method)
         ui.show_figure(figure, key="ckpt-maps")
         if token is not None:

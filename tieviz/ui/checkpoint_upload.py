@@ -35,6 +35,15 @@ def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: st
     return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def layouts(cache_dir: str, ids: tuple[int, ...], method: str, _matrices: dict) -> dict:
+    """Map layouts of an upload's rows `ids`, kept per session run: the disk cache below hashes every
+    matrix byte to find its file, which is slow for wide models on every rerun."""
+    from tieviz.analysis.maps import cached_embedding_maps
+
+    return cached_embedding_maps(Path(cache_dir), _matrices, method)
+
+
 @st.cache_data(show_spinner="Comparing the two matrices token by token…", max_entries=8)
 def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
     return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
