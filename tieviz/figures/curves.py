@@ -29,11 +29,17 @@ def _arm_label(arm: str, alpha: float | None = None) -> str:
     return arm
 
 
-def _equal_pull_line(fig: go.Figure, last_step: int, level: float, label: str) -> None:
-    """The dashed reference where both paths pull equally hard (ratio 1, or a 50% share)."""
+def _max_step(metrics: dict[str, list[dict]]) -> int:
+    return max((int(r["step"]) for records in metrics.values() for r in records if "step" in r), default=0)
+
+
+def _equal_pull_guides(fig: go.Figure, last_step: int, level: float, label: str, label_y: float) -> None:
+    """The dashed "equal pull" line at `level` (ratio 1, or a 50% share) with its label, and the shaded
+    early window; `label_y` is where the label sits in the axis's own units (log10 on a log axis)."""
+    end = max(last_step, 1)
     fig.add_trace(
         go.Scatter(
-            x=[0, max(last_step, 1)],
+            x=[0, end],
             y=[level, level],
             mode="lines",
             name="equal pull",
@@ -41,18 +47,20 @@ def _equal_pull_line(fig: go.Figure, last_step: int, level: float, label: str) -
             hovertemplate=f"equal pull: {label}<extra></extra>",
         )
     )
-
-
-def _max_step(metrics: dict[str, list[dict]]) -> int:
-    return max((int(r["step"]) for records in metrics.values() for r in records if "step" in r), default=0)
-
-
-def _shade_early_window(fig: go.Figure, total_steps: int) -> int:
-    end = early_window_end(total_steps)
-    if end > 0:
+    fig.add_annotation(
+        text="equal pull",
+        x=end,
+        y=label_y,
+        xref="x",
+        yref="y",
+        xanchor="right",
+        yanchor="bottom",
+        showarrow=False,
+    )
+    if (early_end := early_window_end(last_step)) > 0:
         fig.add_vrect(
             x0=0,
-            x1=end,
+            x1=early_end,
             fillcolor="#7f7f7f",
             opacity=0.12,
             line_width=0,
@@ -60,13 +68,6 @@ def _shade_early_window(fig: go.Figure, total_steps: int) -> int:
             annotation_text=f"early window (first {EARLY_FRACTION:.0%})",
             annotation_position="top left",
         )
-    return end
-
-
-def _label_line(fig: go.Figure, x: float, y: float) -> None:
-    fig.add_annotation(
-        text="equal pull", x=x, y=y, xref="x", yref="y", xanchor="right", yanchor="bottom", showarrow=False
-    )
 
 
 def _smoothed_pair(
@@ -165,9 +166,7 @@ def gradient_ratio_figure(
         mark_no_data(fig)
         return CaptionedFigure(fig, caption, "gradient_ratio")
     last = total_steps if total_steps is not None else _max_step(metrics)
-    _equal_pull_line(fig, last, 1.0, "ratio 1")
-    _label_line(fig, max(last, 1), 0.0)  # annotations on a log axis take log10(y): log10(1) = 0
-    _shade_early_window(fig, last)
+    _equal_pull_guides(fig, last, 1.0, "ratio 1", label_y=0.0)  # a log axis places labels at log10(1) = 0
     fig.update_yaxes(**log_ticks(np.concatenate(shown)))
     return CaptionedFigure(fig, caption, "gradient_ratio")
 
@@ -214,9 +213,7 @@ def grad_share_figure(
         mark_no_data(fig)
         return CaptionedFigure(fig, caption, "gradient_share")
     last = total_steps if total_steps is not None else _max_step(metrics)
-    _equal_pull_line(fig, last, 0.5, "50%")
-    _label_line(fig, max(last, 1), 0.5)
-    _shade_early_window(fig, last)
+    _equal_pull_guides(fig, last, 0.5, "50%", label_y=0.5)
     return CaptionedFigure(fig, caption, "gradient_share")
 
 
