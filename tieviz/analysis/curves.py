@@ -57,14 +57,19 @@ def series(records: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 def early_window_end(total_steps: int) -> int:
     """The last step of the "early" window: the first EARLY_FRACTION of steps, at least one step.
 
-    Rounds up, matching `tieviz.summary.window_mean`, so the shaded window and the reported early mean
-    cover the same steps (steps are numbered from 1).
+    Shares `window_mean`'s rounding (`_window_end`), so the shaded window and the reported early mean cover
+    the same steps (steps are numbered from 1).
     """
     if total_steps < 0:
         raise ValueError(f"total_steps must be non-negative, got {total_steps}")
     if total_steps == 0:
         return 0
-    return max(1, math.ceil(EARLY_FRACTION * total_steps))
+    return _window_end(total_steps, EARLY_FRACTION)
+
+
+def _window_end(n: int, end_fraction: float, start: int = 0) -> int:
+    """End (exclusive) of a window over n items: the fraction rounded up, and at least one item."""
+    return max(math.ceil(end_fraction * n), start + 1)
 
 
 def window_mean(values: Sequence[float], start_fraction: float, end_fraction: float) -> float:
@@ -73,5 +78,5 @@ def window_mean(values: Sequence[float], start_fraction: float, end_fraction: fl
     if n == 0:
         raise ValueError("no values to average")
     start = min(int(np.floor(start_fraction * n)), n - 1)
-    end = max(int(np.ceil(end_fraction * n)), start + 1)
+    end = _window_end(n, end_fraction, start)
     return float(np.mean(values[start:end]))
