@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 
+from tieviz.analysis.matrices import unit_rows
+
 
 def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both matrices as float64 [N, d], checked to describe the same N >= 2 tokens."""
@@ -57,8 +59,7 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 
 def _knn_mask(x: np.ndarray, k: int) -> np.ndarray:
     """Boolean [N, N]: True where column j is among row i's k cosine nearest neighbours (not i itself)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    unit = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    unit = unit_rows(x)
     sims = unit @ unit.T
     np.fill_diagonal(sims, -np.inf)
     # Stable sort on -sims: ties go to the smaller token index, so the result is deterministic.

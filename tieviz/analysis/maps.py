@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from tieviz.analysis.matrices import check_matrix, unit_rows
 from tieviz.atomic import atomic_path
 
 Method = Literal["umap", "pca"]
@@ -28,29 +29,13 @@ _EXACT_MAX_TOKENS = 4096  # UMAP on a precomputed N x N distance matrix up to he
 _DISTANCE_DECIMALS = 6
 
 
-def _check_matrix(matrix: np.ndarray, what: str = "embedding matrix") -> np.ndarray:
-    """The matrix as float64 [N, d], checked finite and 2-D."""
-    x = np.asarray(matrix, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"the {what} must be 2-D [tokens, width], got shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"the {what} contains NaN or infinite values")
-    return x
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1; all-zero rows stay zero."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-
-
 def _pca_2d(x: np.ndarray) -> np.ndarray:
     """Top-2 principal-component scores [N, 2] of the L2-normalised rows of x [N, d].
 
     Signs are fixed from the scores themselves (largest-magnitude score positive), so the result does
     not depend on the basis of x: a rotated copy of x gives exactly the same picture.
     """
-    unit = _unit_rows(x)
+    unit = unit_rows(x)
     centred = unit - unit.mean(axis=0, keepdims=True)
     # eigh of the smaller Gram matrix, not an SVD: LAPACK's SVD was ~50x slower on the shared 2-core CPU.
     n, d = centred.shape
@@ -74,7 +59,7 @@ def _cosine_distances(x: np.ndarray) -> np.ndarray:
     Rounding removes the last-bit differences a change of basis leaves in float arithmetic; UMAP's
     stochastic optimisation would otherwise amplify them into a different picture.
     """
-    unit = _unit_rows(x)
+    unit = unit_rows(x)
     dist = np.clip(np.round(1.0 - unit @ unit.T, _DISTANCE_DECIMALS), 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
     return dist
@@ -116,7 +101,7 @@ def layout_2d(
     works on L2-normalised rows for the same reason, as a fast cosine-ish preview. n_neighbors is
     clamped to N - 1.
     """
-    x = _check_matrix(matrix)
+    x = check_matrix(matrix)
     if x.shape[0] < 4:
         raise ValueError(f"a 2-D map needs at least 4 tokens, got {x.shape[0]}")
     if method == "pca":
@@ -135,8 +120,8 @@ def align_layout(reference: np.ndarray, layout: np.ndarray) -> np.ndarray:
 
     Orthogonal Procrustes on the centred point clouds; row i of both must be the same token.
     """
-    ref = _check_matrix(reference, "reference layout")
-    lay = _check_matrix(layout, "layout")
+    ref = check_matrix(reference, "reference layout")
+    lay = check_matrix(layout, "layout")
     if ref.shape != lay.shape:
         raise ValueError(f"layouts to align must have the same shape, got {ref.shape} and {lay.shape}")
     ref_mean, lay_mean = ref.mean(axis=0), lay.mean(axis=0)
@@ -185,14 +170,14 @@ def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> tuple[np.
     Computed in the original space, never the 2-D map. The row itself is excluded; ties go to the
     smaller index; k is clamped to N - 1.
     """
-    x = _check_matrix(matrix)
+    x = check_matrix(matrix)
     n = x.shape[0]
     if not -n <= index < n:
         raise ValueError(f"token index {index} is out of range for {n} tokens")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     index = index % n
-    unit = _unit_rows(x)
+    unit = unit_rows(x)
     sims = unit @ unit[index]
     order = np.argsort(-sims, kind="stable")
     order = order[order != index][: min(k, n - 1)]

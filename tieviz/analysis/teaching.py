@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tieviz.analysis.matrices import check_matrix
+
 
 def default_toy_embeddings() -> tuple[list[str], np.ndarray]:
     """Six tokens with hand-picked 3-d embeddings -> (labels [6], W_E [6, 3]).
@@ -31,24 +33,15 @@ def default_toy_embeddings() -> tuple[list[str], np.ndarray]:
     return labels, W_E
 
 
-def _check_embeddings(W_E: np.ndarray) -> np.ndarray:
-    W_E = np.asarray(W_E, dtype=np.float64)
-    if W_E.ndim != 2:
-        raise ValueError(f"the embedding matrix must be 2-D [tokens, d], got shape {W_E.shape}")
-    if not np.isfinite(W_E).all():
-        raise ValueError("the embedding matrix must contain only finite numbers")
-    return W_E
-
-
 def direct_path_tied(W_E: np.ndarray) -> np.ndarray:
     """Tied direct path W_E W_E^T [V, d] -> [V, V]: symmetric for any W_E."""
-    W_E = _check_embeddings(W_E)
+    W_E = check_matrix(W_E)
     return W_E @ W_E.T
 
 
 def direct_path_with_map(W_E: np.ndarray, M: np.ndarray) -> np.ndarray:
     """Direct path with a map between embedding and unembedding, W_E M W_E^T [V, d], [d, d] -> [V, V]."""
-    W_E = _check_embeddings(W_E)
+    W_E = check_matrix(W_E)
     M = np.asarray(M, dtype=np.float64)
     d = W_E.shape[1]
     if M.shape != (d, d):
