@@ -4,8 +4,6 @@ Training runs in a worker process owned by the job manager, never in this script
 or a closed tab neither stops nor duplicates it. This page only submits and polls.
 """
 
-import json
-
 import streamlit as st
 
 from tieviz import ui
@@ -121,8 +119,7 @@ except ValueError as error:
 missing_file = config is not None and config.data.corpus == "file" and not config.data.path
 if config is not None and not missing_file:
     target = device if config.train.device == "auto" else config.train.device
-    summaries = [json.loads(e.path.read_text()) for e in ui.experiments()[:20]]
-    speed = ui.measured_speed(summaries, config, target)
+    speed = ui.measured_speed(ui.recent_summaries(), config, target)
     basis = "measured on an earlier run of this shape" if speed else "a rough guess from the model size"
     st.markdown(
         f"**Estimated time: {ui.duration(ui.estimate_seconds(config, target, speed))} on "

@@ -32,3 +32,19 @@ def test_every_name_the_pages_use_is_exported():
     assert {"show_figure", "experiment_picker", "estimate_seconds"} <= used  # the scan finds them
     assert sorted(used - set(ui.__all__)) == []
     assert all(hasattr(ui, name) for name in ui.__all__)
+
+
+def test_the_train_page_estimate_reads_earlier_speeds_from_the_listing(toy_data, monkeypatch):
+    """recent_summaries: the newest summaries, read once per change of the listing, feed measured_speed."""
+    import json
+
+    from tieviz.config import ExperimentConfig
+
+    data, summary = toy_data
+    monkeypatch.setenv("TIEVIZ_DATA", str(data))
+    summaries = ui.recent_summaries()
+    stored = json.loads((data / "runs" / "experiments" / f"{summary['experiment_key']}.json").read_text())
+    assert summaries == [stored]
+    config = ExperimentConfig.from_dict(summary["config"])
+    speeds = [arm["tokens_per_second"] for arm in summary["arms"].values()]
+    assert ui.measured_speed(summaries, config, summary["device"]) == pytest.approx(sum(speeds) / len(speeds))

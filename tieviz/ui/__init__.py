@@ -26,6 +26,7 @@ from tieviz.ui.picker import (
     experiment_picker,
     experiments,
     load_entry,
+    recent_summaries,
     selected_experiment,
 )
 from tieviz.ui.training import device, manager, start_training
@@ -64,6 +65,7 @@ __all__ = [
     "records_frame",
     "require_app",
     "run_metrics",
+    "recent_summaries",
     "selected_experiment",
     "show_figure",
     "show_verdict",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +38,21 @@ def experiments() -> list[ExperimentEntry]:
     """The finished experiments of this data folder, newest first (re-read when a file changes)."""
     runs_dir = data_root() / "runs"
     return _experiments(str(runs_dir), listing_stamp(runs_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _summaries(runs_dir: str, stamp: tuple, n: int) -> list[dict]:
+    out = []
+    for entry in _experiments(runs_dir, stamp)[:n]:
+        with contextlib.suppress(OSError, ValueError):
+            out.append(json.loads(entry.path.read_text()))
+    return out
+
+
+def recent_summaries(n: int = 20) -> list[dict]:
+    """The summaries of the n newest experiments (read again only when a summary file changes)."""
+    runs_dir = data_root() / "runs"
+    return _summaries(str(runs_dir), listing_stamp(runs_dir), n)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
