@@ -22,6 +22,7 @@ from tieviz.checkpoints import (
     load_tokenizer_labels,
     read_embeddings,
 )
+from tieviz.checkpoints.reader import has_tokenizer_files
 from tieviz.env import env_int
 from tieviz.results import (
     LENS_SEQUENCES,
@@ -37,7 +38,6 @@ LENS_MAX_PARAMS_ENV = "TIEVIZ_LENS_MAX_PARAMS"
 DEFAULT_LENS_MAX_PARAMS = 200_000_000
 MAX_TEXT_TOKENS = 400_000  # enough for stable frequencies of the top few thousand tokens
 LENS_CONTEXT = 64  # tokens per lens window (fewer when the model's context is shorter)
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
 _RUN_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 # family -> (final-norm weight suffix, kind, config key of its epsilon, default epsilon)
@@ -134,7 +134,7 @@ def tokenize_text(
     Without usable tokenizer files the result has no ids and says why, so analyses that need only the
     matrices can still run on the first token ids.
     """
-    if not any((Path(ckpt_dir) / name).is_file() for name in _TOKENIZER_FILES):
+    if not has_tokenizer_files(Path(ckpt_dir)):
         return TokenText(None, None, (), source, "The checkpoint has no tokenizer files.")
     from transformers import AutoTokenizer
 

@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 from tieviz.checkpoints.errors import CheckpointError
-from tieviz.checkpoints.reader import inspect_checkpoint
+from tieviz.checkpoints.reader import has_tokenizer_files, inspect_checkpoint
 
 
 def load_full_model(path: Path, max_params: int = 200_000_000):
@@ -45,9 +45,7 @@ def load_tokenizer_labels(path: Path, vocab_size: int) -> list[str]:
     """
     labels = [f"tok{i}" for i in range(vocab_size)]
     path = Path(path)
-    if not any(
-        (path / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
-    ):
+    if not has_tokenizer_files(path):
         return labels
     from transformers import AutoTokenizer
 

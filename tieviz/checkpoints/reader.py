@@ -24,10 +24,17 @@ from tieviz.checkpoints.families import Family, config_int, family_for, find_key
 from tieviz.checkpoints.weights import FLOAT_DTYPES, WeightSet
 
 _MAX_CONFIG_BYTES = 2**20
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json", "vocab.txt")
 _BUFFER = re.compile(r"(^|\.)(inv_freq|masked_bias)$")
 _LAYER = re.compile(r"\.(?:h|layers)\.(\d+)\.")
 _CLI_KEYS = ("architecture", "model_type", "tied", "vocab_size", "d_model", "n_params", "embedding_share")
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json", "vocab.txt")
+
+
+def has_tokenizer_files(ckpt_dir: Path) -> bool:
+    """Whether the checkpoint folder holds any file a Hugging Face tokenizer loads from."""
+    return any((Path(ckpt_dir) / name).is_file() for name in TOKENIZER_FILES)
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,7 @@ def _summarise(ckpt_dir: Path) -> tuple[CheckpointSummary, WeightSet]:
         embed_key=embed_key,
         unembed_key=unembed_key,
         n_layers=_n_layers(config, family, keys),
-        has_tokenizer=any((ckpt_dir / name).is_file() for name in _TOKENIZER_FILES),
+        has_tokenizer=has_tokenizer_files(ckpt_dir),
         weights_bytes=weights.weights_bytes,
         d_embed=d_embed,
         notes=notes,
