@@ -142,3 +142,11 @@ def test_a_text_upload_is_kept_by_content_and_a_bad_one_is_not(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
     with pytest.raises(ValueError, match="visitor"):
         save_text_upload(tmp_path, "../x", "a.txt", b"text")
+
+
+def test_a_text_upload_with_a_bad_visitor_id_is_refused_and_nothing_is_written(tmp_path):
+    from tieviz.uploads import save_text_upload
+
+    with pytest.raises(ValueError, match="not a valid visitor id"):
+        save_text_upload(tmp_path, "../escape", "corpus.txt", b"some words here")
+    assert not any(tmp_path.rglob("*corpus.txt"))

@@ -209,9 +209,7 @@ def save_text_upload(data: Path, visitor: str, filename: str, raw: bytes) -> tup
     """
     from tieviz.data import read_text_file
 
-    if not _VISITOR.fullmatch(visitor):
-        raise ValueError("that visitor id is not valid")
-    folder = uploads_root(data) / visitor
+    folder = _visitor_dir(data, visitor)
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[-60:]
     path = folder / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
