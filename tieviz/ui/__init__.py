@@ -11,12 +11,12 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts)
 
-The Streamlit-free helpers they re-export live in tieviz.catalog (listing experiments) and
+The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder) and
 tieviz.estimate (the training time estimate).
 """
 
-from tieviz.catalog import ExperimentEntry, data_root, list_experiments
-from tieviz.estimate import ANALYSIS_SECONDS, SPEED, device_words, duration, estimate_seconds, measured_speed
+from tieviz.catalog import data_root
+from tieviz.estimate import device_words, duration, estimate_seconds, measured_speed
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import bigrams, embedding_set, layouts, records_frame, run_metrics
 from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure, show_verdict
@@ -24,8 +24,6 @@ from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
     experiment_picker,
-    experiments,
-    load_entry,
     recent_summaries,
     selected_experiment,
 )
@@ -33,13 +31,10 @@ from tieviz.ui.training import device, manager, start_training
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state, visitor
 
 __all__ = [
-    "ANALYSIS_SECONDS",
     "EMPTY_MESSAGE",
     "PICKER_KEY",
-    "SPEED",
     "TRAIN_PAGE",
     "Experiment",
-    "ExperimentEntry",
     "bigrams",
     "bounded_float",
     "bounded_int",
@@ -52,20 +47,17 @@ __all__ = [
     "empty_state",
     "estimate_seconds",
     "experiment_picker",
-    "experiments",
     "inside_app",
     "keep_in_url",
     "layouts",
     "link_to",
-    "list_experiments",
-    "load_entry",
     "manager",
     "measured_speed",
     "parse_bool",
     "records_frame",
     "require_app",
-    "run_metrics",
     "recent_summaries",
+    "run_metrics",
     "selected_experiment",
     "show_figure",
     "show_verdict",
