@@ -134,14 +134,11 @@ def model_lens_result(
     progress: Callable[[int, int], None] | None = None,
 ) -> LensResult:
     """Tuned lens (translators cached in `cache_dir`), logit lens and block contributions over ids [n, T]."""
-    from tieviz.analysis.lens import LogitLens, cached_tuned_lens, lens_statistics, residual_contributions
+    from tieviz.analysis.lens import LogitLens, cached_tuned_lens, lenses_statistics, residual_contributions
 
     lens = cached_tuned_lens(model, ids, cache_dir, steps=steps, model_key=model_key, progress=progress)
-    return LensResult(
-        tuned=lens_statistics(model, lens, ids),
-        logit=lens_statistics(model, LogitLens(model), ids),
-        contributions=residual_contributions(model, ids),
-    )
+    stats = lenses_statistics(model, {"tuned": lens, "logit": LogitLens(model)}, ids)  # one pass for both
+    return LensResult(stats["tuned"], stats["logit"], contributions=residual_contributions(model, ids))
 
 
 def lens_summary(results: dict[str, LensResult]) -> dict:

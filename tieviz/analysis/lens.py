@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,12 +181,20 @@ class LensStatistics:
         return self.kl / math.log(2)
 
 
-@torch.no_grad()
 def lens_statistics(model: nn.Module, lens: Lens, input_ids: torch.Tensor) -> LensStatistics:
     """Per-layer KL to the model's final distribution and next-token cross-entropy over `input_ids` [N, T]."""
+    return lenses_statistics(model, {"lens": lens}, input_ids)["lens"]
+
+
+@torch.no_grad()
+def lenses_statistics(
+    model: nn.Module, lenses: Mapping[str, Lens], input_ids: torch.Tensor
+) -> dict[str, LensStatistics]:
+    """`lens_statistics` of several lenses (tuned and logit, say) from one forward pass per chunk."""
     _check_ids(input_ids)
     n_layers = len(model_parts(model).blocks)
-    kl_sum, ce_sum = np.zeros(n_layers + 1), np.zeros(n_layers + 1)
+    kl_sum = {name: np.zeros(n_layers + 1) for name in lenses}
+    ce_sum = {name: np.zeros(n_layers + 1) for name in lenses}
     n_kl = n_ce = 0
     logit_lens = LogitLens(model)
     for start in range(0, input_ids.shape[0], _CHUNK):
@@ -194,15 +202,19 @@ def lens_statistics(model: nn.Module, lens: Lens, input_ids: torch.Tensor) -> Le
         states = residual_states(model, ids)
         target = logit_lens(states[-1], n_layers)
         next_ids = ids[:, 1:].to(target.device).reshape(-1)
-        for layer, h in enumerate(states):
-            logits = lens(h, layer)
-            kl_sum[layer] += _kl_per_token(target, logits).sum().item()
-            ce_sum[layer] += F.cross_entropy(
-                logits[:, :-1].float().flatten(0, 1), next_ids, reduction="sum"
-            ).item()
+        for name, lens in lenses.items():
+            for layer, h in enumerate(states):
+                logits = lens(h, layer)
+                kl_sum[name][layer] += _kl_per_token(target, logits).sum().item()
+                ce_sum[name][layer] += F.cross_entropy(
+                    logits[:, :-1].float().flatten(0, 1), next_ids, reduction="sum"
+                ).item()
         n_kl += ids.numel()
         n_ce += next_ids.numel()
-    return LensStatistics(kl_sum / n_kl, ce_sum / n_ce, layer_names(n_layers))
+    return {
+        name: LensStatistics(kl_sum[name] / n_kl, ce_sum[name] / n_ce, layer_names(n_layers))
+        for name in lenses
+    }
 
 
 @torch.no_grad()
