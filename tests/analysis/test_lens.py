@@ -13,6 +13,7 @@ from tieviz.analysis.lens import (
     cached_tuned_lens,
     layer_names,
     lens_statistics,
+    lenses_statistics,
     load_lens,
     read_lens_meta,
     residual_contributions,
@@ -259,3 +260,15 @@ def test_cache_key_follows_the_weights_and_survives_corruption(tmp_path, monkeyp
     rewritten = [path for path in files if path.stat().st_size > 100]
     assert len(rewritten) == 1
     load_lens(tiny_model(True), rewritten[0])
+
+
+def test_several_lenses_in_one_pass_match_one_lens_at_a_time(model):
+    """Each lens keeps its own sums: scoring a trained and a plain lens together changes neither."""
+    ids = token_batch(n=20)
+    tuned = train_tuned_lens(model, ids, steps=30, lr=1e-2)
+    together = lenses_statistics(model, {"tuned": tuned, "logit": LogitLens(model)}, ids)
+    for name, lens in (("tuned", tuned), ("logit", LogitLens(model))):
+        alone = lens_statistics(model, lens, ids)
+        np.testing.assert_array_equal(together[name].kl, alone.kl)
+        np.testing.assert_array_equal(together[name].cross_entropy, alone.cross_entropy)
+    assert not np.array_equal(together["tuned"].kl, together["logit"].kl)
