@@ -58,12 +58,11 @@ if experiment is None:
     ui.empty_state("Then the trained tied and untied direct paths appear here next to the corpus's bigrams.")
     st.stop()
 
-from tieviz.analysis.verdicts import symmetry_verdict  # noqa: E402
 from tieviz.figures.bigrams import asymmetry_heatmaps, bigram_heatmaps  # noqa: E402
 
 vocab = experiment.runs["untied"].info["vocab_size"]
 k_max = max(5, min(80, vocab - 2))
-ui.url_state("bigram_k", min(experiment.summary["config"]["bigram_k"], k_max), ui.bounded_int(5, k_max))
+ui.url_state("bigram_k", min(experiment.summary.config.bigram_k, k_max), ui.bounded_int(5, k_max))
 ui.url_state("bigram_ln", False, ui.parse_bool)
 ui.url_state("bigram_truth", False, ui.parse_bool)
 left, middle, right = st.columns(3)
@@ -105,9 +104,15 @@ cols[2].metric(
     help=f"Pearson correlation of the direct path with the {against}' log-probabilities",
 )
 cols[3].metric(f"Untied: correlation with {against}", f"{correlation[f'untied{suffix}']:.2f}")
-ui.show_verdict(
-    symmetry_verdict(correlation[f"tied{suffix}"], correlation[f"untied{suffix}"], against=against)
+summary = experiment.summary
+st.caption(
+    f"The numbers above are the first seed's, for the {k} tokens shown. The verdict below is read from the "
+    f"interval over all {summary.n_seeds} seed(s), each scored on its {summary.config.bigram_k} most "
+    "frequent tokens without the final layer norm."
+    if summary.n_seeds > 1
+    else "One seed: the verdict below is that seed's, on the summary's tokens without the final layer norm."
 )
+ui.show_verdict(summary.verdict("symmetry"))
 
 data = {
     "tokens": result.labels,

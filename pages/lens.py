@@ -10,9 +10,10 @@ st.title("Tuned lens: do early layers do less in a tied model?")
 st.markdown(
     "Read the model's prediction from the middle of the network: after each layer, map the hidden vector "
     "through a small learned translator (the **tuned lens**) and the output matrix, and measure how far "
-    "that prediction is from the final one. The **logit lens** skips the translator. If tying makes the "
-    "shared matrix an output matrix, the early layers of the tied model have to work harder to turn "
-    "input vectors into something useful, and its early-layer curve stays higher."
+    "that prediction is from the final one (KL divergence: 0 = the same prediction). The **logit lens** "
+    "skips the translator. The paper's reading: in a tied model the early layers move the prediction "
+    "less of the way to the final one, so the tied model's KL curve starts higher and the curves close "
+    "in the later layers."
 )
 
 experiment = ui.selected_experiment()
@@ -20,12 +21,14 @@ if experiment is None:
     ui.empty_state()
     st.stop()
 
-lens = experiment.summary.get("lens")
+summary = experiment.summary
+lens = summary.lens
 if not lens:
     st.info("This experiment's summary has no lens results; train it again with this version of tieviz.")
     st.stop()
 
-from tieviz.analysis.verdicts import lens_verdict  # noqa: E402
+from tieviz.analysis.verdicts import lens_claim  # noqa: E402
+from tieviz.evidence import lens_note, seeds_note  # noqa: E402
 from tieviz.figures.lens import contribution_figure, lens_figure  # noqa: E402
 from tieviz.results import lens_from_summary  # noqa: E402
 
@@ -50,9 +53,10 @@ bits = right.toggle("Bits (off: nats)", key="lens_bits")
 ui.keep_in_url("lens_metric", "lens_logit", "lens_bits")
 
 ui.show_figure(lens_figure(tuned, metric, logit if show_logit else None, bits), lens)
-if "tied" in lens and "untied" in lens:
-    ui.show_verdict(lens_verdict(lens["tied"]["tuned_kl"], lens["untied"]["tuned_kl"], bits=bits))
+st.caption(f"{lens_note(summary)} Curves are means over seeds. {seeds_note(summary)}")
+if (gap := summary.stat("lens.early_kl_gap")) is not None:
+    ui.show_verdict(lens_claim(gap, bits=bits))
 ui.show_figure(
     contribution_figure({name: r.contributions for name, r in results.items()}),
-    {name: values["contributions"] for name, values in lens.items()},
+    {name: lens[name]["contributions"] for name in results},
 )

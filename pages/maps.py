@@ -30,7 +30,7 @@ TITLES = {
     "untied_out": "untied output W_U",
     "scaled": "tied, input gradient scaled",
 }
-available = experiment.summary.get("n_top_tokens") or 1000
+available = experiment.summary.n_top_tokens or 1000
 n_max = max(10, min(1000, available))
 
 ui.url_state("maps_method", "pca", ui.choice(("pca", "umap")))
@@ -88,45 +88,54 @@ if token is not None:
         )
 
 st.subheader("Bias scores")
-st.caption(
-    "Similarity of the tied (and scaled) matrix to the untied output and input matrices, over the most "
-    "frequent tokens. Every measure ignores rotation and scale; 'output − input' above 0 means output-shaped."
-)
-bias = experiment.summary["bias"]
-MEASURES = {
-    "cka": "linear CKA",
-    "mknn": "mutual 10-NN overlap",
-    "lin_cos": "mean cosine after a linear map (paper)",
-    "proc_cos": "mean cosine after a rotation (paper)",
+from tieviz.evidence import MEASURE_LABELS, bias_rows, bias_table, bias_table_caption, seeds_note  # noqa: E402
+
+summary = experiment.summary
+scopes = {
+    "summary": f"the {summary.n_top_tokens} most frequent tokens",
+    "all": "the whole vocabulary (paper)",
 }
-rows = [
-    {
-        "model": model,
-        "measure": label,
-        "vs untied output": bias[model][f"{measure}_out"],
-        "vs untied input": bias[model][f"{measure}_in"],
-        "output − input": bias[model][f"{measure}_out"] - bias[model][f"{measure}_in"],
-    }
-    for model in ("tied", "scaled")
-    for measure, label in MEASURES.items()
-]
-st.dataframe(
-    pd.DataFrame(rows),
-    hide_index=True,
-    key="bias-table",
-    width="stretch",
-    column_config={
-        name: st.column_config.NumberColumn(format="%.3f")
-        for name in ("vs untied output", "vs untied input", "output − input")
-    },
+if summary.whole_vocabulary:
+    scopes = {"summary": "the whole vocabulary (paper)"}
+ui.url_state("maps_tokens", "summary", ui.choice(tuple(scopes)))
+scope = st.radio(
+    "Tokens compared",
+    tuple(scopes),
+    format_func=scopes.get,
+    key="maps_tokens",
+    horizontal=True,
+    help="The paper compares the whole vocabulary; rare tokens barely move in a short run, so tieviz's "
+    "default is the most frequent ones.",
 )
-ui.url_state("maps_measure", "cka", ui.choice(("cka", "mknn")))
+ui.keep_in_url("maps_tokens")
+if scope == "all":
+    whole = ui.whole_vocabulary_stats(experiment)
+    rows = bias_rows(whole["stats"], whole["floors"], summary.baseline, summary.alpha)
+    st.caption(
+        f"Compared over the whole vocabulary ({whole['n_tokens']} tokens, special tokens left out). The "
+        "same-recipe baseline column is over the summary's tokens. " + seeds_note(summary)
+    )
+else:
+    rows = bias_table(summary)
+    st.caption(bias_table_caption(summary))
+st.dataframe(rows, hide_index=True, key="bias-table", width="stretch")
+ui.url_state("maps_measure", "lin_cos", ui.choice(tuple(MEASURE_LABELS)))
 measure = st.radio(
     "Over training",
-    ("cka", "mknn"),
-    format_func=MEASURES.get,
+    tuple(MEASURE_LABELS),
+    format_func=MEASURE_LABELS.get,
     key="maps_measure",
     horizontal=True,
 )
 ui.keep_in_url("maps_measure")
-ui.show_figure(bias_over_training_figure(experiment.summary["bias_over_training"], measure), bias)
+floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
+ui.show_figure(
+    bias_over_training_figure(
+        summary.bias_over_training,
+        measure,
+        floor=None if floor is None else floor.mean,
+        baseline=None if baseline is None else baseline.mean,
+        n_seeds=summary.n_seeds,
+    ),
+    summary.bias_over_training,
+)

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from tieviz import ui
-from tieviz.analysis.verdicts import bias_verdict, scaling_verdict
 from tieviz.config import preset
 
 ui.require_app()
@@ -15,8 +14,9 @@ st.markdown(
     "Lopardo et al. (2026) found that the shared matrix ends up looking much more like a separate model's "
     "**output** matrix than its **input** matrix. The cause: early in training the gradient arriving "
     "through the output is much larger than the one arriving through the input, so the output wins. "
-    "tieviz trains a tied model, an untied twin and a tied model whose input gradient is scaled up, "
-    "on the same text with the same seed, and lets you see each step of that argument."
+    "tieviz trains a tied model, an untied reference (from its own initial weights, as the paper's "
+    "independently trained models) and a tied model whose input gradient is scaled up, on the same text, "
+    "over several seeds, and lets you see each step of that argument with its uncertainty."
 )
 
 experiment = ui.selected_experiment()
@@ -33,53 +33,38 @@ if experiment is None:
         if ui.start_training(preset("demo")):
             st.switch_page(ui.TRAIN_PAGE)
 else:
+    from tieviz.evidence import bias_table, bias_table_caption, headlines, seeds_note
+
     summary = experiment.summary
-    tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
-    ratio = summary["grad_ratio"]
-    alpha = summary["config"]["alpha"]
-    bias = tied["cka_out"] - tied["cka_in"]
     st.subheader("Headline numbers")
-    cols = st.columns(5)
-    cols[0].metric(
-        "CKA to untied output",
-        f"{tied['cka_out']:.2f}",
-        help="Linear CKA between the tied matrix and the untied model's output matrix W_U; 1 = same shape",
-    )
-    cols[1].metric(
-        "CKA to untied input",
-        f"{tied['cka_in']:.2f}",
-        help="Linear CKA between the tied matrix and the untied model's input matrix W_E",
-    )
-    cols[2].metric(
-        "Bias (out − in)",
-        f"{bias:+.2f}",
-        help="Positive: the shared matrix is shaped more like an output matrix",
-    )
-    cols[3].metric(
-        "Early gradient ratio",
-        f"{ratio['tied_early']:.2f}×",
-        delta=f"late {ratio['tied_late']:.2f}×",
-        delta_color="off",
-        delta_arrow="off",
-        help="‖output-path gradient‖ / ‖input-path gradient‖ over the first 5% of steps; late = last 20%",
-    )
-    cols[4].metric(
-        f"Bias with α = {alpha:g}",
-        f"{scaled['cka_out'] - scaled['cka_in']:+.2f}",
-        help="The same bias for the tied model whose input-path gradient was scaled up (the causal test)",
-    )
-    ui.show_verdict(bias_verdict(tied["cka_out"], tied["cka_in"]))
-    ui.show_verdict(scaling_verdict(bias, scaled["cka_out"] - scaled["cka_in"], alpha))
+    st.caption(seeds_note(summary))
+    for col, tile in zip(st.columns(5), headlines(summary), strict=True):
+        col.metric(tile.label, tile.value, help=tile.help)
+    for claim in ("bias", "scaling"):
+        ui.show_verdict(summary.verdict(claim))
+    with st.expander("Every measure, with chance floors and the same-recipe baseline"):
+        st.dataframe(bias_table(summary), hide_index=True, key="overview-bias-table", width="stretch")
+        st.caption(bias_table_caption(summary))
     from tieviz.figures.bias import bias_over_training_figure
     from tieviz.figures.curves import gradient_ratio_figure, loss_figure
 
+    floor, baseline = summary.floors.get("lin_cos"), summary.baseline.get("lin_cos")
     ui.show_figure(  # first, before the step records are read: it needs only the summary
-        bias_over_training_figure(summary["bias_over_training"], "cka"), summary["bias_over_training"]
+        bias_over_training_figure(
+            summary.bias_over_training,
+            "lin_cos",
+            floor=None if floor is None else floor.mean,
+            baseline=None if baseline is None else baseline.mean,
+            n_seeds=summary.n_seeds,
+        ),
+        summary.bias_over_training,
     )
     ui.link_to("pages/maps.py", "Embedding maps and all bias scores", experiment)
     metrics = ui.run_metrics(experiment)
-    steps = summary["config"]["train"]["steps"]
-    ui.show_figure(gradient_ratio_figure(metrics, alpha=alpha, total_steps=steps), ui.records_frame(metrics))
+    steps = summary.steps
+    ui.show_figure(
+        gradient_ratio_figure(metrics, alpha=summary.alpha, total_steps=steps), ui.records_frame(metrics)
+    )
     ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
     ui.show_figure(loss_figure(metrics), ui.records_frame(metrics))
     ui.link_to("pages/bigrams.py", "Why tying cannot learn word order: bigram symmetry", experiment)

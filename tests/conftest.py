@@ -14,7 +14,9 @@ torch.set_num_threads(1)  # tests are small; one thread avoids oversubscribing C
 @pytest.fixture
 def tiny_config() -> ExperimentConfig:
     """The toy preset cut down to a few steps: enough to exercise every path, not to learn much."""
-    return preset("toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu")
+    return preset(
+        "toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu", seeds=1
+    )
 
 
 @pytest.fixture
@@ -24,9 +26,11 @@ def store(tmp_path) -> RunStore:
 
 @pytest.fixture(scope="session")
 def tiny_experiment(tmp_path_factory) -> tuple[ExperimentConfig, RunStore, dict]:
-    """One tiny trained experiment shared by the tests that only read it."""
+    """One tiny trained experiment of two seeds, shared by the tests that only read it."""
     from tieviz.experiment import run_experiment
 
-    config = preset("toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu")
+    config = preset(
+        "toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu", seeds=2
+    )
     shared_store = RunStore(tmp_path_factory.mktemp("shared") / "runs")
     return config, shared_store, run_experiment(config, shared_store)

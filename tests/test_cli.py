@@ -13,6 +13,7 @@ from tieviz.cli import main
 from tieviz.runs import RunStore
 
 TINY = ["--steps", "8", "--batch", "4", "--d-model", "16", "--heads", "2", "--device", "cpu", "--quiet"]
+TINY += ["--seeds", "2"]
 BIAS_KEYS = {
     "lin_cos_out",
     "lin_cos_in",
@@ -47,7 +48,10 @@ def test_toy_preset_from_the_command_line(tmp_path):
         assert Path(arm["run_dir"]).is_dir()
     assert set(summary["bias"]["tied"]) >= BIAS_KEYS and set(summary["bias"]["scaled"]) >= BIAS_KEYS
     assert {"tied_early", "tied_late", "scaled_early", "untied_early"} <= set(summary["grad_ratio"])
-    assert "trained" in done.stdout
+    assert summary["seeds"] == [0, 1] and len(summary["seed_arms"]) == 2
+    assert len(summary["stats"]["bias.tied.lin_cos"]["per_seed"]) == 2
+    assert set(summary["verdicts"]) == {"bias", "scaling", "ratio", "lens", "symmetry"}
+    assert "trained" in done.stdout and "bias: " in done.stdout
     for bar in ("Loading weights", "Writing model shards", "it/s]", "%|"):  # transformers' and tqdm's bars
         assert bar not in done.stderr, f"--quiet printed a progress bar: {done.stderr[-500:]}"
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,14 +14,16 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 import tieviz.experiment as experiment
 from tieviz.config import ARM_NAMES
 from tieviz.experiment import resolve, run_experiment, train_arm
+from tieviz.summary import SCHEMA_VERSION
 from tieviz.train import TrainingCancelled
 
 
-def test_experiment_trains_three_arms_then_hits_the_cache(tiny_experiment, monkeypatch):
+def test_experiment_trains_three_arms_per_seed_then_hits_the_cache(tiny_experiment, monkeypatch):
     tiny_config, store, first = tiny_experiment
-    assert first["cache_hit"] is False
-    assert {r.key for r in store.list_runs()} == {a["key"] for a in first["arms"].values()}
-    assert len(store.list_runs()) == 3
+    assert first.cache_hit is False and first.seeds == [0, 1]
+    keys = {a["key"] for arms in first.seed_arms.values() for a in arms.values()}
+    assert {r.key for r in store.list_runs()} == keys
+    assert len(store.list_runs()) == 3 * 2
 
     def no_training(*args, **kwargs):
         raise AssertionError("a cached experiment must not train again")
@@ -27,37 +31,71 @@ def test_experiment_trains_three_arms_then_hits_the_cache(tiny_experiment, monke
     monkeypatch.setattr(experiment, "_train_and_commit", no_training)
     started = time.perf_counter()
     second = run_experiment(tiny_config, store)
-    assert second["cache_hit"] is True
+    assert second.cache_hit is True
     assert time.perf_counter() - started < 5
-    assert second["bias"] == first["bias"]
+    assert second.bias == first.bias and second.stats == first.stats
 
 
-def test_arms_share_initialisation_and_differ_in_tying(tiny_experiment):
+def test_tied_and_scaled_share_their_start_and_the_untied_reference_has_its_own(tiny_experiment):
     tiny_config, store, summary = tiny_experiment
-    arms = summary["arms"]
+    arms = summary.arms
     assert arms["tied"]["tied"] and arms["scaled"]["tied"] and not arms["untied"]["tied"]
     assert arms["scaled"]["alpha"] == tiny_config.alpha and arms["tied"]["alpha"] == 1.0
     assert arms["untied"]["params"] > arms["tied"]["params"]
     runs = {name: store.get(arms[name]["key"]) for name in ARM_NAMES}
     start = {name: run.embeddings(step=0) for name, run in runs.items()}
-    np.testing.assert_array_equal(start["tied"][0], start["untied"][0])  # same W_E at step 0
-    np.testing.assert_array_equal(start["tied"][0], start["scaled"][0])
+    np.testing.assert_array_equal(start["tied"][0], start["scaled"][0])  # the causal test: only alpha differs
+    assert not np.array_equal(start["tied"][0], start["untied"][0])  # independent initialisation
     assert not np.array_equal(start["untied"][0], start["untied"][1])  # untied W_U is its own matrix
     np.testing.assert_array_equal(*runs["tied"].embeddings())  # tied: W_U is W_E
+    other_seed = store.get(summary.seed_arms["1"]["tied"]["key"])
+    assert not np.array_equal(other_seed.embeddings(step=0)[0], start["tied"][0])  # seeds differ
+
+
+def test_shared_initialisation_stays_an_option(tiny_config):
+    shared = replace(resolve(tiny_config), init="shared")
+    tied, untied = shared.arm("tied"), shared.arm("untied")
+    assert untied.weights_seed == tied.weights_seed
+    from tieviz.model import build_model
+
+    torch_tied, torch_untied = build_model(tied, 40, 1), build_model(untied, 40, 1)
+    np.testing.assert_array_equal(
+        torch_tied.transformer.wte.weight.detach().numpy(),
+        torch_untied.transformer.wte.weight.detach().numpy(),
+    )
+    independent = resolve(tiny_config).arm("untied")
+    assert independent.weights_seed != tied.weights_seed and independent.train.seed == tied.train.seed
+
+
+def test_an_older_summary_is_summarised_again_from_its_runs_without_training(tiny_experiment, monkeypatch):
+    tiny_config, store, summary = tiny_experiment
+    path = experiment.experiment_path(store, summary.experiment_key)
+    raw = json.loads(path.read_text())
+    old = {k: v for k, v in raw.items() if k not in ("schema_version", "stats", "floors", "verdicts")}
+    path.write_text(json.dumps(old))  # as an older tieviz wrote it: no version, no stats
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("re-summarising must not train")
+
+    monkeypatch.setattr(experiment, "_train_and_commit", no_training)
+    again = run_experiment(tiny_config, store)
+    assert again.schema_version == SCHEMA_VERSION and again.stats.keys() == summary.stats.keys()
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION  # rewritten in place
 
 
 def test_saved_arm_loads_with_auto_classes(tiny_experiment):
     tiny_config, store, summary = tiny_experiment
     for name in ARM_NAMES:
-        path = summary["arms"][name]["run_dir"]
+        path = summary.arms[name]["run_dir"]
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        assert model.config.tie_word_embeddings == summary["arms"][name]["tied"]
+        assert model.config.tie_word_embeddings == summary.arms[name]["tied"]
         ids = tokenizer("the toy language", return_tensors="pt").input_ids
         assert model(ids).logits.shape[-1] == len(tokenizer)
-    metrics = store.get(summary["arms"]["tied"]["key"]).metrics()
+    metrics = store.get(summary.arms["tied"]["key"]).metrics()
     assert [m["step"] for m in metrics] == list(range(1, tiny_config.train.steps + 1))
     assert all(m["grad_ratio"] > 0 for m in metrics)
+    assert all(m["grad_in_act"] > 0 for m in metrics)  # the paper's input norm, logged every step
     assert "val_loss" in metrics[-1]
 
 

@@ -1,28 +1,42 @@
-"""The toy preset is the classroom demo: in seconds it must show every claim going the paper's way."""
+"""The toy preset is the classroom demo: five seeds in about a minute, and every claim must hold with an
+interval that excludes no effect. This is the acceptance test of the issue on honest claims."""
 
 from __future__ import annotations
 
 import pytest
 
-from tieviz.analysis.verdicts import bias_verdict, lens_verdict, ratio_verdict, scaling_verdict
+from tieviz.analysis.alignment import MEASURES
 from tieviz.config import preset
 from tieviz.experiment import run_experiment
 from tieviz.runs import RunStore
 
+STAT_NAMES = [
+    *(f"bias.{arm}.{m}" for arm in ("tied", "scaled") for m in MEASURES),
+    "grad_ratio.tied_early",
+    "grad_ratio.tied_late",
+    "lens.early_kl_gap",
+    "bigram.corr_gap",
+    "bigram.truth_corr_gap",
+    "grad_share.tied.first_100",
+]
+
 
 @pytest.mark.slow
-def test_the_toy_preset_shows_each_claim_in_the_papers_direction(tmp_path):
-    summary = run_experiment(preset("toy", device="cpu"), RunStore(tmp_path))
-    tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
-    ratio, lens = summary["grad_ratio"], summary["lens"]
-    tied_bias = tied["cka_out"] - tied["cka_in"]
-
-    assert bias_verdict(tied["cka_out"], tied["cka_in"]).agrees is True, tied
-    assert scaling_verdict(tied_bias, scaled["cka_out"] - scaled["cka_in"], 5.0).agrees is True, scaled
-    early_lead = ratio_verdict(ratio["tied_early"], ratio["tied_late"])
-    assert early_lead.agrees is True and ratio["tied_early"] > 2 * ratio["tied_late"], ratio
-    assert lens_verdict(lens["tied"]["tuned_kl"], lens["untied"]["tuned_kl"]).agrees is True, lens
-    # The symmetry argument: the untied direct path tracks the language's real bigrams better.
-    corr = summary["bigram"]["corr_with_bigrams"]
-    assert corr["untied"] > corr["tied"], corr
+def test_the_toy_preset_shows_each_claim_with_intervals_over_five_seeds(tmp_path):
+    summary = run_experiment(preset("toy", device="cpu"), RunStore(tmp_path)).to_dict()
+    assert len(set(summary["seeds"])) == 5
+    for name in STAT_NAMES:
+        stat = summary["stats"][name]
+        assert len(stat["per_seed"]) == 5, name
+        assert stat["ci_low"] <= stat["mean"] <= stat["ci_high"], name
+    assert summary["stats"]["bias.tied.lin_cos"]["ci_low"] > 0
+    assert set(summary["floors"]) == set(summary["baseline"]) == set(MEASURES)
+    assert summary["stats"]["score.tied.lin_cos_out"]["mean"] > summary["floors"]["lin_cos"]["mean"]
+    # Independent initialisation: the tied matrix does not start as the untied input matrix.
+    assert summary["config"]["init"] == "independent"
+    assert summary["bias_over_training"]["tied"]["cka_in"][0] < 0.9
+    assert summary["lens"]["held_out"] is True
+    assert 0.5 < summary["stats"]["grad_share.tied.first_100"]["mean"] <= 1
+    assert summary["verdicts"] == dict.fromkeys(("bias", "scaling", "ratio", "lens", "symmetry"), "agrees")
+    # The tied direct path is exactly symmetric; the untied one is not.
     assert summary["bigram"]["asymmetry"]["tied"] < 1e-6 < summary["bigram"]["asymmetry"]["untied"]

@@ -35,6 +35,20 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--lr", type=float)
     exp.add_argument("--seed", type=int)
     exp.add_argument("--alpha", type=float, help="input-gradient scale of the scaled arm (default 5)")
+    exp.add_argument(
+        "--seeds", type=int, help="train every arm for this many seeds, from --seed on (toy: 5, else 1)"
+    )
+    exp.add_argument(
+        "--init",
+        choices=("independent", "shared"),
+        help="independent (default): the untied reference draws its own initial weights; "
+        "shared: it starts from the tied arms' matrix",
+    )
+    exp.add_argument(
+        "--tokens",
+        help="tokens the bias measures compare: a number (the most frequent ones) or 'all' (the whole "
+        "vocabulary, as the paper); default: the preset's",
+    )
     exp.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -65,6 +79,9 @@ def experiment_config(args: argparse.Namespace):
     }
     overrides["alpha"] = args.alpha
     overrides["device"] = args.device
+    overrides["seeds"] = args.seeds
+    overrides["init"] = args.init
+    overrides["top_n"] = _tokens(args.tokens)
     if args.corpus is not None:
         if args.corpus in ("toy", "pydocs"):
             overrides["corpus"] = args.corpus
@@ -75,6 +92,23 @@ def experiment_config(args: argparse.Namespace):
     return config
 
 
+def _tokens(value: str | None) -> int | None:
+    """--tokens: None (the preset's), 'all' (0, the whole vocabulary) or a positive count."""
+    if value is None:
+        return None
+    if value.strip().lower() == "all":
+        return 0
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"--tokens takes a number or 'all' (got {value!r})") from None
+    if count < 10:
+        raise ValueError(
+            f"--tokens must be at least 10, or 'all' (got {count}): mutual 10-NN needs 11 tokens"
+        )
+    return count
+
+
 def _validate(config) -> None:
     checks = {
         "steps": config.train.steps,
@@ -83,6 +117,7 @@ def _validate(config) -> None:
         "heads": config.model.n_heads,
         "seq_len": config.model.seq_len,
         "batch": config.train.batch_size,
+        "seeds": config.seeds,
     }
     for name, value in checks.items():
         if value < 1:
@@ -98,20 +133,25 @@ def _validate(config) -> None:
 class _ProgressBar:
     """One tqdm bar on stderr across the three arms and the analysis."""
 
-    def __init__(self, total_steps: int, enabled: bool) -> None:
+    def __init__(self, total_steps: int, seeds: list[int], enabled: bool) -> None:
+        from tieviz.config import ARM_NAMES
+
         self.bar = None
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=3 * total_steps, file=sys.stderr, unit="step", dynamic_ncols=True)
-        self.offsets = {"tied": 0, "untied": total_steps, "scaled": 2 * total_steps}
+            total = len(ARM_NAMES) * len(seeds) * total_steps
+            self.bar = tqdm(total=total, file=sys.stderr, unit="step", dynamic_ncols=True)
+        order = [(name, seed) for seed in seeds for name in ARM_NAMES]
+        self.offsets = {pair: index * total_steps for index, pair in enumerate(order)}
 
     def __call__(self, phase: str, done: int, total: int, metrics: dict) -> None:
         if self.bar is None:
             return
-        if phase in self.offsets:
-            self.bar.n = self.offsets[phase] + done
-            self.bar.set_description(f"{phase} loss {metrics.get('train_loss', float('nan')):.3f}")
+        if (phase, metrics.get("seed")) in self.offsets:
+            self.bar.n = self.offsets[(phase, metrics["seed"])] + done
+            loss = metrics.get("train_loss", float("nan"))
+            self.bar.set_description(f"seed {metrics['seed']} {phase} loss {loss:.3f}")
         else:
             self.bar.set_description(f"analysis: {metrics.get('stage', '')}")
         self.bar.refresh()
@@ -126,18 +166,17 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from tieviz.runs import RunStore, write_json_atomic
 
     config = experiment_config(args)
-    bar = _ProgressBar(config.train.steps, enabled=not args.quiet)
+    bar = _ProgressBar(config.train.steps, config.seed_list, enabled=not args.quiet)
     try:
         summary = run_experiment(config, RunStore(args.runs_dir), progress=bar)
     finally:
         bar.close()
-    write_json_atomic(args.out / "summary.json", summary)
-    bias = summary["bias"]["tied"]
-    print(
-        f"{'cache hit' if summary['cache_hit'] else 'trained'}: tied CKA out {bias['cka_out']:.3f} vs in "
-        f"{bias['cka_in']:.3f}; early gradient ratio {summary['grad_ratio']['tied_early']:.2f}; "
-        f"summary in {args.out / 'summary.json'}"
-    )
+    write_json_atomic(args.out / "summary.json", summary.to_dict())
+    how = "cache hit" if summary.cache_hit else "trained"
+    print(f"{how} ({summary.n_seeds} seed(s)); summary in {args.out / 'summary.json'}")
+    for claim in ("bias", "scaling", "ratio"):
+        verdict = summary.verdict(claim)
+        print(f"{claim}: {verdict.status}. {verdict.text}")
     return 0
 
 

@@ -71,20 +71,37 @@ class ArmConfig:
     train: TrainConfig
     tied: bool
     alpha: float = 1.0  # multiplies the input-path gradient on the embedding matrix
+    init_seed: int | None = None  # seed of the initial weights; None: train.seed (the data order's seed)
 
     def __post_init__(self) -> None:
         if not self.tied and self.alpha != 1.0:
             raise ValueError("alpha scales the input path of a tied matrix; an untied arm takes alpha = 1")
 
+    @property
+    def weights_seed(self) -> int:
+        """The seed the initial weights are drawn from."""
+        return self.train.seed if self.init_seed is None else self.init_seed
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def key(self) -> str:
-        """Stable hash of every setting that changes the trained weights."""
-        return config_hash({**self.to_dict(), "data": self.data.hashed()})
+        """Stable hash of every setting that changes the trained weights.
+
+        An unset init_seed is left out, so runs that share their start with the data seed keep the keys
+        they had before the setting existed.
+        """
+        settings = {**self.to_dict(), "data": self.data.hashed()}
+        if self.init_seed is None:
+            settings.pop("init_seed")
+        return config_hash(settings)
 
 
 ARM_NAMES = ("tied", "untied", "scaled")
+INITS = ("independent", "shared")
+# The untied reference of seed s draws its weights from seed s + this offset under independent init, so it
+# never starts from the matrix the tied arms of any small seed start from.
+INDEPENDENT_INIT_OFFSET = 100_003
 
 
 @dataclass(frozen=True)
@@ -94,16 +111,36 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     alpha: float = 5.0  # input-gradient scale of the "scaled" arm
-    top_n: int = 1000  # most frequent tokens compared by the bias measures
+    top_n: int = 1000  # most frequent tokens compared by the bias measures; 0: the whole vocabulary
     bigram_k: int = 40  # tokens shown in the bigram-symmetry matrices
+    seeds: int = 1  # every arm is trained for seeds train.seed .. train.seed + seeds - 1
+    # "independent": the untied reference draws its own initial weights (as the paper's independently
+    # trained models do); "shared": it starts from the tied arms' matrix (differs only in tying).
+    init: str = "independent"
 
-    def arm(self, name: str) -> ArmConfig:
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be at least 1 (got {self.seeds})")
+        if self.top_n < 0:
+            raise ValueError(f"the number of compared tokens must be 0 (all) or more (got {self.top_n})")
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [self.train.seed + offset for offset in range(self.seeds)]
+
+    def arm(self, name: str, seed: int | None = None) -> ArmConfig:
+        """One arm's config for one seed (default: the first). The tied and scaled arms share their start,
+        so the causal test differs only in alpha; the untied one shares it only under init="shared"."""
+        train = self.train if seed is None else replace(self.train, seed=seed)
         if name == "tied":
-            return ArmConfig(self.data, self.model, self.train, tied=True, alpha=1.0)
+            return ArmConfig(self.data, self.model, train, tied=True, alpha=1.0)
         if name == "untied":
-            return ArmConfig(self.data, self.model, self.train, tied=False, alpha=1.0)
+            init_seed = train.seed + INDEPENDENT_INIT_OFFSET if self.init == "independent" else None
+            return ArmConfig(self.data, self.model, train, tied=False, alpha=1.0, init_seed=init_seed)
         if name == "scaled":
-            return ArmConfig(self.data, self.model, self.train, tied=True, alpha=self.alpha)
+            return ArmConfig(self.data, self.model, train, tied=True, alpha=self.alpha)
         raise ValueError(f"unknown arm {name!r}; expected one of {', '.join(ARM_NAMES)}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +162,8 @@ class ExperimentConfig:
             alpha=raw["alpha"],
             top_n=raw["top_n"],
             bigram_k=raw["bigram_k"],
+            seeds=raw.get("seeds", 1),  # summaries written before seeds existed trained one
+            init=raw.get("init", "shared"),  # ... from one shared start
         )
 
 
@@ -144,6 +183,7 @@ PRESETS: dict[str, ExperimentConfig] = {
         train=TrainConfig(steps=200, batch_size=16, lr=1e-2, warmup_steps=10, eval_every=25, n_checkpoints=8),
         top_n=120,
         bigram_k=30,
+        seeds=5,  # a few seconds each: five give an interval a class can trust
     ),
     # The default: reproduces the bias on a 2-core CPU in about three minutes (500 steps of 16 x 64 tokens).
     "demo": ExperimentConfig(preset="demo"),

@@ -1,4 +1,5 @@
-"""One experiment: train (or fetch from the run store) the tied, untied and scaled arms, then summarise.
+"""One experiment: train (or fetch from the run store) the tied, untied and scaled arms of every seed,
+then summarise.
 
 The CLI, the dashboard's jobs and the tests all call `run_experiment`.
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from tieviz.config import ARM_NAMES, ArmConfig, ExperimentConfig
 from tieviz.runs import Run, RunStore, write_json_atomic
+from tieviz.summary import OutdatedSummary, Summary
 
 # (phase, done, total, detail): phase is an arm name or "analysis"; detail holds the latest metrics.
 ExperimentProgress = Callable[[str, int, int, dict], None]
@@ -107,18 +109,52 @@ def experiment_path(store: RunStore, key: str) -> Path:
     return store.root / "experiments" / f"{key}.json"
 
 
-def cached_summary(config: ExperimentConfig, store: RunStore) -> dict | None:
-    """The stored summary of a resolved config, if it and every arm it names are complete."""
+def cached_summary(config: ExperimentConfig, store: RunStore) -> Summary | None:
+    """The stored summary of a resolved config, if it is of the current schema and every run it names is
+    complete. An older schema's summary is re-summarised from its runs (no retraining) and stored."""
     path = experiment_path(store, config.key())
     if not path.exists():
         return None
+    if not all(store.is_complete(config.arm(name, seed).key()) for name, seed in arm_seeds(config)):
+        return None
     try:
-        summary = json.loads(path.read_text())
-    except (json.JSONDecodeError, OSError):
+        return Summary.from_dict(json.loads(path.read_text()))
+    except OutdatedSummary:
+        summary = resummarize(config, store)
+        write_json_atomic(path, summary.to_dict())
+        return summary
+    except (json.JSONDecodeError, OSError, ValueError):
         return None
-    if not all(store.is_complete(config.arm(name).key()) for name in ARM_NAMES):
-        return None
-    return summary
+
+
+def arm_seeds(config: ExperimentConfig) -> list[tuple[str, int]]:
+    """Every (arm, seed) of an experiment, in training order: all arms of the first seed first."""
+    return [(name, seed) for seed in config.seed_list for name in ARM_NAMES]
+
+
+def stored_runs(config: ExperimentConfig, store: RunStore) -> dict[int, dict[str, Run]]:
+    """The completed runs of every (arm, seed); ValueError naming the first one missing."""
+    runs: dict[int, dict[str, Run]] = {}
+    for name, seed in arm_seeds(config):
+        run = store.get(config.arm(name, seed).key())
+        if run is None:
+            raise ValueError(f"the {name} run of seed {seed} is missing from the run store {store.root}")
+        runs.setdefault(seed, {})[name] = run
+    return runs
+
+
+def resummarize(config: ExperimentConfig, store: RunStore) -> Summary:
+    """Summarises an experiment again from its stored runs (after a schema change); no training."""
+    from tieviz.summarize import summarize
+
+    seed_runs = stored_runs(config, store)
+    return replace(summarize(config, seed_runs), train_seconds=_train_seconds(seed_runs))
+
+
+def _train_seconds(seed_runs: dict[int, dict[str, Run]]) -> float:
+    return float(
+        sum(run.info.get("wall_seconds", 0.0) for runs in seed_runs.values() for run in runs.values())
+    )
 
 
 def run_experiment(
@@ -126,11 +162,11 @@ def run_experiment(
     store: RunStore,
     progress: ExperimentProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> dict:
-    """Trains what is missing, analyses, stores and returns the summary (see `summary.summarize`)."""
+) -> Summary:
+    """Trains what is missing for every seed, analyses, stores and returns the summary."""
     config = resolve(config)
     if (summary := cached_summary(config, store)) is not None:
-        return {**summary, "cache_hit": True}
+        return replace(summary, cache_hit=True)
     started = time.perf_counter()
     corpus_cache: list[Any] = []
 
@@ -141,33 +177,75 @@ def run_experiment(
             corpus_cache.append(build_corpus(config.data, config.model.seq_len))
         return corpus_cache[0]
 
-    runs: dict[str, Run] = {}
-    for name in ARM_NAMES:
+    seed_runs: dict[int, dict[str, Run]] = {}
+    for name, seed in arm_seeds(config):
 
-        def arm_progress(step: int, total: int, metrics: dict, name: str = name) -> None:
+        def arm_progress(step: int, total: int, metrics: dict, name: str = name, seed: int = seed) -> None:
             if progress is not None:
-                progress(name, step, total, metrics)
+                progress(name, step, total, {**metrics, "seed": seed})
 
-        runs[name] = train_arm(config.arm(name), store, corpus, arm_progress, should_stop)
+        run = train_arm(config.arm(name, seed), store, corpus, arm_progress, should_stop)
+        seed_runs.setdefault(seed, {})[name] = run
 
-    from tieviz.summary import summarize
+    from tieviz.summarize import summarize
 
-    summary = summarize(config, runs, progress=progress)
-    summary["wall_seconds"] = time.perf_counter() - started
-    write_json_atomic(experiment_path(store, config.key()), summary)
-    return {**summary, "cache_hit": False}
+    summary = summarize(config, seed_runs, progress=progress)
+    summary = replace(
+        summary, wall_seconds=time.perf_counter() - started, train_seconds=_train_seconds(seed_runs)
+    )
+    write_json_atomic(experiment_path(store, config.key()), summary.to_dict())
+    return summary
 
 
-def load_experiment(summary_or_dir: Path) -> tuple[dict, dict[str, Run]]:
-    """A summary.json (or a directory holding one) and its three runs."""
+def load_experiment(summary_or_dir: Path) -> tuple[Summary, dict[str, Run]]:
+    """A summary.json (or a directory holding one) and its first seed's three runs.
+
+    A summary of an older schema is summarised again from its runs, beside them in the run store,
+    and the file is rewritten: opening an old experiment gives it every current measure.
+    """
     path = summary_or_dir / "summary.json" if summary_or_dir.is_dir() else summary_or_dir
     if not path.exists():
         raise ValueError(f"no summary.json at {path}; run `python -m tieviz experiment --out DIR` first")
-    summary = json.loads(path.read_text())
+    try:
+        raw = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name} is not valid JSON ({error})") from error
+    try:
+        summary = Summary.from_dict(raw)
+    except OutdatedSummary:
+        summary = _upgrade(raw, path)
     runs = {}
-    for name, arm in summary["arms"].items():
+    for name, arm in summary.arms.items():
         run = Run(Path(arm["run_dir"]))
         if not (run.path / "run.json").exists():
             raise ValueError(f"the {name} run of this experiment is missing from {run.path}")
         runs[name] = run
     return summary, runs
+
+
+def _upgrade(raw: dict, path: Path) -> Summary:
+    """The current summary of an experiment stored by an older schema, rewritten in place."""
+    try:
+        config = ExperimentConfig.from_dict(raw["config"])
+        run_dir = Path(next(iter(raw["arms"].values()))["run_dir"])
+    except (KeyError, TypeError, StopIteration) as error:
+        raise ValueError(f"{path.name} is not an experiment summary ({error})") from error
+    summary = resummarize(config, RunStore(run_dir.parent))
+    write_json_atomic(path, summary.to_dict())
+    return summary
+
+
+def whole_vocabulary_bias(summary_path: Path) -> dict:
+    """{"stats", "floors", "n_tokens"}: the final bias of every seed over all non-special tokens, the
+    token set the paper compares (the summary compares the config's top_n most frequent)."""
+    from tieviz.results import top_token_ids
+    from tieviz.summarize import bias_stats
+
+    summary, _ = load_experiment(summary_path)
+    seed_runs = {
+        int(seed): {n: Run(Path(a["run_dir"])) for n, a in arms.items()}
+        for seed, arms in summary.seed_arms.items()
+    }
+    tokens = top_token_ids(seed_runs[min(seed_runs)]["untied"], 0)
+    stats, floors = bias_stats(seed_runs, tokens)
+    return {"stats": stats, "floors": floors, "n_tokens": int(len(tokens))}

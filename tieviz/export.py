@@ -9,22 +9,24 @@ from tieviz.errors import error_line
 from tieviz.experiment import load_experiment
 from tieviz.figures import CaptionedFigure
 from tieviz.runs import Run
+from tieviz.summary import Summary
 
 MAP_TOKENS = 1000
 
 
-def experiment_figures(summary: dict, runs: dict[str, Run]) -> Iterator[CaptionedFigure]:
+def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[CaptionedFigure]:
     """All figures of one experiment, in the order the dashboard tells the story."""
     from tieviz import results
     from tieviz.analysis.maps import cached_embedding_maps
     from tieviz.analysis.teaching import default_breaking_map, default_toy_embeddings, standard_savings_table
-    from tieviz.figures import bias, bigrams, curves, lens, maps, teaching
+    from tieviz.figures import bias, bigrams, curves, lens, maps, reference, teaching
+    from tieviz.reference import DRIFT_MODELS, olmo1b_gradient_norms, public_drift
 
     labels, toy = default_toy_embeddings()
     yield teaching.teaching_products_figure(labels, toy, default_breaking_map(toy.shape[1]))
     yield teaching.savings_figure(standard_savings_table())
 
-    comparison = results.bigram_comparison(runs, summary["config"]["bigram_k"])
+    comparison = results.bigram_comparison(runs, summary.config.bigram_k)
     yield bigrams.bigram_heatmaps(comparison)
     yield bigrams.asymmetry_heatmaps(comparison)
 
@@ -34,14 +36,25 @@ def experiment_figures(summary: dict, runs: dict[str, Run]) -> Iterator[Captione
     yield maps.embedding_map_figure(layouts, embeddings.labels, embeddings.counts, method="umap")
 
     arm_metrics = results.metrics(runs)
-    alpha = summary["arms"]["scaled"]["alpha"]
+    alpha = summary.alpha
     yield curves.gradient_ratio_figure(arm_metrics, alpha=alpha)
     yield curves.grad_share_figure(arm_metrics)
+    yield reference.paper_share_figure(arm_metrics, olmo1b_gradient_norms(), alpha)
+    yield reference.drift_figure(
+        results.untied_drift(runs["untied"]), [public_drift(m) for m in DRIFT_MODELS]
+    )
     yield curves.loss_figure(arm_metrics)
-    yield bias.bias_over_training_figure(summary["bias_over_training"], "cka")
-    yield bias.bias_over_training_figure(summary["bias_over_training"], "mknn")
+    for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
+        floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
+        yield bias.bias_over_training_figure(
+            summary.bias_over_training,
+            measure,
+            floor=None if floor is None else floor.mean,
+            baseline=None if baseline is None else baseline.mean,
+            n_seeds=summary.n_seeds,
+        )
 
-    lenses = results.lens_from_summary(summary["lens"])  # computed when the experiment was summarised
+    lenses = results.lens_from_summary(summary.lens)  # computed when the experiment was summarised
     tuned = {name: r.tuned for name, r in lenses.items()}
     logit = {name: r.logit for name, r in lenses.items()}
     yield lens.lens_figure(tuned, "kl", logit_stats=logit)

@@ -38,12 +38,13 @@ def gpt2_config(arm: ArmConfig, vocab_size: int, eos_id: int) -> GPT2Config:
 
 
 def build_model(arm: ArmConfig, vocab_size: int, eos_id: int) -> GPT2LMHeadModel:
-    """A freshly initialised model. Every arm of one seed starts from the same shared weights.
+    """A freshly initialised model, drawn from `arm.weights_seed`.
 
-    The untied twin is initialised first and the tied model copies everything but its lm_head, so the
-    arms differ only in tying (and alpha), never in the luck of the draw.
+    The untied twin is initialised first and a tied model copies everything but its lm_head, so arms
+    drawn from one seed differ only in tying (and alpha), never in the luck of the draw. An untied
+    reference with its own init_seed starts from weights of its own, as independently trained models do.
     """
-    torch.manual_seed(arm.train.seed)
+    torch.manual_seed(arm.weights_seed)
     untied = GPT2LMHeadModel(gpt2_config_untied(arm, vocab_size, eos_id))
     if not arm.tied:
         return untied

@@ -16,7 +16,7 @@ from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_b
 from tieviz.data import SPECIAL_TOKENS
 from tieviz.runs import Run
 
-LENS_SEQUENCES = 64  # held-out windows the tuned lens is fitted and scored on
+LENS_SEQUENCES = 64  # windows the tuned lens is fitted on (training split), and as many it is scored on
 LENS_STEPS = 250
 
 
@@ -26,8 +26,9 @@ def special_ids(run: Run) -> list[int]:
 
 
 def top_token_ids(run: Run, n: int) -> np.ndarray:
-    """The n most frequent non-special tokens of the training split, most frequent first."""
-    return most_frequent(run.counts(), n, exclude=special_ids(run))
+    """The n most frequent non-special tokens of the training split, most frequent first (n = 0: all)."""
+    counts = run.counts()
+    return most_frequent(counts, n if n > 0 else len(counts), exclude=special_ids(run))
 
 
 def final_norm(run: Run) -> LayerNormParams:
@@ -93,20 +94,37 @@ def embedding_set(runs: dict[str, Run], n: int, step: int | None = None) -> Embe
     return EmbeddingSet(ids, [labels[i] for i in ids], reference.counts()[ids], matrices)
 
 
+def untied_drift(run: Run) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{"input", "output"}: (steps, mean cosine with step 0) of an untied run's W_E and W_U."""
+    from tieviz.analysis.drift import drift_from_start
+
+    saved = {step: run.embeddings(step) for step, _ in run.checkpoints()}
+    return {
+        "input": drift_from_start({s: m[0] for s, m in saved.items()}),
+        "output": drift_from_start({s: m[1] for s, m in saved.items()}),
+    }
+
+
 def metrics(runs: dict[str, Run]) -> dict[str, list[dict]]:
     return {name: run.metrics() for name, run in runs.items()}
 
 
-def held_out_windows(run: Run, n: int = LENS_SEQUENCES):
-    """[n, T] token windows from the validation split: text the model never trained on."""
+def lens_windows(run: Run, n: int = LENS_SEQUENCES):
+    """([n, T] fit windows from the training split, [n, T] score windows from the validation split).
+
+    The translators are fitted on text the model trained on and scored on text neither the model nor
+    the translators ever saw: scored in-sample, the fit's optimism was as large as the tied/untied gap.
+    """
     import torch
 
     from tieviz.data import fixed_windows
 
     tokens = run.tokens().astype(np.int64)
     seq_len = run.info["config"]["model"]["seq_len"]
-    val = tokens[run.info["n_train_tokens"] :]
-    return fixed_windows(val, seq_len - 1, n).to(torch.long)
+    split = run.info["n_train_tokens"]
+    fit = fixed_windows(tokens[:split], seq_len - 1, n).to(torch.long)
+    score = fixed_windows(tokens[split:], seq_len - 1, n).to(torch.long)
+    return fit, score
 
 
 @dataclass(frozen=True)
@@ -114,14 +132,18 @@ class LensResult:
     tuned: object  # tieviz.analysis.lens.LensStatistics
     logit: object
     contributions: np.ndarray  # [L] relative size of each block's update to the residual stream
+    fit_windows: int = 0  # sequences the translators were fitted on
+    score_windows: int = 0  # sequences the statistics were computed on
+    held_out: bool = False  # True when no scored sequence was used for fitting
 
 
 def lens_result(
     run: Run, steps: int = LENS_STEPS, progress: Callable[[int, int], None] | None = None
 ) -> LensResult:
-    """Tuned and logit lens statistics of one run; the trained translators are cached in the run."""
+    """Tuned and logit lens statistics of one run, held out; the trained translators are cached in the run."""
+    fit, score = lens_windows(run)
     return model_lens_result(
-        run.load_model(), held_out_windows(run), run.analysis_dir("lens"), run.key, steps, progress
+        run.load_model(), fit, run.analysis_dir("lens"), run.key, steps, progress, score_ids=score
     )
 
 
@@ -132,17 +154,32 @@ def model_lens_result(
     model_key: str,
     steps: int = LENS_STEPS,
     progress: Callable[[int, int], None] | None = None,
+    score_ids=None,
 ) -> LensResult:
-    """Tuned lens (translators cached in `cache_dir`), logit lens and block contributions over ids [n, T]."""
+    """Tuned lens fitted on ids [n, T] (translators cached in `cache_dir`), then the tuned and logit lens
+    and block contributions scored on score_ids [m, T] (default: ids themselves, which is in-sample)."""
     from tieviz.analysis.lens import LogitLens, cached_tuned_lens, lenses_statistics, residual_contributions
 
+    scored = ids if score_ids is None else score_ids
     lens = cached_tuned_lens(model, ids, cache_dir, steps=steps, model_key=model_key, progress=progress)
-    stats = lenses_statistics(model, {"tuned": lens, "logit": LogitLens(model)}, ids)  # one pass for both
-    return LensResult(stats["tuned"], stats["logit"], contributions=residual_contributions(model, ids))
+    stats = lenses_statistics(model, {"tuned": lens, "logit": LogitLens(model)}, scored)  # one pass for both
+    return LensResult(
+        stats["tuned"],
+        stats["logit"],
+        contributions=residual_contributions(model, scored),
+        fit_windows=int(ids.shape[0]),
+        score_windows=int(scored.shape[0]),
+        held_out=score_ids is not None,
+    )
+
+
+LENS_MODELS = ("tied", "untied")
 
 
 def lens_summary(results: dict[str, LensResult]) -> dict:
-    return {
+    """Per-layer lens statistics of each model, plus how they were fitted and scored."""
+    first = next(iter(results.values()))
+    per_model = {
         name: {
             "tuned_kl": result.tuned.kl.tolist(),
             "logit_kl": result.logit.kl.tolist(),
@@ -152,6 +189,12 @@ def lens_summary(results: dict[str, LensResult]) -> dict:
             "layers": list(result.tuned.layer_names),
         }
         for name, result in results.items()
+    }
+    return {
+        **per_model,
+        "held_out": all(r.held_out for r in results.values()),
+        "fit_windows": first.fit_windows,
+        "score_windows": first.score_windows,
     }
 
 
@@ -171,6 +214,10 @@ def lens_from_summary(stored: dict) -> dict[str, LensResult]:
             tuned=statistics(values, "tuned"),
             logit=statistics(values, "logit"),
             contributions=np.asarray(values["contributions"]),
+            fit_windows=int(stored.get("fit_windows", 0)),
+            score_windows=int(stored.get("score_windows", 0)),
+            held_out=bool(stored.get("held_out", False)),
         )
         for name, values in stored.items()
+        if name in LENS_MODELS
     }

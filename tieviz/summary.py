@@ -1,98 +1,138 @@
-"""The experiment summary: the numbers behind every claim, computed from three completed runs."""
+"""The experiment summary: one typed, versioned record of every number the pages and the CLI show.
+
+summary.json is this record's `to_dict()`. Readers go through `Summary.from_dict`, never raw keys, and
+a summary written by an older schema is re-summarised from its stored runs (no retraining) when opened
+(`tieviz.experiment.load_experiment`), so cached experiments learn new measures.
+
+`stats` holds every headline number over seeds (see `tieviz.analysis.stats.SeedStat`), under names:
+    bias.{tied,scaled}.{lin_cos,proc_cos,cka,mknn}   out − in score: positive = output-shaped
+    score.{tied,scaled}.{measure}_{out,in}            the two scores behind each bias
+    bias_change.{measure}                             scaled bias − tied bias, paired by seed
+    grad_ratio.{arm}_{early,late}, grad_ratio.tied_drop   tieviz's exact [V, d] split; drop = early − late
+    grad_share.{tied,scaled}.{first_100,overall}     the paper's output share (activation-gradient norms)
+    lens.early_kl.{tied,untied}, lens.early_kl_gap   held-out tuned-lens KL (nats), tied − untied
+    bigram.corr_gap, bigram.truth_corr_gap            untied − tied correlation, bigrams / true transitions
+    val_loss.{arm}
+The mean-only sections (`bias`, `grad_ratio`, `lens`, ...) are the same numbers averaged over seeds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
-import numpy as np
-
-from tieviz.analysis.curves import EARLY_FRACTION, LATE_FRACTION, window_mean
+from tieviz.analysis.stats import SeedStat
 from tieviz.config import ExperimentConfig
-from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
-from tieviz.runs import Run
+
+SCHEMA_VERSION = 2  # 1: one seed, no stats (unversioned); 2: seeds, stats, floors, baseline, verdicts
 
 
-def grad_ratio_summary(runs: dict[str, Run]) -> dict[str, float]:
-    ratios = {name: [m["grad_ratio"] for m in run.metrics()] for name, run in runs.items()}
-    out = {}
-    for name, values in ratios.items():
-        out[f"{name}_early"] = window_mean(values, 0.0, EARLY_FRACTION)
-        out[f"{name}_late"] = window_mean(values, 1.0 - LATE_FRACTION, 1.0)
-    return out
+@dataclass(frozen=True)
+class Summary:
+    schema_version: int
+    preset: str
+    config: ExperimentConfig
+    experiment_key: str
+    device: str
+    seeds: list[int]
+    n_top_tokens: int  # tokens the bias measures compare: the most frequent ones
+    whole_vocabulary: bool  # True when those are every non-special token
+    arms: dict[str, dict]  # arm -> the first seed's run (run_dir, key, losses, params, ...)
+    seed_arms: dict[str, dict[str, dict]]  # str(seed) -> arm -> run summary
+    bias: dict[str, dict[str, float]]  # tied/scaled -> "{measure}_{out,in}" -> mean over seeds
+    bias_over_training: dict  # steps, and per tied arm each "{measure}_{side}" series (mean over seeds)
+    grad_ratio: dict[str, float]  # "{arm}_{early,late}" means
+    grad_share: dict | None  # tied/scaled -> first_100/overall (paper's definition); None: not logged
+    bigram: dict  # the first seed's bigram comparison (tokens, asymmetry, correlations)
+    lens: dict  # tied/untied per-layer means, held_out, fit_windows, score_windows
+    stats: dict[str, SeedStat]
+    floors: dict[str, SeedStat]  # measure -> the tied matrix against shuffled untied rows
+    baseline: dict[str, SeedStat]  # measure -> two seeds' untied output matrices; {} with one seed
+    verdicts: dict[str, dict[str, str]]  # claim -> {"status", "text"}
+    wall_seconds: float | None = None
+    train_seconds: float | None = None  # sum of the runs' own training times
+    cache_hit: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # keys a newer tieviz wrote, kept on rewrite
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def alpha(self) -> float:
+        return self.config.alpha
+
+    @property
+    def steps(self) -> int:
+        return self.config.train.steps
+
+    def stat(self, name: str) -> SeedStat | None:
+        return self.stats.get(name)
+
+    def verdict(self, claim: str):
+        """The stored verdict of a claim as a `tieviz.analysis.verdicts.Verdict`, or None."""
+        from tieviz.analysis.verdicts import Verdict
+
+        stored = self.verdicts.get(claim)
+        return None if stored is None else Verdict(stored["status"], stored["text"])
+
+    def token_scope(self) -> str:
+        """Which tokens the bias tables compare, in words."""
+        if self.whole_vocabulary:
+            return f"the whole vocabulary ({self.n_top_tokens} tokens, special tokens left out)"
+        return f"the {self.n_top_tokens} most frequent tokens of the training text"
+
+    def with_verdicts(self, verdicts: dict) -> Summary:
+        stored = {claim: {"status": v.status, "text": v.text} for claim, v in verdicts.items()}
+        return replace(self, verdicts=stored)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra",)}
+        out["config"] = self.config.to_dict()
+        for name in ("stats", "floors", "baseline"):
+            out[name] = {k: v.to_dict() for k, v in getattr(self, name).items()}
+        out["verdicts"] = {claim: v["status"] for claim, v in self.verdicts.items()}
+        out["verdict_texts"] = {claim: v["text"] for claim, v in self.verdicts.items()}
+        return {**self.extra, **_plain(out)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Summary:
+        """The summary stored in summary.json; ValueError if it is not a current summary."""
+        if not isinstance(raw, dict):
+            raise ValueError("summary.json does not hold an experiment summary")
+        version = raw.get("schema_version", 1)
+        if version != SCHEMA_VERSION:
+            raise OutdatedSummary(version)
+        try:
+            known = {f.name for f in fields(cls)}
+            values = {k: v for k, v in raw.items() if k in known and k not in ("extra",)}
+            values["config"] = ExperimentConfig.from_dict(raw["config"])
+            for name in ("stats", "floors", "baseline"):
+                values[name] = {k: SeedStat.from_dict(v) for k, v in raw[name].items()}
+            texts = raw.get("verdict_texts", {})
+            values["verdicts"] = {
+                c: {"status": s, "text": texts.get(c, "")} for c, s in raw["verdicts"].items()
+            }
+            extra = {k: v for k, v in raw.items() if k not in known and k != "verdict_texts"}
+            return cls(**values, extra=extra)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"summary.json is incomplete or damaged ({error})") from error
 
 
-def arm_summary(run: Run) -> dict:
-    info = run.info
-    return {
-        "final_train_loss": info["final_train_loss"],
-        "final_val_loss": info["final_val_loss"],
-        "params": info["params"],
-        "tokens_per_second": info["tokens_per_second"],
-        "run_dir": str(run.path.resolve()),
-        "alpha": info["config"]["alpha"],
-        "tied": info["config"]["tied"],
-        "key": run.key,
-    }
+class OutdatedSummary(ValueError):
+    """A summary written by an older tieviz: re-summarise it from its runs."""
+
+    def __init__(self, version: Any) -> None:
+        super().__init__(f"summary schema {version!r} is not the current {SCHEMA_VERSION}")
+        self.version = version
 
 
-def bias_at(runs: dict[str, Run], tokens: np.ndarray, step: int | None = None) -> dict[str, dict[str, float]]:
-    """The paper's measures, CKA and mutual 10-NN of the tied and scaled matrices vs the untied pair."""
-    from tieviz.analysis.alignment import bias_scores
-
-    untied_in, untied_out = runs["untied"].embeddings(step)
-    result = {}
-    for name in ("tied", "scaled"):
-        shared, _ = runs[name].embeddings(step)
-        result[name] = bias_scores(shared[tokens], untied_in[tokens], untied_out[tokens])
-    return result
-
-
-def bias_per_step(runs: dict[str, Run], tokens: np.ndarray) -> dict[int, dict[str, dict[str, float]]]:
-    """`bias_at` at every step after 0 saved by all three arms. The last is the final step, whose saved
-    embeddings are the trained model's own, so its scores are the run's final bias."""
-    common = sorted(set.intersection(*(set(dict(r.checkpoints())) for r in runs.values())))
-    return {step: bias_at(runs, tokens, step) for step in common if step > 0}
-
-
-def bias_over_training(per_step: dict[int, dict[str, dict[str, float]]]) -> dict:
-    """CKA and mutual k-NN series, per tied arm, over the steps of `bias_per_step`."""
-    steps = sorted(per_step)
-    keys = ("cka_out", "cka_in", "mknn_out", "mknn_in")
-    series = {name: {k: [per_step[s][name][k] for s in steps] for k in keys} for name in ("tied", "scaled")}
-    return {"steps": steps, **series}
-
-
-def summarize(
-    config: ExperimentConfig,
-    runs: dict[str, Run],
-    progress: Callable[[str, int, int, dict], None] | None = None,
-) -> dict:
-    tokens = top_token_ids(runs["untied"], config.top_n)
-    per_step: dict[int, dict] = {}
-
-    def final_bias() -> dict:
-        per_step.update(bias_per_step(runs, tokens))
-        return per_step[max(per_step)]
-
-    stages: list[tuple[str, Callable[[], object]]] = [
-        ("bias", final_bias),  # scores every saved step, of which the final one is the run's bias
-        ("bias_over_training", lambda: bias_over_training(per_step)),
-        ("grad_ratio", lambda: grad_ratio_summary(runs)),
-        ("bigram", lambda: bigram_summary(bigram_comparison(runs, config.bigram_k))),
-        ("lens", lambda: lens_summary({name: lens_result(runs[name]) for name in ("tied", "untied")})),
-    ]
-    summary: dict = {
-        "preset": config.preset,
-        "config": config.to_dict(),
-        "experiment_key": config.key(),
-        "device": config.train.device,
-        "n_top_tokens": int(len(tokens)),
-        "arms": {name: arm_summary(run) for name, run in runs.items()},
-    }
-    for index, (key, compute) in enumerate(stages):
-        if progress is not None:
-            progress("analysis", index, len(stages), {"stage": key})
-        summary[key] = compute()
-    if progress is not None:
-        progress("analysis", len(stages), len(stages), {"stage": "done"})
-    return summary
+def _plain(value: Any) -> Any:
+    """Dataclasses and tuples as JSON-ready dicts and lists."""
+    if hasattr(value, "__dataclass_fields__"):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -69,9 +69,15 @@ class GradientSplit:
         return g_in, weight.grad - g_in
 
     def norms(self) -> torch.Tensor:
-        """[2] (||g_in||, ||g_out||), left on the device so logging forces no sync."""
+        """[3] (||g_in||, ||g_out||, ||g_act||), left on the device so logging forces no sync.
+
+        g_in and g_out are the exact [V, d] parts (alpha included). g_act is the paper's input-path norm:
+        the gradient at the looked-up activations [B, T, d] before the scatter-add, and before alpha.
+        """
         g_in, g_out = self.parts()
-        return torch.stack([g_in.norm(), g_out.norm()])
+        if self._g_emb is None:
+            raise RuntimeError("no backward pass has gone through the embedding since the last forward")
+        return torch.stack([g_in.norm(), g_out.norm(), self._g_emb.float().norm()])
 
     def remove(self) -> None:
         self._handle.remove()
@@ -152,7 +158,7 @@ def train_model(
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     save_embedding_checkpoint(model, out_dir / "checkpoints" / "step-000000.safetensors")
 
-    pending: list[torch.Tensor] = []  # [3] (loss, g_in, g_out) per step, synced at flush time
+    pending: list[torch.Tensor] = []  # [4] (loss, g_in, g_out, g_act) per step, synced at flush time
     window_start, window_tokens, measured_tokens, measured_seconds = time.perf_counter(), 0, 0, 0.0
     started = time.perf_counter()
     last: dict = {}
@@ -185,7 +191,7 @@ def train_model(
                 )
             rate = window_tokens / max(elapsed, 1e-9)
             first = step - len(values) + 1
-            for offset, (loss_value, g_in, g_out) in enumerate(values):
+            for offset, (loss_value, g_in, g_out, g_act) in enumerate(values):
                 if not math.isfinite(loss_value):
                     raise TrainingDiverged(
                         f"the loss became {loss_value} at step {first + offset} (learning rate {t.lr:g}); "
@@ -198,6 +204,7 @@ def train_model(
                     "grad_in": g_in,
                     "grad_out": g_out,
                     "grad_ratio": g_out / g_in if g_in > 0 else float("inf"),
+                    "grad_in_act": g_act,  # the paper's input norm: at the activations, before alpha
                     "tokens_per_second": rate,
                 }
                 if last["step"] % t.eval_every == 0 or last["step"] == t.steps:

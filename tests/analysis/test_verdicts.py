@@ -1,142 +1,184 @@
-"""Verdicts follow the sign of each claim's effect and stay neutral inside the stated margin."""
-
-import math
+"""Verdicts come from 95 % intervals over seeds: above the null agrees, straddling it is no clear effect,
+one seed is said to be one seed, and measures that disagree are reported as such."""
 
 import pytest
 
+from tieviz.analysis.stats import seed_stat
 from tieviz.analysis.verdicts import (
-    BIAS_MARGIN,
-    RATIO_MARGIN,
+    AGREES,
+    DISAGREES,
+    NO_CLEAR,
+    ONE_SEED,
+    Verdict,
+    bias_claim,
     bias_verdict,
-    lens_verdict,
-    ratio_verdict,
-    scaling_verdict,
-    symmetry_verdict,
+    lens_claim,
+    ratio_claim,
+    scaling_claim,
+    symmetry_claim,
 )
+from tieviz.config import ExperimentConfig
+from tieviz.summary import SCHEMA_VERSION, Summary
+
+MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")
 
 
-@pytest.mark.parametrize(
-    ("cka_out", "cka_in", "agrees"),
-    [
-        (0.79, 0.26, True),  # the demo run
-        (0.26, 0.79, False),
-        (0.50, 0.50, None),
-        (0.50 + BIAS_MARGIN / 2, 0.50, None),
-        (0.50 + 2 * BIAS_MARGIN, 0.50, True),
-    ],
-)
-def test_bias_verdict_follows_the_sign_of_out_minus_in(cka_out, cka_in, agrees):
-    verdict = bias_verdict(cka_out, cka_in)
-    assert verdict.agrees is agrees
-    assert ("looks more like an output matrix" in verdict.text) == (agrees is True)
-    assert f"CKA {cka_out:.2f} to the untied output matrix against {cka_in:.2f}" in verdict.text
+def bias_stats(per_measure: dict[str, list[float]], out: float = 0.78) -> dict:
+    """stats for the tied bias claim: each measure's per-seed bias, with out/in scores that give it."""
+    stats = {}
+    for m, values in per_measure.items():
+        stats[f"bias.tied.{m}"] = seed_stat(values)
+        stats[f"score.tied.{m}_out"] = seed_stat([out] * len(values))
+        stats[f"score.tied.{m}_in"] = seed_stat([out - v for v in values])
+    return stats
 
 
-def test_bias_verdict_gives_training_advice_only_for_tieviz_runs():
-    assert "default preset" in bias_verdict(0.3, 0.5).text
-    assert "default preset" not in bias_verdict(0.3, 0.5, tieviz_run=False).text
+CLEAR = [0.10, 0.11, 0.09, 0.10, 0.12]  # the toy preset's linear-map bias, about
+STRADDLES = [0.05, -0.04, 0.03, -0.05, 0.01]
+NEGATIVE = [-0.10, -0.11, -0.09, -0.10, -0.12]
 
 
-def test_ratio_verdict_agrees_when_the_output_path_leads_early_and_falls():
-    verdict = ratio_verdict(42.85, 1.28)
-    assert verdict.agrees is True
-    assert "42.9×" in verdict.text and "1.28×" in verdict.text
+def test_an_interval_above_zero_agrees_on_every_measure():
+    verdict = bias_claim(bias_stats(dict.fromkeys(MEASURES, CLEAR)))
+    assert verdict.status == AGREES and verdict.agrees is True
+    assert "0.104 ± 0.014" in verdict.text  # printed with the precision its interval supports
+    assert "The other measures agree" in verdict.text
 
 
-def test_ratio_verdict_notes_a_lead_that_does_not_shrink():
-    verdict = ratio_verdict(1.52, 1.88)
-    assert verdict.agrees is None  # half the claim: the early lead holds, its fall does not
-    assert "did not shrink" in verdict.text
-    assert ratio_verdict(2.0, 2.0 / (1 + RATIO_MARGIN / 2)).agrees is None  # a fall inside the margin
+def test_an_interval_that_straddles_zero_is_no_clear_effect():
+    verdict = bias_claim(bias_stats(dict.fromkeys(MEASURES, STRADDLES)))
+    assert verdict.status == NO_CLEAR and verdict.agrees is None
+    assert "includes 0" in verdict.text
 
 
-def test_ratio_verdict_says_when_the_input_path_ends_up_ahead():
-    verdict = ratio_verdict(8.6, 0.5)  # science.md's reference run: 8.6 at step 10, about 0.5 at the end
-    assert verdict.agrees is True
-    assert "input path pulled harder (ratio 0.50×)" in verdict.text and "lead fell" not in verdict.text
+def test_an_interval_below_zero_disagrees():
+    assert bias_claim(bias_stats(dict.fromkeys(MEASURES, NEGATIVE))).status == DISAGREES
 
 
-@pytest.mark.parametrize(
-    ("early", "agrees"),
-    [(1.0, None), (1 + RATIO_MARGIN / 2, None), (1 - RATIO_MARGIN / 2, None), (0.5, False)],
-)
-def test_ratio_verdict_without_an_output_lead(early, agrees):
-    verdict = ratio_verdict(early, 1.0)
-    assert verdict.agrees is agrees
-    assert "did not dominate" in verdict.text
+def test_one_seed_gives_the_single_seed_status_in_words():
+    verdict = bias_claim(bias_stats(dict.fromkeys(MEASURES, [0.10])))
+    assert verdict.status == ONE_SEED and verdict.agrees is None
+    assert "one seed" in verdict.text and "3 or more seeds" in verdict.text
 
 
-def test_ratio_verdict_of_missing_values_is_neutral():
-    assert ratio_verdict(math.nan, 1.0).agrees is None
+def test_measures_that_disagree_are_reported_as_such():
+    stats = bias_stats({"lin_cos": STRADDLES, "proc_cos": STRADDLES, "cka": CLEAR, "mknn": CLEAR})
+    verdict = bias_claim(stats)
+    assert verdict.status == NO_CLEAR  # decided on the paper's measure, not on CKA
+    assert "The measures disagree" in verdict.text and "CKA" in verdict.text
 
 
-def test_lens_verdict_compares_the_early_half_of_the_layers():
-    # Five points: embeddings, four blocks; the last is ~0 by design. Early = the first two.
-    untied = [1.0, 0.5, 0.2, 0.05, 0.0]
-    tied = [2.0, 0.9, 0.1, 0.02, 0.0]  # higher early, lower later: only the early layers count
-    verdict = lens_verdict(tied, untied)
-    assert verdict.agrees is True and "1.45" in verdict.text and "0.75" in verdict.text
-    assert lens_verdict(untied, tied).agrees is False
-    assert lens_verdict(untied, untied).agrees is None
+def test_a_score_at_the_chance_floor_claims_nothing():
+    stats = bias_stats(dict.fromkeys(MEASURES, CLEAR), out=0.50)
+    floors = {m: seed_stat([0.55] * 5) for m in MEASURES}
+    verdict = bias_claim(stats, floors)
+    assert verdict.status == NO_CLEAR and "better than chance" in verdict.text
 
 
-def test_lens_verdict_of_a_two_layer_model_uses_the_embedding_layer():
-    # The toy run's numbers: [embeddings, block 1, final].
-    assert lens_verdict([0.161, 0.001, 0.0], [0.011, 0.001, 0.0]).agrees is True
+def scaling_stats(tied: list[float], scaled: list[float]) -> dict:
+    stats = {}
+    for m in MEASURES:
+        stats[f"bias.tied.{m}"] = seed_stat(tied)
+        stats[f"bias.scaled.{m}"] = seed_stat(scaled)
+        stats[f"bias_change.{m}"] = seed_stat([s - t for s, t in zip(scaled, tied, strict=True)])
+    return stats
 
 
-def test_lens_verdict_refuses_models_of_different_depth():
-    assert "different numbers of layers" in lens_verdict([1.0, 0.0], [1.0, 0.5, 0.0]).text
-    assert "at least one layer" in lens_verdict([0.0], [0.0]).text
+def test_alpha_that_shrinks_the_bias_agrees_and_says_how_far():
+    removed = scaling_claim(scaling_stats(CLEAR, STRADDLES), alpha=5)
+    assert removed.status == AGREES and "removes the bias" in removed.text and "α = 5" in removed.text
+    reversed_ = scaling_claim(scaling_stats(CLEAR, NEGATIVE), alpha=5)
+    assert reversed_.status == AGREES and "reverses the bias" in reversed_.text
+    shrunk = scaling_claim(scaling_stats(CLEAR, [v / 2 for v in CLEAR]), alpha=5)
+    assert shrunk.status == AGREES and "without removing it" in shrunk.text
 
 
-def test_bias_verdict_claims_nothing_when_both_scores_are_at_chance():
+def test_alpha_that_grows_the_bias_disagrees_and_below_one_the_prediction_flips():
+    assert scaling_claim(scaling_stats(CLEAR, [v * 2 for v in CLEAR]), alpha=5).status == DISAGREES
+    assert scaling_claim(scaling_stats(CLEAR, [v * 2 for v in CLEAR]), alpha=0.5).status == AGREES
+
+
+def test_no_causal_test_without_alpha_or_without_a_bias_to_undo():
+    assert "no causal test" in scaling_claim(scaling_stats(CLEAR, STRADDLES), alpha=1).text
+    nothing = scaling_claim(scaling_stats(STRADDLES, NEGATIVE), alpha=5)
+    assert nothing.status == NO_CLEAR and "nothing to undo" in nothing.text
+
+
+def test_a_change_whose_interval_straddles_zero_is_no_clear_effect():
+    noisy = [t + d for t, d in zip(CLEAR, [0.02, -0.03, 0.01, -0.02, 0.015], strict=True)]
+    assert scaling_claim(scaling_stats(CLEAR, noisy), alpha=5).status == NO_CLEAR
+
+
+def ratio_stats(early: list[float], late: list[float]) -> dict:
+    return {
+        "grad_ratio.tied_early": seed_stat(early),
+        "grad_ratio.tied_late": seed_stat(late),
+        "grad_ratio.tied_drop": seed_stat([e - x for e, x in zip(early, late, strict=True)]),
+    }
+
+
+def test_ratio_claim_needs_an_early_lead_and_a_fall():
+    toy = ratio_claim(ratio_stats([6.2, 13.2, 7.9, 9.0, 8.1], [2.0, 2.1, 1.9, 2.2, 2.0]))
+    assert toy.status == AGREES and "×" in toy.text
+    no_fall = ratio_claim(ratio_stats([1.5, 1.6, 1.4], [1.6, 1.4, 1.5]))
+    assert no_fall.status == NO_CLEAR and "did not clearly fall" in no_fall.text
+    input_leads = ratio_claim(ratio_stats([0.5, 0.6, 0.55], [0.4, 0.5, 0.45]))
+    assert input_leads.status == DISAGREES
+    assert ratio_claim(ratio_stats([7.9], [2.0])).status == ONE_SEED
+
+
+def test_symmetry_and_lens_claims_follow_their_gap_interval():
+    assert symmetry_claim(seed_stat([0.15, 0.14, 0.16]), "true transitions").status == AGREES
+    assert "true transitions" in symmetry_claim(seed_stat([0.15, 0.14, 0.16]), "true transitions").text
+    assert symmetry_claim(seed_stat(STRADDLES)).status == NO_CLEAR
+    assert lens_claim(seed_stat([0.16, 0.15, 0.17])).status == AGREES
+    assert lens_claim(seed_stat([-0.16, -0.15, -0.17])).status == DISAGREES
+    assert lens_claim(seed_stat([0.16])).status == ONE_SEED
+
+
+def test_lens_claim_quotes_the_unit_asked_for():
+    gap = seed_stat([0.6931471805599453])
+    assert "+0.69 nats" in lens_claim(gap).text and "+1.00 bits" in lens_claim(gap, bits=True).text
+
+
+def test_verdicts_refuse_an_unknown_status():
+    with pytest.raises(ValueError, match="status"):
+        Verdict("probably", "text")
+
+
+def test_bias_verdict_of_an_uploaded_pair_claims_nothing_at_chance():
     at_chance = bias_verdict(0.12, 0.05, tieviz_run=False, chance=0.11)
-    assert at_chance.agrees is None and "better than chance" in at_chance.text
-    assert bias_verdict(0.70, 0.30, tieviz_run=False, chance=0.11).agrees is True
+    assert at_chance.status == NO_CLEAR and "better than chance" in at_chance.text
+    assert bias_verdict(0.70, 0.30, tieviz_run=False, chance=0.11).status == AGREES
+    assert bias_verdict(0.26, 0.79).status == DISAGREES
 
 
-def test_symmetry_verdict_names_what_it_compares_against():
-    assert "true transitions" in symmetry_verdict(0.1, 0.3, against="true transitions").text
-
-
-@pytest.mark.parametrize(
-    ("tied_bias", "scaled_bias", "agrees", "word"),
-    [
-        (0.53, 0.065, True, "shrank"),  # the demo run
-        (0.10, 0.30, False, "grew"),
-        (0.10, 0.10 - BIAS_MARGIN / 2, None, "barely changed"),
-    ],
-)
-def test_scaling_verdict_asks_whether_alpha_shrank_the_bias(tied_bias, scaled_bias, agrees, word):
-    verdict = scaling_verdict(tied_bias, scaled_bias, alpha=5)
-    assert verdict.agrees is agrees
-    assert word in verdict.text and "α = 5" in verdict.text
-
-
-def test_scaling_the_input_gradient_down_is_expected_to_grow_the_bias():
-    assert scaling_verdict(0.30, 0.50, alpha=0.5).agrees is True
-    assert "grew" in scaling_verdict(0.30, 0.50, alpha=0.5).text
-    assert scaling_verdict(0.30, 0.10, alpha=0.5).agrees is False
-
-
-@pytest.mark.parametrize(
-    ("tied_bias", "scaled_bias", "alpha"), [(0.3, 0.1, 1.0), (-0.10, -0.30, 5), (0.0, -0.2, 5)]
-)
-def test_no_causal_test_without_alpha_or_without_a_bias_to_undo(tied_bias, scaled_bias, alpha):
-    verdict = scaling_verdict(tied_bias, scaled_bias, alpha)
-    assert verdict.agrees is None and "undoes" not in verdict.text
-
-
-def test_symmetry_verdict_asks_which_direct_path_tracks_the_bigrams():
-    toy = symmetry_verdict(corr_tied=0.13, corr_untied=0.32)  # the toy preset's numbers
-    assert toy.agrees is True and "0.32 untied against 0.13 tied" in toy.text
-    assert symmetry_verdict(0.32, 0.13).agrees is False
-    assert symmetry_verdict(0.30, 0.31).agrees is None
-
-
-def test_lens_verdict_quotes_the_unit_the_chart_shows():
-    nats = lens_verdict([math.log(2) * 2, 0.0], [math.log(2), 0.0])
-    bits = lens_verdict([math.log(2) * 2, 0.0], [math.log(2), 0.0], bits=True)
-    assert "1.39 against 0.693 nats" in nats.text
-    assert "2 against 1 bits" in bits.text
+def test_summary_round_trips_its_verdicts_and_stats():
+    stats = {**bias_stats(dict.fromkeys(MEASURES, CLEAR))}
+    summary = Summary(
+        schema_version=SCHEMA_VERSION,
+        preset="toy",
+        config=ExperimentConfig(preset="toy", seeds=5),
+        experiment_key="k",
+        device="cpu",
+        seeds=[0, 1, 2, 3, 4],
+        n_top_tokens=120,
+        whole_vocabulary=False,
+        arms={},
+        seed_arms={},
+        bias={},
+        bias_over_training={},
+        grad_ratio={},
+        grad_share=None,
+        bigram={},
+        lens={},
+        stats=stats,
+        floors={},
+        baseline={},
+        verdicts={},
+    ).with_verdicts({"bias": bias_claim(stats)})
+    raw = summary.to_dict()
+    assert raw["verdicts"] == {"bias": "agrees"} and raw["stats"]["bias.tied.lin_cos"]["per_seed"] == CLEAR
+    again = Summary.from_dict(raw)
+    assert again.verdict("bias") == summary.verdict("bias")
+    assert again.stat("bias.tied.lin_cos") == summary.stat("bias.tied.lin_cos")

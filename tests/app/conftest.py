@@ -42,20 +42,31 @@ def open_app(monkeypatch) -> Callable[..., AppTest]:
 
 @pytest.fixture(scope="session")
 def toy_data(tmp_path_factory) -> tuple[Path, dict]:
-    """A data folder holding one tiny trained experiment: (data dir, its summary).
+    """A data folder holding one tiny trained experiment of two seeds: (data dir, its summary).
 
     The tuned lens is fitted with 20 steps instead of 250: the pages only read its numbers.
     """
-    from tieviz import results, summary
+    return _trained_data(tmp_path_factory.mktemp("app-data"), seeds=2)
+
+
+@pytest.fixture(scope="session")
+def one_seed_data(tmp_path_factory) -> tuple[Path, dict]:
+    """A data folder holding a tiny single-seed experiment, as a new user's first quick run."""
+    return _trained_data(tmp_path_factory.mktemp("app-data-one-seed"), seeds=1)
+
+
+def _trained_data(data: Path, seeds: int):
+    from tieviz import results, summarize
     from tieviz.config import preset
     from tieviz.experiment import run_experiment
     from tieviz.runs import RunStore
 
-    data = tmp_path_factory.mktemp("app-data")
-    config = preset("toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu")
+    config = preset(
+        "toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=seeds
+    )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(summary, "lens_result", functools.partial(results.lens_result, steps=20))
-        return data, run_experiment(config, RunStore(data / "runs"))
+        patch.setattr(summarize, "lens_result", functools.partial(results.lens_result, steps=20))
+        return data, run_experiment(config, RunStore(data / "runs")).to_dict()
 
 
 def errors(at: AppTest) -> list[str]:

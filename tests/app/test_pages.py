@@ -12,14 +12,19 @@ from tieviz import ui
 # Page -> the chart keys it must show for a trained experiment.
 CHARTS = {
     "pages/overview.py": {
-        "chart-bias_over_training_cka",
+        "chart-bias_over_training_lin_cos",
         "chart-gradient_ratio",
         "chart-loss",
         "chart-tying_savings",
     },
     "pages/bigrams.py": {"chart-symmetry-explorer", "chart-bigram_heatmaps", "chart-bigram_asymmetry"},
-    "pages/maps.py": {"chart-embedding-maps", "chart-bias_over_training_cka"},
-    "pages/gradients.py": {"chart-gradient_ratio", "chart-gradient_share", "chart-loss"},
+    "pages/maps.py": {"chart-embedding-maps", "chart-bias_over_training_lin_cos"},
+    "pages/gradients.py": {
+        "chart-gradient_ratio",
+        "chart-gradient_share",
+        "chart-paper_gradient_share",
+        "chart-loss",
+    },
     "pages/lens.py": {"chart-lens_kl", "chart-lens_contributions"},
 }
 
@@ -75,64 +80,85 @@ def test_page_with_a_toy_experiment_shows_its_charts(open_app, toy_data, page):
         at.get_by_key(f"dl-html-{name}")  # raises KeyError when the download is missing
 
 
-def test_overview_headline_numbers_come_from_the_summary(open_app, toy_data):
+def test_overview_headline_numbers_come_from_the_summary_with_intervals(open_app, toy_data):
+    from tieviz.analysis.stats import SeedStat, format_stat
+
     data, summary = toy_data
     at = open_app(data)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["CKA to untied output"] == f"{summary['bias']['tied']['cka_out']:.2f}"
-    assert metrics["CKA to untied input"] == f"{summary['bias']['tied']['cka_in']:.2f}"
-    assert metrics["Early gradient ratio"] == f"{summary['grad_ratio']['tied_early']:.2f}×"
+
+    def shown(name: str, **kwargs) -> str:
+        return format_stat(SeedStat.from_dict(summary["stats"][name]), **kwargs)
+
+    assert metrics["Linear-map cosine to untied output"] == shown("score.tied.lin_cos_out")
+    assert "±" in metrics["Linear-map cosine to untied output"]  # two seeds: an interval
+    assert metrics["Bias (out − in)"] == shown("bias.tied.lin_cos", signed=True)
+    assert metrics["Early gradient ratio"] == shown("grad_ratio.tied_early", unit="×")
+    assert any("2 seeds" in c.value for c in at.caption)
 
 
-# Page -> the verdicts it must show for a trained experiment, computed from the same summary.
-def expected_verdicts(page: str, summary: dict) -> list:
-    from tieviz.analysis.verdicts import (
-        bias_verdict,
-        lens_verdict,
-        ratio_verdict,
-        scaling_verdict,
-        symmetry_verdict,
-    )
-
-    tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
-    tied_bias = tied["cka_out"] - tied["cka_in"]
-    return {
-        "pages/overview.py": [
-            bias_verdict(tied["cka_out"], tied["cka_in"]),
-            scaling_verdict(tied_bias, scaled["cka_out"] - scaled["cka_in"], summary["config"]["alpha"]),
-        ],
-        "pages/bigrams.py": [  # the page opens at the summary's token count, so its numbers match
-            symmetry_verdict(
-                summary["bigram"]["corr_with_bigrams"]["tied"],
-                summary["bigram"]["corr_with_bigrams"]["untied"],
-            )
-        ],
-        "pages/gradients.py": [
-            ratio_verdict(summary["grad_ratio"]["tied_early"], summary["grad_ratio"]["tied_late"])
-        ],
-        "pages/lens.py": [
-            lens_verdict(
-                summary["lens"]["tied"]["tuned_kl"], summary["lens"]["untied"]["tuned_kl"], bits=True
-            )
-        ],
-    }.get(page, [])
+def test_every_analysis_page_says_one_seed_for_a_single_seed_run(open_app, one_seed_data):
+    data, summary = one_seed_data
+    for page in ANALYSIS_PAGES:
+        at = open_app(data, page)
+        assert not at.exception, page
+        text = " ".join([*(c.value for c in at.caption), *(i.value for i in at.info)])
+        assert "one seed" in text.lower(), page
 
 
-@pytest.mark.parametrize(
-    "page", ["pages/overview.py", "pages/bigrams.py", "pages/gradients.py", "pages/lens.py"]
-)
+def test_every_bias_table_shows_intervals_floors_and_the_baseline(open_app, toy_data):
+    data, summary = toy_data
+    for page in ("pages/overview.py", "pages/maps.py"):
+        at = open_app(data, page)
+        table = next(df.value for df in at.dataframe if "chance floor" in df.value.columns)
+        tied = table[table["model"] == "tied"]
+        assert all("±" in value for value in tied["bias (output − input)"]), page
+        floors = summary["floors"]
+        assert f"{floors['lin_cos']['mean']:.3f}" in set(tied["chance floor"]), page
+        assert f"{summary['baseline']['cka']['mean']:.3f}" in set(tied["same-recipe baseline"]), page
+        assert any("most frequent tokens" in c.value for c in at.caption), page
+
+
+def test_the_maps_page_can_score_the_whole_vocabulary(open_app, toy_data):
+    data, summary = toy_data
+    at = open_app(data, "pages/maps.py", query={"maps_tokens": "all"})
+    assert not at.exception and not errors(at)
+    assert any("whole vocabulary" in c.value for c in at.caption)
+
+
+def test_the_gradients_page_puts_the_papers_share_beside_olmo_1b(open_app, toy_data):
+    from tieviz.analysis.stats import SeedStat, format_stat
+
+    data, summary = toy_data
+    at = open_app(data, "pages/gradients.py")
+    metrics = {m.label: m.value for m in at.metric}
+    expected = format_stat(SeedStat.from_dict(summary["stats"]["grad_share.tied.first_100"]))
+    assert metrics["tied: output share, first 100 steps"] == expected
+    assert {"chart-paper_gradient_share", "chart-drift_from_start"} <= chart_keys(at)
+
+
+# Page -> the claims whose stored verdicts it must show.
+PAGE_CLAIMS = {
+    "pages/overview.py": ("bias", "scaling"),
+    "pages/bigrams.py": ("symmetry",),
+    "pages/gradients.py": ("ratio",),
+}
+
+
+@pytest.mark.parametrize("page", [*PAGE_CLAIMS, "pages/lens.py"])
 def test_pages_say_whether_the_run_agrees_with_the_paper(open_app, toy_data, page):
+    from tieviz.analysis.stats import SeedStat
+    from tieviz.analysis.verdicts import lens_claim
+
     data, summary = toy_data
     at = open_app(data, page)
-    shown = {
-        True: [s.value for s in at.success],
-        False: [w.value for w in at.warning],
-        None: [i.value for i in at.info],
-    }
-    verdicts = expected_verdicts(page, summary)
-    assert verdicts
-    for verdict in verdicts:
-        assert verdict.text in shown[verdict.agrees], (verdict, shown)
+    shown = " ".join(m.value for m in [*at.success, *at.warning, *at.info])
+    if page == "pages/lens.py":
+        texts = [lens_claim(SeedStat.from_dict(summary["stats"]["lens.early_kl_gap"]), bits=True).text]
+    else:
+        texts = [summary["verdict_texts"][claim] for claim in PAGE_CLAIMS[page]]
+    for text in texts:
+        assert text in shown, (text, shown)
 
 
 def test_url_opens_the_same_view(open_app, toy_data):
@@ -200,7 +226,7 @@ def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path)
 
 
 def test_bigram_page_correlates_with_what_it_compares_against(open_app, toy_data):
-    """With the true transitions shown, the correlations and the verdict use them, not the corpus counts."""
+    """With the true transitions shown, the first seed's correlations are against them, not the counts."""
     data, summary = toy_data
     at = open_app(data, "pages/bigrams.py")
     metrics = {m.label: m.value for m in at.metric}
@@ -212,8 +238,6 @@ def test_bigram_page_correlates_with_what_it_compares_against(open_app, toy_data
     truth = summary["bigram"]["corr_with_truth"]
     assert metrics["Tied: correlation with true transitions"] == f"{truth['tied']:.2f}"
     assert metrics["Untied: correlation with true transitions"] == f"{truth['untied']:.2f}"
-    shown = [m.value for m in [*at.success, *at.warning, *at.info]]
-    assert f"correlation {truth['untied']:.2f} untied against {truth['tied']:.2f} tied" in " ".join(shown)
 
 
 def test_an_experiment_that_cannot_be_opened_is_reported_once(open_app, toy_data, tmp_path):

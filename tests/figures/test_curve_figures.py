@@ -176,7 +176,7 @@ def test_loss_figure_handles_partial_and_empty_input():
 
 
 def test_bias_over_training_figure_has_out_solid_and_in_dashed_per_arm_on_a_log_axis():
-    cf = bias_over_training_figure(BIAS)
+    cf = bias_over_training_figure(BIAS, "cka")
     assert_labelled(cf)
     assert_hover_shows_step_and_value(cf)
     assert cf.figure.layout.xaxis.type == "log"
@@ -204,14 +204,14 @@ def test_bias_over_training_figure_can_show_mutual_knn_and_rejects_other_measure
 
 @pytest.mark.parametrize("bias", [{}, {"steps": []}, {"steps": [], "tied": {"cka_out": [], "cka_in": []}}])
 def test_bias_over_training_figure_says_no_data_yet(bias):
-    cf = bias_over_training_figure(bias)
+    cf = bias_over_training_figure(bias, "cka")
     assert_labelled(cf)
     assert NO_DATA in annotation_texts(cf)
 
 
 def test_bias_over_training_figure_with_one_arm_and_a_step_zero():
     bias = {"steps": [0, 1, 10], "tied": {"cka_out": [0.0, 0.2, 0.5], "cka_in": [0.0, 0.1, 0.3]}}
-    cf = bias_over_training_figure(bias)
+    cf = bias_over_training_figure(bias, "cka")
     assert [t.name for t in cf.figure.data] == ["tied vs untied W_U", "tied vs untied W_E"]
     assert list(cf.figure.data[0].x) == [1, 10]  # step 0 cannot sit on a log axis
 
@@ -222,8 +222,10 @@ def test_figures_draw_a_real_tiny_run(tmp_path):
     from tieviz.experiment import run_experiment
     from tieviz.runs import Run, RunStore
 
-    config = preset("toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu")
-    summary = run_experiment(config, RunStore(tmp_path))
+    config = preset(
+        "toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=1
+    )
+    summary = run_experiment(config, RunStore(tmp_path)).to_dict()
     metrics = {arm: Run(Path(info["run_dir"])).metrics() for arm, info in summary["arms"].items()}
     ratio = gradient_ratio_figure(metrics, alpha=summary["arms"]["scaled"]["alpha"])
     assert {t.name for t in ratio.figure.data} >= {"tied", "untied (‖∇W_U‖/‖∇W_E‖)", "equal pull"}
@@ -246,5 +248,15 @@ def test_log_axes_label_their_ticks_with_plain_numbers():
     assert labels[0.5] == "0.5" and labels[1.0] == "1" and labels[20.0] == "20"
     assert min(axis.tickvals) <= 0.4 and max(axis.tickvals) >= 40
     bias = {"steps": [1, 10, 100], "tied": {"cka_out": [0.1, 0.5, 0.8], "cka_in": [0.9, 0.4, 0.3]}}
-    x_axis = bias_over_training_figure(bias).figure.layout.xaxis
+    x_axis = bias_over_training_figure(bias, "cka").figure.layout.xaxis
     assert "50" in x_axis.ticktext and "9" not in x_axis.ticktext
+
+
+def test_bias_over_training_draws_the_floor_and_the_baseline_as_lines():
+    cf = bias_over_training_figure(BIAS, "cka", floor=0.11, baseline=0.69, n_seeds=5)
+    lines = {round(shape.y0, 2) for shape in cf.figure.layout.shapes}
+    assert lines == {0.11, 0.69}
+    texts = annotation_texts(cf)
+    assert any("chance floor 0.11" in t for t in texts) and any("baseline 0.69" in t for t in texts)
+    assert "means over 5 seeds" in cf.caption
+    assert not bias_over_training_figure(BIAS, "cka").figure.layout.shapes

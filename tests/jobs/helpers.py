@@ -12,7 +12,9 @@ from tieviz.jobs import Job, JobManager
 
 def tiny(seed: int = 0, **overrides) -> ExperimentConfig:
     """Three arms of a few steps on a small toy corpus; distinct seeds make distinct jobs."""
-    settings = dict(steps=6, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seed=seed)
+    settings = dict(
+        steps=6, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seed=seed, seeds=1
+    )
     return preset("toy", **{**settings, **overrides})
 
 

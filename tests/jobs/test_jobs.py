@@ -85,7 +85,7 @@ def test_identical_requests_share_one_job_and_train_once(tmp_path, managers):
     assert manager.get(a.id).visitors == ("alice", "bob")
     assert len(manager.runs.list_runs()) == 6  # two experiments x three arms, each trained once
     summary = manager.summary(a.id)
-    assert set(summary["arms"]) == {"tied", "untied", "scaled"}
+    assert set(summary.arms) == {"tied", "untied", "scaled"}
     assert set(manager.live_metrics(a.id)) == {"tied", "untied", "scaled"}
     assert manager.live_metrics(a.id)["tied"][-1]["step"] == 6
 

@@ -80,3 +80,46 @@ def window_mean(values: Sequence[float], start_fraction: float, end_fraction: fl
     start = min(int(np.floor(start_fraction * n)), n - 1)
     end = _window_end(n, end_fraction, start)
     return float(np.mean(values[start:end]))
+
+
+PAPER_SHARE_WINDOW = 20  # steps in the paper's rolling output share
+PAPER_FIRST_STEPS = 100  # the paper's "first 100 steps" (about 90 % output share at 1B)
+
+
+def output_share(grad_in: Sequence[float], grad_out: Sequence[float]) -> float:
+    """The paper's output share over a span of steps: sum(out) / (sum(in) + sum(out)) of per-step norms.
+
+    With the paper's definition, `grad_in` is the norm of the gradient at the looked-up activations
+    [B, T, d] before the scatter-add (tieviz logs it as `grad_in_act`), `grad_out` the output path's.
+    """
+    g_in = np.asarray(grad_in, dtype=np.float64)
+    g_out = np.asarray(grad_out, dtype=np.float64)
+    if g_in.shape != g_out.shape or g_in.size == 0:
+        raise ValueError(f"need equally many input and output norms, got {g_in.size} and {g_out.size}")
+    total = g_in.sum() + g_out.sum()
+    return float(g_out.sum() / total) if total > 0 else float("nan")
+
+
+def rolling_output_share(
+    grad_in: Sequence[float], grad_out: Sequence[float], window: int = PAPER_SHARE_WINDOW
+) -> np.ndarray:
+    """[n] the output share of the trailing `window` steps at each step (fewer at the start)."""
+    g_in = np.cumsum(np.concatenate([[0.0], np.asarray(grad_in, dtype=np.float64)]))
+    g_out = np.cumsum(np.concatenate([[0.0], np.asarray(grad_out, dtype=np.float64)]))
+    if g_in.shape != g_out.shape:
+        raise ValueError("need equally many input and output norms")
+    end = np.arange(1, len(g_in))
+    start = np.maximum(end - window, 0)
+    sum_in, sum_out = g_in[end] - g_in[start], g_out[end] - g_out[start]
+    total = sum_in + sum_out
+    return np.divide(sum_out, total, out=np.full(total.shape, np.nan), where=total > 0)
+
+
+def paper_share_summary(records: list[dict]) -> dict[str, float] | None:
+    """{"first_100", "overall"}: the paper's output share of a run; None if it logged no `grad_in_act`."""
+    if not records or any("grad_in_act" not in r for r in records):
+        return None
+    g_in = [r["grad_in_act"] for r in records]
+    g_out = [r["grad_out"] for r in records]
+    first = min(PAPER_FIRST_STEPS, len(records))
+    return {"first_100": output_share(g_in[:first], g_out[:first]), "overall": output_share(g_in, g_out)}

@@ -161,6 +161,17 @@ def layer_names(n_layers: int) -> list[str]:
     return ["input", *(str(layer) for layer in range(1, n_layers)), "final"]
 
 
+def early_layers(n_positions: int) -> slice:
+    """The "early" residual positions of L+1: the first half of those before the last, at least one.
+
+    The last position is the final prediction itself (tuned-lens KL near zero by design), so it never
+    counts; with 2 layers (3 positions) the early part is the embedding output alone.
+    """
+    if n_positions < 2:
+        raise ValueError(f"the lens needs at least one position before the last, got {n_positions} in all")
+    return slice(0, max(1, (n_positions - 1) // 2))
+
+
 @dataclass(frozen=True)
 class LensStatistics:
     """Per-layer lens quality, arrays of length L+1: index 0 is the embedding output, L the final layer."""

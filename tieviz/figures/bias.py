@@ -11,15 +11,28 @@ import plotly.graph_objects as go
 
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
 
-_MEASURES = {"cka": "linear CKA", "mknn": "mutual 10-NN overlap"}
+_MEASURES = {
+    "lin_cos": "linear-map cosine",
+    "proc_cos": "Procrustes cosine",
+    "cka": "linear CKA",
+    "mknn": "mutual 10-NN overlap",
+}
+Measure = Literal["lin_cos", "proc_cos", "cka", "mknn"]
 
 
-def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka") -> CaptionedFigure:
+def bias_over_training_figure(
+    bias: dict,
+    measure: Measure = "lin_cos",
+    floor: float | None = None,
+    baseline: float | None = None,
+    n_seeds: int = 1,
+) -> CaptionedFigure:
     """Similarity of the tied (and scaled) matrix to the untied output (solid) and input (dashed) matrices
-    at each saved checkpoint, x on a log axis because checkpoints are log-spaced.
+    at each saved checkpoint, x on a log axis because checkpoints are log-spaced. `floor` (rows shuffled)
+    and `baseline` (two seeds' untied output matrices) are drawn as dotted horizontal lines.
     """
     if measure not in _MEASURES:
-        raise ValueError(f"measure must be 'cka' or 'mknn', got {measure!r}")
+        raise ValueError(f"measure must be one of {', '.join(_MEASURES)}, got {measure!r}")
     name = _MEASURES[measure]
     fig = base_figure(
         f"How the bias develops: {name} of the shared matrix to the untied matrices",
@@ -32,7 +45,16 @@ def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka
         f"Each colour is one tied model; the solid line is its {name} with the untied model's output "
         "matrix W_U, the dashed line with the untied input matrix W_E, measured at each saved checkpoint. "
         "Solid above dashed means the shared matrix looks more like an output matrix than an input one; "
-        "the step axis is logarithmic because checkpoints are saved more often early on."
+        "the step axis is logarithmic because checkpoints are saved more often early on. "
+        + (f"Lines are means over {n_seeds} seeds. " if n_seeds > 1 else "One seed. ")
+        + ("The grey dotted line is the chance floor (untied rows shuffled). " if floor is not None else "")
+        + (
+            "The black dotted line is the same-recipe baseline: two seeds' untied output matrices against "
+            "each other. "
+            if baseline is not None
+            else ""
+        )
+        + "The bias can peak early and then fall back; what counts is where it ends."
     )
     bias = bias or {}
     steps = np.asarray(bias.get("steps") or [], dtype=np.float64)
@@ -57,6 +79,17 @@ def bias_over_training_figure(bias: dict, measure: Literal["cka", "mknn"] = "cka
                     line={"color": colour, "dash": dash, "width": 2.5 if side == "out" else 2},
                     hovertemplate=f"{label}<br>step %{{x}}<br>{name} %{{y:.3f}}<extra></extra>",
                 )
+            )
+    for value, label, colour in (
+        (floor, "chance floor", "#888888"),
+        (baseline, "same-recipe baseline", "#222222"),
+    ):
+        if value is not None and np.isfinite(value):
+            fig.add_hline(
+                y=value,
+                line={"dash": "dot", "color": colour, "width": 1.5},
+                annotation_text=f"{label} {value:.2f}",
+                annotation_position="bottom right",
             )
     if not drawn:
         mark_no_data(fig)

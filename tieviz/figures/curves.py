@@ -184,9 +184,11 @@ def grad_share_figure(
         legend_title_text="arm",
     )
     caption = (
-        "The share of the combined gradient norm that arrives through the output projection: 50% is an "
-        "even split, 90% means the output path supplies nine parts in ten (the paper reports about 90% "
-        f"over its first 100 steps). The shaded band is the first {EARLY_FRACTION:.0%} of steps."
+        "tieviz's exact split: the share of the combined [V, d] gradient norm on the matrix that arrives "
+        "through the output projection; 50% is an even split. This is not the paper's definition (its "
+        "input norm is taken on the looked-up activations before they are scattered into the matrix): "
+        "the next figure shows that one, beside the paper's own 1B run. "
+        f"The shaded band is the first {EARLY_FRACTION:.0%} of steps."
     )
     drawn = False
     for index, arm in enumerate(ordered_arms(metrics)):

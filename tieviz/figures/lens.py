@@ -105,6 +105,8 @@ def contribution_figure(contributions: dict[str, np.ndarray]) -> CaptionedFigure
     caption = (
         "Each bar is the average size of what a block adds to the residual stream, relative to the stream "
         "it receives (0.5 means it changes the vector by half its length). Compare the models block by "
-        "block: a shorter early bar means that block moves the representation less."
+        "block: a shorter bar means that block changes the hidden vector less. This is the size of the "
+        "change to the representation, not to the prediction (the KL curves above measure the prediction), "
+        "so the two need not tell the same story."
     )
     return CaptionedFigure(fig, caption, "lens_contributions")

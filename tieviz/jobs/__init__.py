@@ -139,8 +139,8 @@ class JobManager:
         self.jobs_store.read(job_id)  # a clear error for an unknown id
         return self.jobs_store.live(job_id)
 
-    def summary(self, job_id: str) -> dict | None:
-        """The experiment summary of a done job whose three runs are all complete; None otherwise."""
+    def summary(self, job_id: str) -> Summary | None:
+        """The experiment summary of a done job whose runs are all complete; None otherwise."""
         from tieviz.experiment import cached_summary
 
         state = self.jobs_store.read(job_id)

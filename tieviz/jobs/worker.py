@@ -74,7 +74,7 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
             raise TrainingCancelled("cancelled before it started")
         config = ExperimentConfig.from_dict(jobs.read(job_id)["config"])
         summary = run_experiment(config, store, progress, should_stop)
-        outcome = {"status": "done", "summary_path": str(experiment_path(store, summary["experiment_key"]))}
+        outcome = {"status": "done", "summary_path": str(experiment_path(store, summary.experiment_key))}
     except TrainingCancelled:
         outcome = {"status": "cancelled"}
     except ValueError as error:  # the user's to fix: a corpus, a diverging learning rate, ...

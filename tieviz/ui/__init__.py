@@ -9,7 +9,7 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     display      show_figure (chart, caption, downloads), show_verdict, empty_state, link_to
     url          page state in the URL and its parsers, the visitor id
     training     the job manager, the "auto" device, start_training
-    cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts)
+    cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
 
 The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder) and
 tieviz.estimate (the training time estimate).
@@ -18,7 +18,15 @@ tieviz.estimate (the training time estimate).
 from tieviz.catalog import data_root
 from tieviz.estimate import device_words, duration, estimate_seconds, measured_speed
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
-from tieviz.ui.cached import bigrams, embedding_set, layouts, records_frame, run_metrics
+from tieviz.ui.cached import (
+    bigrams,
+    embedding_set,
+    layouts,
+    records_frame,
+    run_metrics,
+    untied_drift,
+    whole_vocabulary_stats,
+)
 from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure, show_verdict
 from tieviz.ui.picker import (
     PICKER_KEY,
@@ -62,7 +70,9 @@ __all__ = [
     "show_figure",
     "show_verdict",
     "start_training",
+    "untied_drift",
     "url_state",
     "visitor",
     "warm_imports",
+    "whole_vocabulary_stats",
 ]

@@ -74,3 +74,28 @@ def layouts(experiment: Experiment, n: int, names: tuple[str, ...], method: str)
     matrices = embedding_set(experiment, n).matrices
     cache_dir = experiment.runs["untied"].analysis_dir("maps")
     return _layouts(experiment.key, str(cache_dir), n, names, method, matrices)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _untied_drift(run_dir: str):
+    from tieviz.results import untied_drift as drift
+    from tieviz.runs import Run
+
+    return drift(Run(Path(run_dir)))
+
+
+def untied_drift(experiment: Experiment) -> dict:
+    """How far the untied reference's W_E and W_U moved from their start, per saved step (first seed)."""
+    return _untied_drift(str(experiment.runs["untied"].path))
+
+
+@st.cache_data(show_spinner="Scoring every seed over the whole vocabulary…", max_entries=8)
+def _whole_vocabulary_stats(key: str, summary_path: str) -> dict:
+    from tieviz.experiment import whole_vocabulary_bias
+
+    return whole_vocabulary_bias(Path(summary_path))
+
+
+def whole_vocabulary_stats(experiment: Experiment) -> dict:
+    """Bias stats of every seed over the whole vocabulary (the paper's choice), computed on demand."""
+    return _whole_vocabulary_stats(experiment.key, str(experiment.path))

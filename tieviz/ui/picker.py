@@ -15,18 +15,19 @@ from tieviz.ui.app_shell import TRAIN_PAGE, picked_experiment
 
 if TYPE_CHECKING:
     from tieviz.runs import Run
+    from tieviz.summary import Summary
 
 PICKER_KEY = "run"  # widget key and URL parameter of the selected experiment
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A loaded experiment: its summary and its three runs (tied, untied, scaled)."""
+    """A loaded experiment: its summary (all seeds) and the first seed's runs (tied, untied, scaled)."""
 
     key: str
     path: Path
-    summary: dict
-    runs: dict[str, Run]
+    summary: Summary
+    runs: dict[str, Run]  # the first seed's runs: the matrices and curves the figures draw
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -60,7 +61,7 @@ def _load(path: str, mtime_ns: int) -> Experiment:
     from tieviz.experiment import load_experiment
 
     summary, runs = load_experiment(Path(path))
-    return Experiment(summary["experiment_key"], Path(path), summary, runs)
+    return Experiment(summary.experiment_key, Path(path), summary, runs)
 
 
 def _chosen_key(keys: list[str]) -> str | None:

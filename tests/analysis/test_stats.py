@@ -1,0 +1,64 @@
+"""Means and 95 % t intervals over seeds, and printing numbers with the digits their interval supports."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tieviz.analysis.stats import SeedStat, decimals_for, format_stat, seed_stat, t_quantile
+
+
+def test_t_quantiles_match_the_tables():
+    assert t_quantile(1) == pytest.approx(12.706, abs=1e-3)
+    assert t_quantile(4) == pytest.approx(2.776, abs=1e-3)
+    assert t_quantile(10_000) == pytest.approx(1.960, abs=1e-3)
+
+
+def test_interval_is_the_t_interval_of_the_mean():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]  # mean 3, sd sqrt(2.5), n 5
+    stat = seed_stat(values)
+    half = 2.7764451 * math.sqrt(2.5) / math.sqrt(5)
+    assert stat.mean == 3.0 and stat.per_seed == tuple(values)
+    assert stat.ci_low == pytest.approx(3 - half) and stat.ci_high == pytest.approx(3 + half)
+    assert stat.ci_low <= stat.mean <= stat.ci_high
+
+
+def test_interval_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(2000):
+        stat = seed_stat(rng.normal(1.0, 2.0, size=4))
+        hits += stat.ci_low <= 1.0 <= stat.ci_high
+    assert 0.93 < hits / 2000 < 0.97
+
+
+def test_one_seed_has_no_interval_and_says_so():
+    stat = seed_stat([0.33])
+    assert stat.ci_low is None and stat.ci_high is None and not stat.has_interval
+    assert format_stat(stat) == "0.33 (one seed)"
+
+
+def test_identical_seeds_give_a_zero_width_interval():
+    stat = seed_stat([0.5, 0.5, 0.5])
+    assert stat.ci_low == stat.ci_high == 0.5
+
+
+def test_non_finite_seeds_are_kept_but_not_averaged():
+    stat = seed_stat([1.0, float("inf"), 3.0])
+    assert stat.mean == 2.0 and math.isinf(stat.per_seed[1])
+
+
+def test_digits_follow_the_interval():
+    assert decimals_for(2.31) == 1 and decimals_for(0.016) == 3 and decimals_for(23.0) == 0
+    assert format_stat(SeedStat(7.89, 5.59, 10.19, (7.89,) * 3), "×") == "7.9 ± 2.3×"
+    assert format_stat(SeedStat(0.329, 0.313, 0.345, (0.329,) * 5), signed=True) == "+0.329 ± 0.016"
+
+
+def test_round_trip_through_a_dict():
+    stat = seed_stat([0.1, 0.2, 0.4])
+    assert SeedStat.from_dict(stat.to_dict()) == stat
+
+
+def test_no_seeds_is_an_error():
+    with pytest.raises(ValueError, match="at least one seed"):
+        seed_stat([])

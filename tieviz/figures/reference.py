@@ -1,0 +1,121 @@
+"""A tieviz run beside the paper's real-scale runs: the paper's gradient share and drift from the start."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from tieviz.analysis.curves import PAPER_FIRST_STEPS, PAPER_SHARE_WINDOW, rolling_output_share, series
+from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, mark_no_data
+from tieviz.reference import ATTRIBUTION, Drift, GradientNorms
+
+REFERENCE_COLOUR = "#444444"
+
+
+def paper_share_figure(
+    metrics: dict[str, list[dict]], reference: GradientNorms, alpha: float | None = None
+) -> CaptionedFigure:
+    """The paper's output share, out / (in + out) over trailing 20-step windows, of the tied arms of a run
+    (input norm at the looked-up activations, before alpha) beside the paper's tied OLMo-1B."""
+    fig = base_figure(
+        "The paper's output share: this run beside OLMo-1B",
+        "training step (log scale)",
+        f"output share over {PAPER_SHARE_WINDOW}-step windows",
+        xaxis_type="log",
+        yaxis_range=[0, 1],
+        yaxis_tickformat=".0%",
+        legend_title_text="model",
+    )
+    caption = (
+        "The paper's definition: ‖output-path gradient‖ / (‖input-path gradient‖ + ‖output-path gradient‖), "
+        f"each summed over the trailing {PAPER_SHARE_WINDOW} steps, with the input norm taken on the "
+        "looked-up activations [batch, tokens, width] before they are scattered into the matrix (and, for "
+        "the scaled arm, before α). The grey line is the paper's tied OLMo-1B: about 90% over its first "
+        f"{PAPER_FIRST_STEPS} steps, falling to about 65% over 10,000. {ATTRIBUTION}"
+    )
+    drawn = False
+    for index, arm in enumerate(a for a in ("tied", "scaled") if a in metrics):
+        steps_act, g_act = series(metrics[arm], "grad_in_act")
+        steps_out, g_out = series(metrics[arm], "grad_out")
+        steps, i_act, i_out = np.intersect1d(steps_act, steps_out, return_indices=True)
+        if steps.size == 0:
+            continue
+        drawn = True
+        label = arm if arm == "tied" else f"scaled (α={alpha:g})" if alpha is not None else arm
+        share = rolling_output_share(g_act[i_act], g_out[i_out])
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=share,
+                mode="lines",
+                name=f"this run: {label}",
+                line={"color": arm_colour(arm, index)},
+            )
+        )
+    share = rolling_output_share(reference.input_path, reference.output_path)
+    fig.add_trace(
+        go.Scatter(
+            x=reference.steps,
+            y=share,
+            mode="lines",
+            name="paper: OLMo-1B (tied)",
+            line={"color": REFERENCE_COLOUR, "width": 1.5},
+        )
+    )
+    if not drawn:
+        fig.add_annotation(
+            text="this run logged no activation-gradient norms (trained by an older tieviz)",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.05,
+            showarrow=False,
+        )
+    return CaptionedFigure(fig, caption, "paper_gradient_share")
+
+
+def drift_figure(run_drift: dict[str, tuple[np.ndarray, np.ndarray]], public: list[Drift]) -> CaptionedFigure:
+    """Mean per-token cosine of each untied matrix with its own start, against the fraction of training,
+    for this run (thick) and the paper's public untied models (thin)."""
+    fig = base_figure(
+        "Drift from the start: untied input and output matrices",
+        "fraction of the training shown",
+        "mean cosine with the step-0 matrix",
+        legend_title_text="model · matrix",
+    )
+    caption = (
+        "Each line is one untied matrix against its own initial self, token by token, in the same basis "
+        "(no alignment); 1 = unchanged. Solid: the output matrix W_U; dashed: the input matrix W_E. Thick "
+        "lines are this run's untied reference; thin ones the paper's public untied models across their "
+        "released checkpoints (x is each run's step over its last step shown, since their lengths differ "
+        f"by orders of magnitude). In both, the output matrix leaves its start faster. {ATTRIBUTION}"
+    )
+    drawn = False
+    for side, dash in (("output", "solid"), ("input", "dash")):
+        if side in run_drift:
+            steps, cosine = run_drift[side]
+            if steps.size and steps.max() > 0:
+                drawn = True
+                fig.add_trace(
+                    go.Scatter(
+                        x=steps / steps.max(),
+                        y=cosine,
+                        mode="lines+markers",
+                        name=f"this run · W_{'U' if side == 'output' else 'E'}",
+                        line={"color": arm_colour("untied", 1), "dash": dash, "width": 3},
+                    )
+                )
+        for index, drift in enumerate(public):
+            values = drift.output_vs_init if side == "output" else drift.input_vs_init
+            fig.add_trace(
+                go.Scatter(
+                    x=drift.steps / drift.steps.max(),
+                    y=values,
+                    mode="lines",
+                    name=f"{drift.model.split('/')[-1]} · W_{'U' if side == 'output' else 'E'}",
+                    line={"color": ["#777777", "#999999", "#bbbbbb"][index % 3], "dash": dash, "width": 1.5},
+                )
+            )
+    if not drawn:
+        mark_no_data(fig)
+    return CaptionedFigure(fig, caption, "drift_from_start")

@@ -1,0 +1,264 @@
+"""From the completed runs of every seed to the experiment's `Summary`: measurements per seed, then stats.
+
+Each seed's tied, untied and scaled runs are measured alike (`measure_seed`); every headline number then
+becomes a `SeedStat` over seeds (mean, 95 % t interval, per-seed values). Beside the scores sit what
+they must be read against: chance floors (the untied rows shuffled) and the same-recipe baseline (two
+seeds' untied output matrices against each other).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tieviz.analysis.alignment import MEASURES, bias_scores, compare_embeddings
+from tieviz.analysis.curves import EARLY_FRACTION, LATE_FRACTION, paper_share_summary, window_mean
+from tieviz.analysis.lens import early_layers
+from tieviz.analysis.stats import SeedStat, seed_stat
+from tieviz.config import ExperimentConfig
+from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
+from tieviz.runs import Run
+from tieviz.summary import SCHEMA_VERSION, Summary
+
+SeedRuns = dict[int, dict[str, Run]]  # seed -> arm name -> completed run
+MIN_PERMUTATIONS = 5  # shuffles behind each chance floor, spread over the seeds
+BIAS_ARMS = ("tied", "scaled")
+
+
+def grad_ratio_summary(runs: dict[str, Run]) -> dict[str, float]:
+    """Mean ‖out‖/‖in‖ over the first EARLY_FRACTION and the last LATE_FRACTION of steps, per arm."""
+    out = {}
+    for name, run in runs.items():
+        values = [m["grad_ratio"] for m in run.metrics()]
+        out[f"{name}_early"] = window_mean(values, 0.0, EARLY_FRACTION)
+        out[f"{name}_late"] = window_mean(values, 1.0 - LATE_FRACTION, 1.0)
+    return out
+
+
+def arm_summary(run: Run) -> dict:
+    info = run.info
+    return {
+        "final_train_loss": info["final_train_loss"],
+        "final_val_loss": info["final_val_loss"],
+        "params": info["params"],
+        "tokens_per_second": info["tokens_per_second"],
+        "wall_seconds": info.get("wall_seconds"),
+        "run_dir": str(run.path.resolve()),
+        "alpha": info["config"]["alpha"],
+        "tied": info["config"]["tied"],
+        "seed": info["config"]["train"]["seed"],
+        "key": run.key,
+    }
+
+
+def bias_at(runs: dict[str, Run], tokens: np.ndarray, step: int | None = None) -> dict[str, dict[str, float]]:
+    """Every measure of the tied and scaled matrices against the untied pair, at one saved step."""
+    untied_in, untied_out = runs["untied"].embeddings(step)
+    result = {}
+    for name in BIAS_ARMS:
+        shared, _ = runs[name].embeddings(step)
+        result[name] = bias_scores(shared[tokens], untied_in[tokens], untied_out[tokens])
+    return result
+
+
+def bias_per_step(runs: dict[str, Run], tokens: np.ndarray) -> dict[int, dict[str, dict[str, float]]]:
+    """`bias_at` at every step after 0 saved by all three arms. The last is the final step, whose saved
+    embeddings are the trained model's own, so its scores are the run's final bias."""
+    common = sorted(set.intersection(*(set(dict(r.checkpoints())) for r in runs.values())))
+    return {step: bias_at(runs, tokens, step) for step in common if step > 0}
+
+
+def chance_floor(
+    tied: np.ndarray, untied: list[np.ndarray], permutations: int, seed: int
+) -> dict[str, float]:
+    """Each measure of tied [N, d] against the untied matrices with their rows shuffled, averaged.
+
+    Shuffling destroys the token correspondence and keeps everything else (N, width, spectrum), so this
+    is the score an unrelated matrix of the same shape gets. Small N and d raise it a lot.
+    """
+    rng = np.random.default_rng(seed)
+    scores: dict[str, list[float]] = {m: [] for m in MEASURES}
+    for _ in range(permutations):
+        order = rng.permutation(tied.shape[0])
+        for matrix in untied:
+            similarity = compare_embeddings(tied, matrix[order])
+            for m in MEASURES:
+                scores[m].append(getattr(similarity, m))
+    return {m: float(np.mean(v)) for m, v in scores.items()}
+
+
+def measure_seed(
+    config: ExperimentConfig, runs: dict[str, Run], tokens: np.ndarray, permutations: int, seed: int
+) -> dict:
+    """Everything measured on one seed's three runs: bias per step, floors, ratios, shares, lens, bigrams."""
+    per_step = bias_per_step(runs, tokens)
+    final = per_step[max(per_step)]
+    untied_in, untied_out = runs["untied"].embeddings()
+    tied, _ = runs["tied"].embeddings()
+    lens = {name: lens_result(runs[name]) for name in ("tied", "untied")}
+    comparison = bigram_comparison(runs, config.bigram_k)
+    return {
+        "per_step": per_step,
+        "bias": final,
+        "floor": chance_floor(tied[tokens], [untied_in[tokens], untied_out[tokens]], permutations, seed),
+        "grad_ratio": grad_ratio_summary(runs),
+        "grad_share": {name: paper_share_summary(runs[name].metrics()) for name in BIAS_ARMS},
+        "lens": lens_summary(lens),
+        "bigram": bigram_summary(comparison),
+        "val_loss": {name: run.info["final_val_loss"] for name, run in runs.items()},
+    }
+
+
+def same_recipe_baseline(seed_runs: SeedRuns, tokens: np.ndarray) -> dict[str, list[float]]:
+    """Each measure between the untied output matrices of adjacent seeds (s, s+1): how alike two
+    independently trained output matrices are. Empty with one seed."""
+    seeds = sorted(seed_runs)
+    out: dict[str, list[float]] = {m: [] for m in MEASURES}
+    for first, second in zip(seeds, seeds[1:], strict=False):
+        a = seed_runs[first]["untied"].embeddings()[1][tokens]
+        b = seed_runs[second]["untied"].embeddings()[1][tokens]
+        similarity = compare_embeddings(a, b)
+        for m in MEASURES:
+            out[m].append(getattr(similarity, m))
+    return out if len(seeds) > 1 else {}
+
+
+def bias_numbers(bias: dict[str, dict[str, float]]) -> dict[str, float]:
+    """bias.*, score.* and bias_change.* of one seed from its `bias_at` scores."""
+    numbers: dict[str, float] = {}
+    for arm in BIAS_ARMS:
+        scores = bias[arm]
+        for m in MEASURES:
+            numbers[f"bias.{arm}.{m}"] = scores[f"{m}_out"] - scores[f"{m}_in"]
+            for side in ("out", "in"):
+                numbers[f"score.{arm}.{m}_{side}"] = scores[f"{m}_{side}"]
+    for m in MEASURES:
+        numbers[f"bias_change.{m}"] = numbers[f"bias.scaled.{m}"] - numbers[f"bias.tied.{m}"]
+    return numbers
+
+
+def bias_stats(seed_runs: SeedRuns, tokens: np.ndarray) -> tuple[dict[str, SeedStat], dict[str, SeedStat]]:
+    """(stats, floors) of the final bias over other tokens than the summary's, e.g. the whole vocabulary."""
+    seeds = sorted(seed_runs)
+    permutations = -(-MIN_PERMUTATIONS // len(seeds))
+    numbers, floors = [], []
+    for seed in seeds:
+        runs = seed_runs[seed]
+        numbers.append(bias_numbers(bias_at(runs, tokens)))
+        untied_in, untied_out = runs["untied"].embeddings()
+        tied = runs["tied"].embeddings()[0][tokens]
+        floors.append(chance_floor(tied, [untied_in[tokens], untied_out[tokens]], permutations, seed))
+    stats = {name: seed_stat([n[name] for n in numbers]) for name in numbers[0]}
+    return stats, {m: seed_stat([f[m] for f in floors]) for m in MEASURES}
+
+
+def per_seed_numbers(measured: dict) -> dict[str, float]:
+    """The headline numbers of one seed, under the stat names of summary.json's `stats`."""
+    numbers = bias_numbers(measured["bias"])
+    ratio = measured["grad_ratio"]
+    for key, value in ratio.items():
+        numbers[f"grad_ratio.{key}"] = value
+    numbers["grad_ratio.tied_drop"] = ratio["tied_early"] - ratio["tied_late"]
+    for arm, share in measured["grad_share"].items():
+        if share is not None:
+            for window, value in share.items():
+                numbers[f"grad_share.{arm}.{window}"] = value
+    lens = measured["lens"]
+    early = early_layers(len(lens["tied"]["tuned_kl"]))
+    for name in ("tied", "untied"):
+        numbers[f"lens.early_kl.{name}"] = float(np.mean(lens[name]["tuned_kl"][early]))
+    numbers["lens.early_kl_gap"] = numbers["lens.early_kl.tied"] - numbers["lens.early_kl.untied"]
+    bigram = measured["bigram"]
+    corr = bigram["corr_with_bigrams"]
+    numbers["bigram.corr_gap"] = corr["untied"] - corr["tied"]
+    truth = bigram.get("corr_with_truth") or {}
+    if "tied" in truth and "untied" in truth:
+        numbers["bigram.truth_corr_gap"] = truth["untied"] - truth["tied"]
+    for name, loss in measured["val_loss"].items():
+        numbers[f"val_loss.{name}"] = loss
+    return numbers
+
+
+def _mean_tree(trees: list):
+    """Element-wise mean of equally shaped nested dicts/lists of numbers; other leaves from the first."""
+    first = trees[0]
+    if isinstance(first, dict):
+        return {k: _mean_tree([t[k] for t in trees]) for k in first}
+    if (
+        isinstance(first, list)
+        and first
+        and isinstance(first[0], int | float)
+        and not isinstance(first[0], bool)
+    ):
+        return np.mean(np.asarray(trees, dtype=np.float64), axis=0).tolist()
+    if isinstance(first, float):
+        return float(np.mean(trees))
+    return first
+
+
+def bias_over_training(per_seed_steps: list[dict[int, dict]]) -> dict:
+    """Every measure's out and in score per tied arm over the saved steps, mean over seeds."""
+    steps = sorted(per_seed_steps[0])
+    keys = [f"{m}_{side}" for m in MEASURES for side in ("out", "in")]
+    series = {
+        name: {
+            k: [float(np.mean([seed[s][name][k] for seed in per_seed_steps])) for s in steps] for k in keys
+        }
+        for name in BIAS_ARMS
+    }
+    return {"steps": steps, **series}
+
+
+def summarize(
+    config: ExperimentConfig,
+    seed_runs: SeedRuns,
+    progress: Callable[[str, int, int, dict], None] | None = None,
+) -> Summary:
+    """Measure every seed, then the stats, floors, baseline and verdicts. Runs are [seed][arm]."""
+    from tieviz.analysis.verdicts import experiment_verdicts
+
+    seeds = sorted(seed_runs)
+    first = seed_runs[seeds[0]]
+    tokens = top_token_ids(first["untied"], config.top_n)
+    permutations = -(-MIN_PERMUTATIONS // len(seeds))  # ceil: at least MIN_PERMUTATIONS in all
+    total = len(seeds) + 1
+    measured = []
+    for index, seed in enumerate(seeds):
+        if progress is not None:
+            progress("analysis", index, total, {"stage": f"seed {seed}"})
+        measured.append(measure_seed(config, seed_runs[seed], tokens, permutations, seed))
+    if progress is not None:
+        progress("analysis", len(seeds), total, {"stage": "statistics"})
+    numbers = [per_seed_numbers(m) for m in measured]
+    names = sorted(set.intersection(*(set(n) for n in numbers)))
+    stats = {name: seed_stat([n[name] for n in numbers]) for name in names}
+    floors = {m: seed_stat([m_["floor"][m] for m_ in measured]) for m in MEASURES}
+    baseline = {m: seed_stat(v) for m, v in same_recipe_baseline(seed_runs, tokens).items()}
+    shares = [m["grad_share"] for m in measured]
+    summary = Summary(
+        schema_version=SCHEMA_VERSION,
+        preset=config.preset,
+        config=config,
+        experiment_key=config.key(),
+        device=config.train.device,
+        seeds=seeds,
+        n_top_tokens=int(len(tokens)),
+        whole_vocabulary=config.top_n == 0,
+        arms={name: arm_summary(run) for name, run in first.items()},
+        seed_arms={str(seed): {n: arm_summary(r) for n, r in seed_runs[seed].items()} for seed in seeds},
+        bias=_mean_tree([m["bias"] for m in measured]),
+        bias_over_training=bias_over_training([m["per_step"] for m in measured]),
+        grad_ratio=_mean_tree([m["grad_ratio"] for m in measured]),
+        grad_share=None if any(s[a] is None for s in shares for a in BIAS_ARMS) else _mean_tree(shares),
+        bigram=measured[0]["bigram"],
+        lens=_mean_tree([m["lens"] for m in measured]),
+        stats=stats,
+        floors=floors,
+        baseline=baseline,
+        verdicts={},
+    )
+    summary = summary.with_verdicts(experiment_verdicts(summary))
+    if progress is not None:
+        progress("analysis", total, total, {"stage": "done"})
+    return summary
