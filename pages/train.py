@@ -21,9 +21,11 @@ PRESET_WORDS = {
 
 st.title("Train tied and untied twins")
 st.markdown(
-    "Each experiment trains three models of the same shape on the same text with the same seed: **tied**, "
-    "**untied**, and tied with its input gradient **scaled** by α. Finished experiments join the picker in "
-    "the sidebar; asking for one that was already trained opens it at once."
+    "Each experiment trains three models of the same shape on the same text: **tied**, **untied** (from "
+    "its own initial weights, as the paper's independently trained models), and tied with its input "
+    "gradient **scaled** by α (sharing the tied model's start, so only α differs). With several **seeds** "
+    "every number gets a 95 % interval and every verdict is read from it. Finished experiments join the "
+    "picker in the sidebar; asking for one that was already trained opens it at once."
 )
 
 device_note = st.empty()  # filled once torch has said which device "auto" means (slow the first time)
@@ -32,9 +34,18 @@ ui.url_state("train_preset", "toy", ui.choice(tuple(PRESETS)))
 name = st.radio("Preset", tuple(PRESETS), format_func=PRESET_WORDS.get, key="train_preset")
 ui.keep_in_url("train_preset")
 base = PRESETS[name]
+overrides: dict = {}
+overrides["seeds"] = st.number_input(
+    "Seeds",
+    1,
+    20,
+    base.seeds,
+    key=f"train-{name}-seeds",
+    help="Every arm is trained once per seed. One seed is an anecdote: 3 or more give each number a 95 % "
+    "interval, at that many times the training time.",
+)
 advanced = st.toggle("Advanced settings", key="train_advanced")
 
-overrides: dict = {}
 upload_error = None
 if advanced:
     with st.container(border=True):
@@ -102,6 +113,17 @@ if advanced:
             0.5,
             key=f"adv-{name}-alpha",
         )
+        overrides["init"] = c[2].selectbox(
+            "Untied reference starts",
+            ("independent", "shared"),
+            format_func={
+                "independent": "from its own weights (as the paper)",
+                "shared": "from the tied model's weights",
+            }.get,
+            key=f"adv-{name}-init",
+            help="Shared: tied and untied differ only in tying, but the tied matrix starts as the untied "
+            "input matrix, which inflates their similarity.",
+        )
 
 device = ui.device()
 device_note.caption(f"This server trains on **{ui.device_words(device)}** when the device is left on auto.")
@@ -161,6 +183,8 @@ def show_job(job, manager, mine: bool) -> None:
         elif job.status == "running":
             phase = job.phase or "starting"
             detail = f"{phase}: step {job.step:,} of {job.total:,}" if job.total else f"{phase}…"
+            if job.n_seeds > 1 and phase != "analysis":
+                detail = f"seed {job.seed_index + 1} of {job.n_seeds} · {detail}"
             if (loss := job.latest.get("train_loss")) is not None:
                 detail += f" · loss {loss:.3f}"
             st.progress(job.progress_fraction, text=detail)

@@ -29,7 +29,7 @@ def measured_speed(summaries: list[dict], config: ExperimentConfig, device: str)
 
 
 def estimate_seconds(config: ExperimentConfig, device: str, tokens_per_second: float | None = None) -> float:
-    """Rough wall time of an experiment: three arms of `steps` steps, then the analysis.
+    """Rough wall time of an experiment: three arms of `steps` steps per seed, then the analysis.
 
     From a measured speed when one is given, else from ~6 x parameters x tokens operations per step.
     """
@@ -42,7 +42,7 @@ def estimate_seconds(config: ExperimentConfig, device: str, tokens_per_second: f
     else:
         overhead, flops = SPEED[kind]
         per_step = overhead + 6 * estimate_params(config) * tokens_per_step / flops
-    return 3 * config.train.steps * per_step + ANALYSIS_SECONDS[kind]
+    return config.seeds * (3 * config.train.steps * per_step + ANALYSIS_SECONDS[kind])
 
 
 def duration(seconds: float) -> str:

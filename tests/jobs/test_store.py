@@ -29,6 +29,15 @@ def test_progress_fraction_counts_each_arm_and_the_analysis_as_a_quarter(jobs):
     assert job_from_state({**state, "status": "done"}).progress_fraction == 1.0
 
 
+def test_progress_fraction_counts_every_seed(jobs):
+    """Five seeds of three arms and one analysis: 16 parts; the second seed's untied arm half done is 4.5."""
+    state = jobs.create("k", {"seeds": 5}, "alice")
+    running = {**state, "status": "running", "phase": "untied", "step": 30, "total": 60, "seed_index": 1}
+    assert job_from_state(running).progress_fraction == pytest.approx(4.5 / 16)
+    analysis = {**running, "phase": "analysis", "step": 0, "total": 6}
+    assert job_from_state(analysis).progress_fraction == pytest.approx(15 / 16)
+
+
 def test_positions_follow_submission_order_over_queued_jobs_only(jobs):
     first = jobs.create("a", {}, "alice")
     jobs.create("b", {}, "bob", status="running")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
@@ -18,6 +19,9 @@ from tieviz.env import env_int, env_text
 from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params
 from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
 from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
+
+if TYPE_CHECKING:
+    from tieviz.summary import Summary
 from tieviz.runs import RunStore
 
 __all__ = [

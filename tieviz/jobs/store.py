@@ -32,7 +32,7 @@ from tieviz.runs import read_jsonl, write_json_atomic
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 ACTIVE: tuple[str, ...] = ("queued", "running")
 FINAL: tuple[str, ...] = ("done", "failed", "cancelled", "interrupted")
-PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through; each counts for a quarter of progress
+PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through, for every seed before the analysis
 HOST = socket.gethostname()
 
 
@@ -55,16 +55,26 @@ class Job:
     started_at: float | None
     finished_at: float | None
     summary_path: str | None
+    seed_index: int = 0  # which of the experiment's seeds is training (0-based)
+
+    @property
+    def n_seeds(self) -> int:
+        return int(self.config.get("seeds", 1))
 
     @property
     def progress_fraction(self) -> float:
-        """Share of the work done: each arm and the analysis count a quarter."""
+        """Share of the work done: each (seed, arm) and the analysis count one part."""
         if self.status == "done":
             return 1.0
         if self.phase not in PHASES:
             return 0.0
         within = self.step / self.total if self.total > 0 else 0.0
-        return min(1.0, max(0.0, (PHASES.index(self.phase) + min(within, 1.0)) / len(PHASES)))
+        parts = self.n_seeds * len(ARM_NAMES) + 1
+        if self.phase == "analysis":
+            done = self.n_seeds * len(ARM_NAMES) + min(within, 1.0)
+        else:
+            done = self.seed_index * len(ARM_NAMES) + ARM_NAMES.index(self.phase) + min(within, 1.0)
+        return min(1.0, max(0.0, done / parts))
 
 
 def job_from_state(state: dict, position: int | None = None) -> Job:
@@ -84,6 +94,7 @@ def job_from_state(state: dict, position: int | None = None) -> Job:
         started_at=state.get("started_at"),
         finished_at=state.get("finished_at"),
         summary_path=state.get("summary_path"),
+        seed_index=int(state.get("seed_index", 0)),
     )
 
 

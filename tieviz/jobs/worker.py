@@ -49,9 +49,15 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
 
     last_write = {"time": 0.0, "phase": None}
 
+    seeds: list[int] = []
+
     def progress(phase: str, done: int, total: int, metrics: dict) -> None:
-        if phase in ARM_NAMES and metrics.get("step") is not None:
-            jobs.append_live(job_id, phase, metrics)
+        seed = metrics.get("seed")
+        if seed is not None and seed not in seeds:
+            seeds.append(seed)
+        seed_index = max(len(seeds) - 1, 0)
+        if phase in ARM_NAMES and metrics.get("step") is not None and seed_index == 0:
+            jobs.append_live(job_id, phase, metrics)  # the live curves follow the first seed
         now = time.monotonic()
         if phase == last_write["phase"] and done < total and now - last_write["time"] < STATE_INTERVAL:
             return  # the state file is rewritten at most a few times a second
@@ -61,7 +67,14 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
             if state["status"] != "running":
                 return None
             latest = metrics if metrics else state["latest"]
-            return {**state, "phase": phase, "step": done, "total": total, "latest": latest}
+            return {
+                **state,
+                "phase": phase,
+                "step": done,
+                "total": total,
+                "latest": latest,
+                "seed_index": seed_index,
+            }
 
         jobs.update(job_id, record)
 
