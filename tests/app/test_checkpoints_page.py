@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import errors
+from tests.app.conftest import APP, errors
 from tests.checkpoints.tiny import V, build_model, save_checkpoint, zip_dir
 from tieviz.data import pydocs_text, train_tokenizer
 
@@ -136,3 +137,40 @@ def test_without_a_tokenizer_the_matrix_figures_still_show(open_app, tmp_path, c
     assert any("no tokenizer files" in info.value for info in at.info)
     shown = charts(at)
     assert {"chart-ckpt-norms", "chart-ckpt-maps"} <= shown and "chart-ckpt-bigrams" not in shown
+
+
+@pytest.fixture
+def readme_default(monkeypatch, tmp_path):
+    """The README's way: TIEVIZ_DATA unset, so the data folder is ./data, relative to the working folder."""
+
+    def open_page(data_source=None):
+        monkeypatch.chdir(tmp_path)
+        if data_source is not None:
+            (tmp_path / "data").symlink_to(data_source, target_is_directory=True)
+        at = AppTest.from_file(APP, default_timeout=120)
+        monkeypatch.delenv("TIEVIZ_DATA", raising=False)
+        at.run()
+        at.switch_page(PAGE)
+        at.run()
+        return at
+
+    return open_page
+
+
+def test_uploads_work_with_the_default_relative_data_folder(readme_default, tmp_path, checkpoints):
+    archive = zip_dir(checkpoints["llama", False], tmp_path / "llama.zip")
+    at = upload(readme_default(), ("llama.zip", archive.read_bytes(), "application/zip"))
+    assert not errors(at), errors(at)
+    assert metrics(at)["Tied"] == "no"
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["gpt2", True])).run()
+    assert not at.exception and not errors(at), errors(at)
+    assert {"chart-ckpt-maps", "chart-ckpt-paper"} <= charts(at)
+    assert len(list((tmp_path / "data" / "uploads").glob("*/ck-*/upload.json"))) == 2
+
+
+def test_the_example_works_with_the_default_relative_data_folder(readme_default, toy_data):
+    at = readme_default(toy_data[0])
+    at.radio(key="ckpt_source").set_value("example").run()
+    at.button(key="ckpt-example").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert metrics(at)["Tied"] == "yes"
