@@ -106,5 +106,7 @@ def summary_card(summary) -> None:
         f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
         f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
     )
+    for warning in summary.warnings:
+        st.warning(warning, icon=":material/warning:")
     for note in summary.notes:
         st.caption(note)
