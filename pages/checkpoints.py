@@ -6,15 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from tieviz import ui
+from tieviz.families import families_label
 
 ui.require_app()
 
 st.title("Checkpoints: what does tying look like in a real model?")
 st.markdown(
-    "Upload a Hugging Face checkpoint (GPT-2, GPT-NeoX/Pythia, Llama, Mistral, Qwen2, OLMo, OPT, Gemma or "
-    "Phi) and see its input matrix `W_E` and output matrix `W_U` with the same figures as the trained "
-    "runs. Nothing in the upload is executed: tieviz reads the config and the tensors only. Token "
-    "frequencies and bigrams come from a text read with the checkpoint's **own tokenizer**."
+    f"Upload a Hugging Face checkpoint ({families_label()}) and see its input matrix `W_E` and output "
+    "matrix `W_U` with the same figures as the trained runs. Nothing in the upload is executed: tieviz "
+    "reads the config and the tensors only. Token frequencies and bigrams come from a text read with the "
+    "checkpoint's **own tokenizer**."
 )
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
@@ -122,7 +123,7 @@ try:
         st.caption(f"{text.ids.size:,} tokens read from {READ_FROM[text_source]}. {text.note}")
     n_max = max(10, min(5000, summary.vocab_size))
     n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
-    ids = ca.top_token_ids(text, summary.vocab_size, n)
+    ids = text.top_ids(summary.vocab_size, n)
 except (CheckpointError, ValueError) as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
@@ -138,7 +139,7 @@ with tabs[0]:
     else:
         k = st.slider("Tokens in the matrices", 5, 80, 30, key="ckpt_k")
         try:
-            comparison = ca.bigram_comparison(ckpt, text, k)
+            comparison = ca.checkpoint_bigrams(ckpt, text, k)
             which = ("empirical", ckpt.arm, *([f"{ckpt.arm}_ln"] if ckpt.final_norm else []))
             ui.show_figure(bigram_heatmaps(comparison, which), bigram_summary(comparison), key="ckpt-bigrams")
             ui.show_figure(asymmetry_heatmaps(comparison, which), key="ckpt-asymmetry")
@@ -174,7 +175,7 @@ with tabs[2]:
         key="ckpt_method",
         format_func={"pca": "PCA (instant)", "umap": "UMAP (slow the first time)"}.get,
     )
-    embeddings = ca.embedding_set(ckpt, text, ids)
+    embeddings = ca.checkpoint_embeddings(ckpt, text, ids)
     token = st.selectbox("Highlight a token", embeddings.labels, index=None, key="ckpt_token")
     try:
         with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
@@ -205,7 +206,7 @@ with tabs[3]:
     elif st.button("Fit the tuned lens", key="ckpt-lens-run", help="Cached with the upload afterwards"):
         bar = st.progress(0.0, "Fitting one translator per layer…")
         try:
-            st.session_state[lens_key] = ca.lens_result(
+            st.session_state[lens_key] = ca.checkpoint_lens(
                 upload.checkpoint, text, upload.cache_dir("lens"), progress=lambda i, t: bar.progress(i / t)
             )
         except (CheckpointError, ValueError) as error:
@@ -236,7 +237,7 @@ with tabs[4]:
         try:
             ca.tied_and_untied(ckpt, other_ckpt)
             n_cmp = st.slider("Tokens compared", 20, n_max, min(1000, n_max), key="ckpt_n_cmp")
-            ids_cmp = ca.top_token_ids(text, summary.vocab_size, n_cmp)
+            ids_cmp = text.top_ids(summary.vocab_size, n_cmp)
             result = paper(str(upload.checkpoint), str(other.checkpoint), tuple(int(i) for i in ids_cmp))
         except (CheckpointError, ValueError) as error:
             st.error(str(error), icon=":material/error:")

@@ -76,8 +76,9 @@ class EmbeddingPair:
     summary: CheckpointSummary
 
 
-def _read_config(ckpt_dir: Path) -> dict[str, Any]:
-    path = ckpt_dir / "config.json"
+def read_config(ckpt_dir: Path) -> dict[str, Any]:
+    """config.json as a dict, or a CheckpointError: missing, over 1 MiB, not JSON, nested too deep."""
+    path = Path(ckpt_dir) / "config.json"
     if not path.is_file():
         raise CheckpointError("The checkpoint has no config.json.")
     if path.stat().st_size > _MAX_CONFIG_BYTES:
@@ -86,6 +87,8 @@ def _read_config(ckpt_dir: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"config.json is not valid JSON ({exc}).") from exc
+    except RecursionError:
+        raise CheckpointError("config.json is nested too deeply to be a model config.") from None
     if not isinstance(config, dict):
         raise CheckpointError("config.json must hold a JSON object.")
     return config
@@ -152,7 +155,7 @@ def _decide_tied(
 
 
 def _summarise(ckpt_dir: Path) -> tuple[CheckpointSummary, WeightSet]:
-    config = _read_config(ckpt_dir)
+    config = read_config(ckpt_dir)
     family = family_for(config)
     vocab = config_int(config, ("vocab_size",), "vocab_size")
     d_model = config_int(config, family.d_model_keys, "model width")
