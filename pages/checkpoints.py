@@ -20,12 +20,13 @@ st.markdown(
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402
-from tieviz.checkpoints import CheckpointError  # noqa: E402
 from tieviz.ui.checkpoint_upload import (  # noqa: E402
     current,
     layouts,
     loaded,
+    panel,
     paper,
+    refusal,
     stage,
     summary_card,
     token_text,
@@ -81,8 +82,8 @@ if upload is None:
     st.stop()
 try:
     ckpt = loaded(str(upload.checkpoint))
-except (CheckpointError, ValueError, OSError) as error:
-    st.error(str(error), icon=":material/error:")
+except Exception as error:  # noqa: BLE001 - the page's edge: one line, never a traceback
+    st.error(refusal(error, "Reading the checkpoint"), icon=":material/error:")
     st.stop()
 summary = ckpt.summary
 st.subheader(upload.name)
@@ -124,8 +125,8 @@ try:
     n_max = max(10, min(5000, summary.vocab_size))
     n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
     ids = text.top_ids(summary.vocab_size, n)
-except (CheckpointError, ValueError) as error:
-    st.error(str(error), icon=":material/error:")
+except Exception as error:  # noqa: BLE001 - the page's edge: one line, never a traceback
+    st.error(refusal(error, "Reading the text"), icon=":material/error:")
     st.stop()
 
 tabs = st.tabs(["Bigrams", "Norms", "Maps", "Tuned lens", "Tied vs untied (paper)"])
@@ -138,7 +139,7 @@ with tabs[0]:
         st.info("The direct path is compared with the bigrams of a text, which needs the tokenizer.")
     else:
         k = st.slider("Tokens in the matrices", 5, 80, 30, key="ckpt_k")
-        try:
+        with panel("The bigram comparison"):
             comparison = ca.checkpoint_bigrams(ckpt, text, k)
             which = ("empirical", ckpt.arm, *([f"{ckpt.arm}_ln"] if ckpt.final_norm else []))
             ui.show_figure(bigram_heatmaps(comparison, which), bigram_summary(comparison), key="ckpt-bigrams")
@@ -146,10 +147,8 @@ with tabs[0]:
             st.caption(
                 f"Final norm: {ckpt.final_norm_note}." + ("" if ckpt.final_norm else " Raw product only.")
             )
-        except ValueError as error:
-            st.error(str(error), icon=":material/error:")
 
-with tabs[1]:
+with tabs[1], panel("The row norms"):
     from tieviz.figures.checkpoints import norm_frequency_figure
 
     stats = ca.norm_stats(ckpt, text, ids)
@@ -163,7 +162,7 @@ with tabs[1]:
         norm_frequency_figure(stats.labels, stats.counts, stats.norms, summary.tied), frame, key="ckpt-norms"
     )
 
-with tabs[2]:
+with tabs[2], panel("The maps"):
     from tieviz.analysis.maps import neighbour_table
     from tieviz.figures.maps import embedding_map_figure
 
@@ -177,21 +176,18 @@ with tabs[2]:
     )
     embeddings = ca.checkpoint_embeddings(ckpt, text, ids)
     token = st.selectbox("Highlight a token", embeddings.labels, index=None, key="ckpt_token")
-    try:
-        with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
-            rows = tuple(int(i) for i in ids)
-            maps = layouts(str(upload.cache_dir("maps")), rows, method, embeddings.matrices)
-        figure = embedding_map_figure(maps, embeddings.labels, embeddings.counts, titles, token, method)
-        ui.show_figure(figure, key="ckpt-maps")
-        if token is not None:
-            table = neighbour_table(embeddings.matrices, embeddings.labels, embeddings.labels.index(token))
-            for column, (name, rows) in zip(st.columns(len(table)), table.items(), strict=True):
-                column.markdown(f"**Nearest to “{token}” in {titles[name]}**")
-                column.dataframe(pd.DataFrame(rows, columns=["token", "cosine"]), hide_index=True)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+    with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
+        rows = tuple(int(i) for i in ids)
+        maps = layouts(str(upload.cache_dir("maps")), rows, method, embeddings.matrices)
+    figure = embedding_map_figure(maps, embeddings.labels, embeddings.counts, titles, token, method)
+    ui.show_figure(figure, key="ckpt-maps")
+    if token is not None:
+        table = neighbour_table(embeddings.matrices, embeddings.labels, embeddings.labels.index(token))
+        for column, (name, rows) in zip(st.columns(len(table)), table.items(), strict=True):
+            column.markdown(f"**Nearest to “{token}” in {titles[name]}**")
+            column.dataframe(pd.DataFrame(rows, columns=["token", "cosine"]), hide_index=True)
 
-with tabs[3]:
+with tabs[3], panel("The tuned lens"):
     from tieviz.figures.lens import contribution_figure, lens_figure
 
     limit = ca.lens_max_params()
@@ -205,19 +201,17 @@ with tabs[3]:
         st.info("The tuned lens is trained on windows of a text, which needs the tokenizer.")
     elif st.button("Fit the tuned lens", key="ckpt-lens-run", help="Cached with the upload afterwards"):
         bar = st.progress(0.0, "Fitting one translator per layer…")
-        try:
+        with panel("The tuned lens"):
             st.session_state[lens_key] = ca.checkpoint_lens(
                 upload.checkpoint, text, upload.cache_dir("lens"), progress=lambda i, t: bar.progress(i / t)
             )
-        except (CheckpointError, ValueError) as error:
-            st.error(str(error), icon=":material/error:")
         bar.empty()
     result = st.session_state.get(lens_key)
     if result is not None:
         ui.show_figure(lens_figure({ckpt.arm: result.tuned}, "kl", {ckpt.arm: result.logit}), key="ckpt-lens")
         ui.show_figure(contribution_figure({ckpt.arm: result.contributions}), key="ckpt-contributions")
 
-with tabs[4]:
+with tabs[4], panel("The comparison"):
     from tieviz.analysis.verdicts import bias_verdict
     from tieviz.figures.checkpoints import cosine_histogram_figure
 
@@ -234,14 +228,13 @@ with tabs[4]:
             f"{'tied' if other_ckpt.summary.tied else 'untied'}, "
             f"vocabulary {other_ckpt.summary.vocab_size:,}."
         )
-        try:
+        result = None
+        with panel("The comparison"):
             ca.tied_and_untied(ckpt, other_ckpt)
             n_cmp = st.slider("Tokens compared", 20, n_max, min(1000, n_max), key="ckpt_n_cmp")
             ids_cmp = text.top_ids(summary.vocab_size, n_cmp)
             result = paper(str(upload.checkpoint), str(other.checkpoint), tuple(int(i) for i in ids_cmp))
-        except (CheckpointError, ValueError) as error:
-            st.error(str(error), icon=":material/error:")
-        else:
+        if result is not None:
             for note in result.notes:
                 st.warning(note, icon=":material/warning:")
             rows = [

@@ -45,14 +45,16 @@ def load_full_model(path: Path, max_params: int = 200_000_000):
             f"more than the {max_params:,} allowed for a full load."
         )
     _refuse_unloadable(read_config(path))
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     from tieviz.model import quiet_transformers
 
     quiet_transformers()
     try:
+        config = AutoConfig.from_pretrained(path, trust_remote_code=False, local_files_only=True)
+        config._attn_implementation = "eager"  # config.json's own choice would win over the argument alone
         model = AutoModelForCausalLM.from_pretrained(
-            path, trust_remote_code=False, local_files_only=True, attn_implementation="eager"
+            path, config=config, trust_remote_code=False, local_files_only=True, attn_implementation="eager"
         )
     except Exception as exc:  # noqa: BLE001 - whatever a user's config makes transformers raise
         raise CheckpointError(
