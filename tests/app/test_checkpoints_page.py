@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -174,3 +176,73 @@ def test_the_example_works_with_the_default_relative_data_folder(readme_default,
     at.button(key="ckpt-example").click().run()
     assert not at.exception and not errors(at), errors(at)
     assert metrics(at)["Tied"] == "yes"
+
+
+def _files_with_config(folder, **changes):
+    import json
+
+    files = as_files(folder)
+    config = json.loads((folder / "config.json").read_text()) | changes
+    return [(n, json.dumps(config).encode() if n == "config.json" else b, t) for n, b, t in files]
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("nested config", "config.json is nested too deeply"),
+        ("epsilon list", "layer_norm_epsilon must be a number"),
+        ("config twice", "'config.json' was uploaded twice"),
+        ("sparse bin", "holds transformer.wte.weight as a torch.sparse_coo tensor"),
+    ],
+)
+def test_a_hostile_upload_is_one_error_box_and_leaves_nothing(open_app, tmp_path, checkpoints, case, words):
+    import io
+
+    import torch
+    from safetensors.torch import load_file
+
+    folder = checkpoints["gpt2", True]
+    if case == "nested config":
+        files = [
+            (n, b"[" * 100_000 + b"]" * 100_000 if n == "config.json" else b, t)
+            for n, b, t in as_files(folder)
+        ]
+    elif case == "epsilon list":
+        files = _files_with_config(folder, layer_norm_epsilon=[1e-5])
+    elif case == "config twice":
+        files = [
+            *as_files(folder),
+            ("config.json", (folder / "config.json").read_bytes(), "application/json"),
+        ]
+    else:
+        state = load_file(folder / "model.safetensors")
+        state["transformer.wte.weight"] = state["transformer.wte.weight"].to_sparse()
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        files = [f for f in as_files(folder) if f[0] != "model.safetensors"]
+        files.append(("pytorch_model.bin", buf.getvalue(), "application/octet-stream"))
+    at = upload(open_app(tmp_path, PAGE), files)
+    shown = errors(at)
+    assert len(shown) == 1 and words in shown[0], shown
+    assert str(tmp_path) not in shown[0] and not at.metric
+    assert not list((tmp_path / "uploads").glob("*/ck-*"))  # a refused or unreadable upload is not kept
+
+
+def test_a_failing_lens_is_one_error_box_and_the_other_panels_stay(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), _files_with_config(checkpoints["gpt2", True], n_head=0))
+    assert not errors(at) and {"chart-ckpt-bigrams", "chart-ckpt-maps"} <= charts(at)
+    at.button(key="ckpt-lens-run").click().run()
+    assert not at.exception
+    shown = errors(at)
+    assert len(shown) == 1 and "config.json (ZeroDivisionError" in shown[0], shown
+    assert {"chart-ckpt-bigrams", "chart-ckpt-norms", "chart-ckpt-maps"} <= charts(at)
+
+
+def test_the_shipped_config_hides_exception_details():
+    import tomllib
+
+    from streamlit.config import ShowErrorDetailsConfigOptions
+
+    shipped = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    value = shipped["client"]["showErrorDetails"]
+    assert value == ShowErrorDetailsConfigOptions.NONE.value
