@@ -184,7 +184,7 @@ with tabs[2], panel("The maps"):
     if token is not None:
         table = neighbour_table(embeddings.matrices, embeddings.labels, embeddings.labels.index(token))
         for column, (name, rows) in zip(st.columns(len(table)), table.items(), strict=True):
-            column.markdown(f"**Nearest to “{token}” in {titles[name]}**")
+            column.text(f"Nearest to “{token}” in {titles[name]}")  # text: a token is never markup
             column.dataframe(pd.DataFrame(rows, columns=["token", "cosine"]), hide_index=True)
 
 with tabs[3], panel("The tuned lens"):
