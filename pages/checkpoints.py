@@ -6,25 +6,27 @@ import pandas as pd
 import streamlit as st
 
 from tieviz import ui
+from tieviz.families import families_label
 
 ui.require_app()
 
 st.title("Checkpoints: what does tying look like in a real model?")
 st.markdown(
-    "Upload a Hugging Face checkpoint (GPT-2, GPT-NeoX/Pythia, Llama, Mistral, Qwen2, OLMo, OPT, Gemma or "
-    "Phi) and see its input matrix `W_E` and output matrix `W_U` with the same figures as the trained "
-    "runs. Nothing in the upload is executed: tieviz reads the config and the tensors only. Token "
-    "frequencies and bigrams come from a text read with the checkpoint's **own tokenizer**."
+    f"Upload a Hugging Face checkpoint ({families_label()}) and see its input matrix `W_E` and output "
+    "matrix `W_U` with the same figures as the trained runs. Nothing in the upload is executed: tieviz "
+    "reads the config and the tensors only. Token frequencies and bigrams come from a text read with the "
+    "checkpoint's **own tokenizer**."
 )
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402
-from tieviz.checkpoints import CheckpointError  # noqa: E402
 from tieviz.ui.checkpoint_upload import (  # noqa: E402
     current,
     layouts,
     loaded,
+    panel,
     paper,
+    refusal,
     stage,
     summary_card,
     token_text,
@@ -80,8 +82,8 @@ if upload is None:
     st.stop()
 try:
     ckpt = loaded(str(upload.checkpoint))
-except (CheckpointError, ValueError, OSError) as error:
-    st.error(str(error), icon=":material/error:")
+except Exception as error:  # noqa: BLE001 - the page's edge: one line, never a traceback
+    st.error(refusal(error, "Reading the checkpoint"), icon=":material/error:")
     st.stop()
 summary = ckpt.summary
 st.subheader(upload.name)
@@ -122,9 +124,9 @@ try:
         st.caption(f"{text.ids.size:,} tokens read from {READ_FROM[text_source]}. {text.note}")
     n_max = max(10, min(5000, summary.vocab_size))
     n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
-    ids = ca.top_token_ids(text, summary.vocab_size, n)
-except (CheckpointError, ValueError) as error:
-    st.error(str(error), icon=":material/error:")
+    ids = text.top_ids(summary.vocab_size, n)
+except Exception as error:  # noqa: BLE001 - the page's edge: one line, never a traceback
+    st.error(refusal(error, "Reading the text"), icon=":material/error:")
     st.stop()
 
 tabs = st.tabs(["Bigrams", "Norms", "Maps", "Tuned lens", "Tied vs untied (paper)"])
@@ -137,18 +139,16 @@ with tabs[0]:
         st.info("The direct path is compared with the bigrams of a text, which needs the tokenizer.")
     else:
         k = st.slider("Tokens in the matrices", 5, 80, 30, key="ckpt_k")
-        try:
-            comparison = ca.bigram_comparison(ckpt, text, k)
+        with panel("The bigram comparison"):
+            comparison = ca.checkpoint_bigrams(ckpt, text, k)
             which = ("empirical", ckpt.arm, *([f"{ckpt.arm}_ln"] if ckpt.final_norm else []))
             ui.show_figure(bigram_heatmaps(comparison, which), bigram_summary(comparison), key="ckpt-bigrams")
             ui.show_figure(asymmetry_heatmaps(comparison, which), key="ckpt-asymmetry")
             st.caption(
                 f"Final norm: {ckpt.final_norm_note}." + ("" if ckpt.final_norm else " Raw product only.")
             )
-        except ValueError as error:
-            st.error(str(error), icon=":material/error:")
 
-with tabs[1]:
+with tabs[1], panel("The row norms"):
     from tieviz.figures.checkpoints import norm_frequency_figure
 
     stats = ca.norm_stats(ckpt, text, ids)
@@ -162,7 +162,7 @@ with tabs[1]:
         norm_frequency_figure(stats.labels, stats.counts, stats.norms, summary.tied), frame, key="ckpt-norms"
     )
 
-with tabs[2]:
+with tabs[2], panel("The maps"):
     from tieviz.analysis.maps import neighbour_table
     from tieviz.figures.maps import embedding_map_figure
 
@@ -174,23 +174,20 @@ with tabs[2]:
         key="ckpt_method",
         format_func={"pca": "PCA (instant)", "umap": "UMAP (slow the first time)"}.get,
     )
-    embeddings = ca.embedding_set(ckpt, text, ids)
+    embeddings = ca.checkpoint_embeddings(ckpt, text, ids)
     token = st.selectbox("Highlight a token", embeddings.labels, index=None, key="ckpt_token")
-    try:
-        with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
-            rows = tuple(int(i) for i in ids)
-            maps = layouts(str(upload.cache_dir("maps")), rows, method, embeddings.matrices)
-        figure = embedding_map_figure(maps, embeddings.labels, embeddings.counts, titles, token, method)
-        ui.show_figure(figure, key="ckpt-maps")
-        if token is not None:
-            table = neighbour_table(embeddings.matrices, embeddings.labels, embeddings.labels.index(token))
-            for column, (name, rows) in zip(st.columns(len(table)), table.items(), strict=True):
-                column.markdown(f"**Nearest to “{token}” in {titles[name]}**")
-                column.dataframe(pd.DataFrame(rows, columns=["token", "cosine"]), hide_index=True)
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+    with st.spinner("Computing layouts (cached with the upload)…", show_time=True):
+        rows = tuple(int(i) for i in ids)
+        maps = layouts(str(upload.cache_dir("maps")), rows, method, embeddings.matrices)
+    figure = embedding_map_figure(maps, embeddings.labels, embeddings.counts, titles, token, method)
+    ui.show_figure(figure, key="ckpt-maps")
+    if token is not None:
+        table = neighbour_table(embeddings.matrices, embeddings.labels, embeddings.labels.index(token))
+        for column, (name, rows) in zip(st.columns(len(table)), table.items(), strict=True):
+            column.text(f"Nearest to “{token}” in {titles[name]}")  # text: a token is never markup
+            column.dataframe(pd.DataFrame(rows, columns=["token", "cosine"]), hide_index=True)
 
-with tabs[3]:
+with tabs[3], panel("The tuned lens"):
     from tieviz.figures.lens import contribution_figure, lens_figure
 
     limit = ca.lens_max_params()
@@ -204,19 +201,17 @@ with tabs[3]:
         st.info("The tuned lens is trained on windows of a text, which needs the tokenizer.")
     elif st.button("Fit the tuned lens", key="ckpt-lens-run", help="Cached with the upload afterwards"):
         bar = st.progress(0.0, "Fitting one translator per layer…")
-        try:
-            st.session_state[lens_key] = ca.lens_result(
+        with panel("The tuned lens"):
+            st.session_state[lens_key] = ca.checkpoint_lens(
                 upload.checkpoint, text, upload.cache_dir("lens"), progress=lambda i, t: bar.progress(i / t)
             )
-        except (CheckpointError, ValueError) as error:
-            st.error(str(error), icon=":material/error:")
         bar.empty()
     result = st.session_state.get(lens_key)
     if result is not None:
         ui.show_figure(lens_figure({ckpt.arm: result.tuned}, "kl", {ckpt.arm: result.logit}), key="ckpt-lens")
         ui.show_figure(contribution_figure({ckpt.arm: result.contributions}), key="ckpt-contributions")
 
-with tabs[4]:
+with tabs[4], panel("The comparison"):
     from tieviz.analysis.verdicts import bias_verdict
     from tieviz.figures.checkpoints import cosine_histogram_figure
 
@@ -233,14 +228,13 @@ with tabs[4]:
             f"{'tied' if other_ckpt.summary.tied else 'untied'}, "
             f"vocabulary {other_ckpt.summary.vocab_size:,}."
         )
-        try:
+        result = None
+        with panel("The comparison"):
             ca.tied_and_untied(ckpt, other_ckpt)
             n_cmp = st.slider("Tokens compared", 20, n_max, min(1000, n_max), key="ckpt_n_cmp")
-            ids_cmp = ca.top_token_ids(text, summary.vocab_size, n_cmp)
+            ids_cmp = text.top_ids(summary.vocab_size, n_cmp)
             result = paper(str(upload.checkpoint), str(other.checkpoint), tuple(int(i) for i in ids_cmp))
-        except (CheckpointError, ValueError) as error:
-            st.error(str(error), icon=":material/error:")
-        else:
+        if result is not None:
             for note in result.notes:
                 st.warning(note, icon=":material/warning:")
             rows = [

@@ -47,6 +47,8 @@ def test_listing_stamp_changes_when_a_summary_does(tmp_path):
 
 def test_data_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TIEVIZ_DATA", str(tmp_path))
-    assert data_root() == tmp_path
+    assert data_root() == tmp_path.resolve()
     monkeypatch.delenv("TIEVIZ_DATA")
-    assert str(data_root()) == "data"
+    monkeypatch.chdir(tmp_path)
+    assert data_root() == tmp_path.resolve() / "data"
+    assert data_root().is_absolute()

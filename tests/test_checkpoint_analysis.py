@@ -84,7 +84,7 @@ def test_text_is_read_with_the_checkpoints_own_tokenizer(text, tokenizer):
     assert text.ids[: len(expected)].tolist() == expected
     assert text.counts.sum() == text.ids.size and text.counts.shape == (V,)
     assert set(text.special_ids) == set(tokenizer.all_special_ids)
-    top = ca.top_token_ids(text, V, 10)
+    top = text.top_ids(V, 10)
     assert not set(top) & set(text.special_ids)
     counts = text.counts[top]
     assert (np.diff(counts) <= 0).all() and counts[-1] >= np.delete(
@@ -96,16 +96,16 @@ def test_without_a_tokenizer_the_first_ids_stand_in(tmp_path):
     folder = save_checkpoint(build_model("gpt2", tied=True), tmp_path / "bare")
     text = ca.tokenize_text(folder, TEXT, V, "pydocs")
     assert text.ids is None and "no tokenizer" in text.note
-    assert ca.top_token_ids(text, V, 5).tolist() == [0, 1, 2, 3, 4]
+    assert text.top_ids(V, 5).tolist() == [0, 1, 2, 3, 4]
     ckpt = ca.load_checkpoint(folder)
     assert ckpt.labels[:2] == ["tok0", "tok1"]
     with pytest.raises(ValueError, match="tokenizer"):
-        ca.bigram_comparison(ckpt, text)
+        ca.checkpoint_bigrams(ckpt, text)
 
 
 def test_bigrams_use_the_checkpoint_labels_and_tying(loaded, text):
-    tied = ca.bigram_comparison(loaded["gpt2", True], text, k=12)
-    untied = ca.bigram_comparison(loaded["llama", False], text, k=12)
+    tied = ca.checkpoint_bigrams(loaded["gpt2", True], text, k=12)
+    untied = ca.checkpoint_bigrams(loaded["llama", False], text, k=12)
     assert set(tied.direct_paths) == {"tied", "tied_ln"} and set(untied.direct_paths) == {
         "untied",
         "untied_ln",
@@ -113,11 +113,11 @@ def test_bigrams_use_the_checkpoint_labels_and_tying(loaded, text):
     assert tied.asymmetry["tied"] == pytest.approx(0.0, abs=1e-12)  # W_E W_E^T is symmetric
     assert untied.asymmetry["untied"] > 0.5
     assert tied.labels == [loaded["gpt2", True].labels[i] for i in tied.tokens]
-    assert tied.tokens.tolist() == ca.top_token_ids(text, V, 12).tolist()
+    assert tied.tokens.tolist() == text.top_ids(V, 12).tolist()
 
 
 def test_norms_follow_their_rows(loaded, text):
-    ids = ca.top_token_ids(text, V, 20)
+    ids = text.top_ids(V, 20)
     tied = ca.norm_stats(loaded["gpt2", True], text, ids)
     untied = ca.norm_stats(loaded["gpt2", False], text, ids)
     assert list(tied.norms) == ["W_E"] and list(untied.norms) == ["W_E", "W_U"]
@@ -134,9 +134,9 @@ def test_spearman_known_answers():
 
 
 def test_embedding_set_holds_W_U_only_when_untied(loaded, text):
-    ids = ca.top_token_ids(text, V, 15)
-    assert list(ca.embedding_set(loaded["gpt2", True], text, ids).matrices) == ["W_E"]
-    untied = ca.embedding_set(loaded["llama", False], text, ids)
+    ids = text.top_ids(V, 15)
+    assert list(ca.checkpoint_embeddings(loaded["gpt2", True], text, ids).matrices) == ["W_E"]
+    untied = ca.checkpoint_embeddings(loaded["llama", False], text, ids)
     assert {k: m.shape for k, m in untied.matrices.items()} == {"W_E": (15, 16), "W_U": (15, 16)}
 
 
@@ -184,14 +184,14 @@ def test_paper_measure_refuses_mismatched_pairs(loaded, tmp_path):
 
 def test_tuned_lens_on_the_full_model_is_cached_in_the_upload(saved, text, tmp_path, monkeypatch):
     folder = saved["gpt2", True][0]
-    result = ca.lens_result(folder, text, tmp_path / "lens", steps=3)
+    result = ca.checkpoint_lens(folder, text, tmp_path / "lens", steps=3)
     assert result.tuned.kl.shape == result.logit.kl.shape == (3,)  # input, block 1, final
     assert result.tuned.kl[-1] == pytest.approx(0.0, abs=1e-6)
     assert result.contributions.shape == (2,)
     assert len(list((tmp_path / "lens").glob("tuned_lens-*.safetensors"))) == 1
     monkeypatch.setenv(ca.LENS_MAX_PARAMS_ENV, "1000")
     with pytest.raises(CheckpointError, match="more than the 1,000"):
-        ca.lens_result(folder, text, tmp_path / "lens", steps=3)
+        ca.checkpoint_lens(folder, text, tmp_path / "lens", steps=3)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILY_SPECS))
@@ -205,3 +205,51 @@ def test_every_family_from_a_zipped_upload(family, tmp_path):
     assert ckpt.summary.tied is tied and (ckpt.W_E is ckpt.W_U) is tied
     assert ckpt.W_E.shape == (V, 16)
     assert ckpt.final_norm is not None and ckpt.final_norm.weight.shape == (16,), ckpt.final_norm_note
+
+
+def _moved_norms(model: torch.nn.Module) -> torch.nn.Module:
+    """Norm weights moved away from 1 and 0, so a missing or wrong final norm changes the logits."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "norm" in name or "ln_f" in name:
+                param.add_(0.5 * torch.randn(param.shape, generator=torch.Generator().manual_seed(11)))
+    return model
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_SPECS))
+def test_the_lens_reads_out_every_family_as_the_model_does(family, tmp_path):
+    """Last layer: both lenses give the model's logits; the final norm read from tensors is its own."""
+    from tieviz.analysis.bigrams import direct_path
+    from tieviz.analysis.lens import LogitLens, TunedLens
+    from tieviz.analysis.model_parts import model_parts, residual_states
+    from tieviz.checkpoints import load_full_model
+
+    folder = save_checkpoint(_moved_norms(build_model(family, tied=False)), tmp_path / family)
+    model = load_full_model(folder).float()
+    ids = torch.randint(0, V, (2, 12), generator=torch.Generator().manual_seed(0))
+    last = residual_states(model, ids)[-1]
+    with torch.no_grad():
+        logits = model(ids).logits
+        for lens in (LogitLens(model), TunedLens(model)):
+            torch.testing.assert_close(lens(last, lens.n_layers), logits, rtol=1e-4, atol=1e-4)
+    ckpt = ca.load_checkpoint(folder)
+    assert ckpt.final_norm is not None, ckpt.final_norm_note
+    rows = torch.from_numpy(ckpt.W_E[:6].copy())
+    parts_norm = model_parts(model).final_norm
+    with torch.no_grad():
+        theirs = (parts_norm(rows) @ torch.from_numpy(ckpt.W_U[:6].copy()).T).numpy()
+    np.testing.assert_allclose(
+        direct_path(ckpt.W_E, ckpt.W_U, np.arange(6), ckpt.final_norm), theirs, atol=1e-4
+    )
+
+
+def test_lens_translators_are_keyed_by_the_weights_not_the_folder_name(text, tmp_path):
+    """Two different checkpoints in folders of the same name must not share cached translators."""
+    cache = tmp_path / "lens"
+    first = save_checkpoint(build_model("gpt2", tied=True, seed=1), tmp_path / "a" / "checkpoint")
+    second = save_checkpoint(build_model("gpt2", tied=True, seed=2), tmp_path / "b" / "checkpoint")
+    ca.checkpoint_lens(first, text, cache, steps=2)
+    ca.checkpoint_lens(second, text, cache, steps=2)
+    assert len(list(cache.glob("tuned_lens-*.safetensors"))) == 2
+    ca.checkpoint_lens(first, text, cache, steps=2)  # the same weights again: a cache hit
+    assert len(list(cache.glob("tuned_lens-*.safetensors"))) == 2

@@ -150,3 +150,27 @@ def test_a_text_upload_with_a_bad_visitor_id_is_refused_and_nothing_is_written(t
     with pytest.raises(ValueError, match="not a valid visitor id"):
         save_text_upload(tmp_path, "../escape", "corpus.txt", b"some words here")
     assert not any(tmp_path.rglob("*corpus.txt"))
+
+
+def test_the_readme_default_relative_data_folder_works(tmp_path, monkeypatch, gpt2_dir):
+    """TIEVIZ_DATA unset means ./data, relative: staging, finding and reading must still work."""
+    from tieviz.catalog import data_root
+
+    monkeypatch.delenv("TIEVIZ_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    archive = zip_dir(gpt2_dir, tmp_path / "gpt2.zip")
+    for data in (data_root(), uploads.Path("data")):
+        from_zip = new_upload(data, VISITOR, [("gpt2.zip", archive.read_bytes())], "gpt2.zip")
+        from_files = new_upload(data, VISITOR, loose_files(gpt2_dir), "files")
+        for upload in (from_zip, from_files):
+            assert upload.folder.is_absolute()
+            assert upload.folder.is_relative_to(tmp_path.resolve() / "data" / "uploads" / VISITOR)
+            found = find_upload(data, VISITOR, upload.id)
+            assert found is not None and inspect_checkpoint(found.checkpoint).vocab_size == 64
+
+
+def test_remove_upload_deletes_only_that_folder(tmp_path, gpt2_dir):
+    keep = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "keep")
+    gone = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "gone")
+    uploads.remove_upload(gone)
+    assert not gone.folder.exists() and keep.folder.is_dir()

@@ -13,8 +13,12 @@ from pathlib import Path
 
 
 def data_root() -> Path:
-    """$TIEVIZ_DATA, else ./data: runs in <data>/runs, jobs in <data>/jobs, uploads in <data>/uploads."""
-    return Path(os.environ.get("TIEVIZ_DATA") or "data")
+    """$TIEVIZ_DATA, else ./data, as an absolute path: runs, jobs and uploads live in <data>/….
+
+    Absolute because upload folders are compared with resolved paths; a relative ./data (the README's
+    default) made every upload unreadable.
+    """
+    return Path(os.environ.get("TIEVIZ_DATA") or "data").resolve()
 
 
 @dataclass(frozen=True)

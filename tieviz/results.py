@@ -6,7 +6,7 @@ The analyses in `tieviz.analysis` take plain arrays; this module knows where tho
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +25,34 @@ def special_ids(run: Run) -> list[int]:
     return [i for i, label in enumerate(labels) if label in SPECIAL_TOKENS]
 
 
+def frequent_token_ids(
+    counts: np.ndarray | None,
+    n: int,
+    exclude: Sequence[int] = (),
+    vocab_size: int | None = None,
+    source: str = "the text",
+) -> np.ndarray:
+    """The n most frequent tokens outside `exclude` [<= n], most frequent first, from counts [V].
+
+    Without counts (an upload with no tokenizer) the first n ids of the vocabulary stand in. The one
+    implementation behind the trained runs' and the uploaded checkpoints' top tokens.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if counts is None:
+        if vocab_size is None:
+            raise ValueError("without counts the vocabulary size is needed")
+        return np.setdiff1d(np.arange(vocab_size), np.asarray(exclude, dtype=np.int64))[:n]
+    top = most_frequent(counts, n, exclude)
+    if top.size == 0:
+        raise ValueError(f"No ordinary token of this vocabulary occurs in {source}.")
+    return top
+
+
 def top_token_ids(run: Run, n: int) -> np.ndarray:
     """The n most frequent non-special tokens of the training split, most frequent first (n = 0: all)."""
     counts = run.counts()
-    return most_frequent(counts, n if n > 0 else len(counts), exclude=special_ids(run))
+    return frequent_token_ids(counts, n if n > 0 else len(counts), special_ids(run))
 
 
 def final_norm(run: Run) -> LayerNormParams:
@@ -78,20 +102,32 @@ class EmbeddingSet:
     counts: np.ndarray  # [N] training-split frequencies
     matrices: dict[str, np.ndarray]  # name -> [N, d]: tied, untied_in, untied_out, scaled
 
+    @classmethod
+    def of_rows(
+        cls,
+        ids: np.ndarray,
+        labels: Sequence[str],
+        counts: np.ndarray | None,
+        matrices: dict[str, np.ndarray],
+    ) -> EmbeddingSet:
+        """Rows `ids` [N] of full matrices [V, d], with their labels and counts [V] (zeros when unknown)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return cls(
+            ids,
+            [labels[i] for i in ids],
+            np.zeros(ids.size, dtype=np.int64) if counts is None else counts[ids],
+            {name: matrix[ids] for name, matrix in matrices.items()},
+        )
+
 
 def embedding_set(runs: dict[str, Run], n: int, step: int | None = None) -> EmbeddingSet:
     reference = runs["untied"]
     ids = top_token_ids(reference, n)
-    labels = reference.labels()
     untied_in, untied_out = reference.embeddings(step)
-    matrices = {
-        "tied": runs["tied"].embeddings(step)[0][ids],
-        "untied_in": untied_in[ids],
-        "untied_out": untied_out[ids],
-    }
+    matrices = {"tied": runs["tied"].embeddings(step)[0], "untied_in": untied_in, "untied_out": untied_out}
     if "scaled" in runs:
-        matrices["scaled"] = runs["scaled"].embeddings(step)[0][ids]
-    return EmbeddingSet(ids, [labels[i] for i in ids], reference.counts()[ids], matrices)
+        matrices["scaled"] = runs["scaled"].embeddings(step)[0]
+    return EmbeddingSet.of_rows(ids, reference.labels(), reference.counts(), matrices)
 
 
 def untied_drift(run: Run) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -169,8 +169,10 @@ def new_upload(
     """Stage `files` (see `stage_upload`) as a new upload of `visitor`, then apply the clean-up policy.
 
     A single upload may not exceed the total cap either. On a refused upload nothing is left behind.
+    `data` may be relative (the README's ./data); it is resolved here because the staged checkpoint is.
     """
     policy = policy or CleanupPolicy.from_env()
+    data = Path(data).resolve()
     folder = _visitor_dir(data, visitor) / f"ck-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
     try:
@@ -183,6 +185,13 @@ def new_upload(
         raise
     cleanup_uploads(data, policy, keep=[folder])
     return Upload(folder.name, visitor, folder, checkpoint.resolve(), name, created)
+
+
+def remove_upload(upload: Upload) -> None:
+    """Delete an upload's folder: a staged checkpoint that then failed to load is not kept."""
+    folder = upload.folder
+    if _UPLOAD_ID.fullmatch(folder.name) and _real_dir(folder):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def find_upload(data: Path, visitor: str, upload_id: str) -> Upload | None:

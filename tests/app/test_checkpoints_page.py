@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from tests.app.conftest import errors
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP, errors
 from tests.checkpoints.tiny import V, build_model, save_checkpoint, zip_dir
 from tieviz.data import pydocs_text, train_tokenizer
 
@@ -136,3 +139,110 @@ def test_without_a_tokenizer_the_matrix_figures_still_show(open_app, tmp_path, c
     assert any("no tokenizer files" in info.value for info in at.info)
     shown = charts(at)
     assert {"chart-ckpt-norms", "chart-ckpt-maps"} <= shown and "chart-ckpt-bigrams" not in shown
+
+
+@pytest.fixture
+def readme_default(monkeypatch, tmp_path):
+    """The README's way: TIEVIZ_DATA unset, so the data folder is ./data, relative to the working folder."""
+
+    def open_page(data_source=None):
+        monkeypatch.chdir(tmp_path)
+        if data_source is not None:
+            (tmp_path / "data").symlink_to(data_source, target_is_directory=True)
+        at = AppTest.from_file(APP, default_timeout=120)
+        monkeypatch.delenv("TIEVIZ_DATA", raising=False)
+        at.run()
+        at.switch_page(PAGE)
+        at.run()
+        return at
+
+    return open_page
+
+
+def test_uploads_work_with_the_default_relative_data_folder(readme_default, tmp_path, checkpoints):
+    archive = zip_dir(checkpoints["llama", False], tmp_path / "llama.zip")
+    at = upload(readme_default(), ("llama.zip", archive.read_bytes(), "application/zip"))
+    assert not errors(at), errors(at)
+    assert metrics(at)["Tied"] == "no"
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["gpt2", True])).run()
+    assert not at.exception and not errors(at), errors(at)
+    assert {"chart-ckpt-maps", "chart-ckpt-paper"} <= charts(at)
+    assert len(list((tmp_path / "data" / "uploads").glob("*/ck-*/upload.json"))) == 2
+
+
+def test_the_example_works_with_the_default_relative_data_folder(readme_default, toy_data):
+    at = readme_default(toy_data[0])
+    at.radio(key="ckpt_source").set_value("example").run()
+    at.button(key="ckpt-example").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert metrics(at)["Tied"] == "yes"
+
+
+def _files_with_config(folder, **changes):
+    import json
+
+    files = as_files(folder)
+    config = json.loads((folder / "config.json").read_text()) | changes
+    return [(n, json.dumps(config).encode() if n == "config.json" else b, t) for n, b, t in files]
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("nested config", "config.json is nested too deeply"),
+        ("epsilon list", "layer_norm_epsilon must be a number"),
+        ("config twice", "'config.json' was uploaded twice"),
+        ("sparse bin", "holds transformer.wte.weight as a torch.sparse_coo tensor"),
+    ],
+)
+def test_a_hostile_upload_is_one_error_box_and_leaves_nothing(open_app, tmp_path, checkpoints, case, words):
+    import io
+
+    import torch
+    from safetensors.torch import load_file
+
+    folder = checkpoints["gpt2", True]
+    if case == "nested config":
+        files = [
+            (n, b"[" * 100_000 + b"]" * 100_000 if n == "config.json" else b, t)
+            for n, b, t in as_files(folder)
+        ]
+    elif case == "epsilon list":
+        files = _files_with_config(folder, layer_norm_epsilon=[1e-5])
+    elif case == "config twice":
+        files = [
+            *as_files(folder),
+            ("config.json", (folder / "config.json").read_bytes(), "application/json"),
+        ]
+    else:
+        state = load_file(folder / "model.safetensors")
+        state["transformer.wte.weight"] = state["transformer.wte.weight"].to_sparse()
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        files = [f for f in as_files(folder) if f[0] != "model.safetensors"]
+        files.append(("pytorch_model.bin", buf.getvalue(), "application/octet-stream"))
+    at = upload(open_app(tmp_path, PAGE), files)
+    shown = errors(at)
+    assert len(shown) == 1 and words in shown[0], shown
+    assert str(tmp_path) not in shown[0] and not at.metric
+    assert not list((tmp_path / "uploads").glob("*/ck-*"))  # a refused or unreadable upload is not kept
+
+
+def test_a_failing_lens_is_one_error_box_and_the_other_panels_stay(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), _files_with_config(checkpoints["gpt2", True], n_head=0))
+    assert not errors(at) and {"chart-ckpt-bigrams", "chart-ckpt-maps"} <= charts(at)
+    at.button(key="ckpt-lens-run").click().run()
+    assert not at.exception
+    shown = errors(at)
+    assert len(shown) == 1 and "config.json (ZeroDivisionError" in shown[0], shown
+    assert {"chart-ckpt-bigrams", "chart-ckpt-norms", "chart-ckpt-maps"} <= charts(at)
+
+
+def test_the_shipped_config_hides_exception_details():
+    import tomllib
+
+    from streamlit.config import ShowErrorDetailsConfigOptions
+
+    shipped = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    value = shipped["client"]["showErrorDetails"]
+    assert value == ShowErrorDetailsConfigOptions.NONE.value

@@ -175,3 +175,46 @@ def test_upload_without_config_or_with_two_is_refused(ckpt, tmp_path):
 def test_zip_mixed_with_loose_files_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="not both"):
         stage_upload([("a.zip", _zip_bytes({"config.json": b"{}"})), ("config.json", b"{}")], tmp_path / "up")
+
+
+def test_a_trainer_output_zip_picks_the_top_level_checkpoint(ckpt, tmp_path):
+    """A Trainer output folder: the final model at the top, checkpoint-500/ below it, as for a folder."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(ckpt.iterdir()):
+            zf.write(path, f"out/{path.name}")
+            zf.write(path, f"out/checkpoint-500/{path.name}")
+    staged = stage_upload([("out.zip", buf.getvalue())], tmp_path / "up")
+    assert staged.name == "out" and (staged / "config.json").is_file()
+    assert inspect_checkpoint(staged).vocab_size == inspect_checkpoint(ckpt).vocab_size
+
+
+def test_the_entry_count_is_read_from_the_end_record_before_parsing(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 5)
+    data = _zip_bytes({f"t{i}.txt": b"" for i in range(6)})
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the central directory was parsed")
+
+    monkeypatch.setattr(archive.zipfile, "ZipFile", no_parsing)
+    with pytest.raises(CheckpointError, match="lists 6 entries"):
+        stage_upload([("up.zip", data)], tmp_path / "up")
+
+
+def test_a_zip64_end_record_listing_millions_of_entries_is_refused_at_once(tmp_path):
+    """Only the end records, claiming 4,000,000 entries: refused from them, without reading any directory."""
+    entries = 4_000_000
+    zip64_eocd = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, 46 * entries, 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 1)
+    eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with pytest.raises(CheckpointError, match="4,000,000 entries"):
+        stage_upload([("up.zip", zip64_eocd + locator + eocd)], tmp_path / "up")
+    assert _all_files(tmp_path / "up") == []
+
+
+def test_a_file_uploaded_twice_is_one_line_without_a_server_path(ckpt, tmp_path):
+    config = (ckpt / "config.json").read_bytes()
+    with pytest.raises(CheckpointError, match="'config.json' was uploaded twice") as caught:
+        stage_upload([("config.json", config), ("config.json", config)], tmp_path / "up")
+    assert str(tmp_path) not in str(caught.value) and "Errno" not in str(caught.value)
+    assert _all_files(tmp_path / "up") == []

@@ -158,3 +158,44 @@ def test_writing_to_the_returned_arrays_leaves_the_checkpoint_unchanged(copy_che
     pair.W_U[:] = 1.0
     assert (path / "model.safetensors").read_bytes() == before
     assert read_embeddings(path).W_E.any()
+
+
+def _set_flag(path, value) -> None:
+    """Set tie_word_embeddings in config.json; None removes the key (the family default applies)."""
+    config = json.loads((path / "config.json").read_text())
+    config.pop("tie_word_embeddings", None)
+    if value is not None:
+        config["tie_word_embeddings"] = value
+    (path / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(("name", "flag"), [("gpt2", True), ("gpt2", None), ("llama", True)])
+def test_a_config_that_says_tied_over_different_matrices_is_untied_as_transformers_loads_it(
+    copy_checkpoint, name, flag
+):
+    """GPT-2 ties by default; transformers 5 unties when both matrices are stored with other values."""
+    import transformers
+
+    path = copy_checkpoint(name, False)
+    _set_flag(path, flag)
+    summary = inspect_checkpoint(path)
+    pair = read_embeddings(path)
+    model = transformers.AutoModelForCausalLM.from_pretrained(path)
+    loaded_tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    assert summary.tied is loaded_tied is False
+    assert not np.array_equal(pair.W_E, pair.W_U)
+    assert np.array_equal(pair.W_U, model.get_output_embeddings().weight.detach().numpy())
+    assert summary.n_params == _expected_params(model)
+    (warning,) = summary.warnings
+    assert "lm_head.weight" in warning and "untied" in warning
+    assert ("by default" in warning) is (flag is None)
+
+
+def test_a_llama_without_the_flag_and_without_lm_head_names_the_default_and_the_fix(copy_checkpoint):
+    path = copy_checkpoint("llama", True)
+    _set_flag(path, None)
+    with pytest.raises(CheckpointError) as caught:
+        inspect_checkpoint(path)
+    message = str(caught.value)
+    assert "has no tie_word_embeddings" in message and "untied by default" in message
+    assert '"tie_word_embeddings": true' in message and "sets tie_word_embeddings to false" not in message

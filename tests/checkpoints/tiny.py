@@ -26,6 +26,9 @@ FAMILY_SPECS: dict[str, tuple[str, str, dict]] = {
     ),
     "gemma": ("GemmaConfig", "GemmaForCausalLM", dict(_KV, head_dim=8, max_position_embeddings=32)),
     "phi": ("PhiConfig", "PhiForCausalLM", dict(_ATTN, max_position_embeddings=32)),
+    "phi3": ("Phi3Config", "Phi3ForCausalLM", dict(_KV, max_position_embeddings=32)),
+    "olmo": ("OlmoConfig", "OlmoForCausalLM", dict(_KV, max_position_embeddings=32)),
+    "olmo2": ("Olmo2Config", "Olmo2ForCausalLM", dict(_KV, max_position_embeddings=32)),
 }
 FAMILY_OF_MODEL_TYPE = {"mistral": "llama", "qwen2": "llama"}
 

@@ -15,7 +15,12 @@ def test_norm_figure_has_one_trace_per_matrix_with_token_hover():
     captioned = norm_frequency_figure(LABELS, np.array([100, 50, 10, 1]), norms, tied=False)
     fig = captioned.figure
     assert [t.name for t in fig.data] == ["input W_E", "output W_U"]
-    assert list(fig.data[1].y) == [4.0, 3, 2, 1] and list(fig.data[0].text) == LABELS
+    assert list(fig.data[1].y) == [4.0, 3, 2, 1] and list(fig.data[0].text) == [
+        "the",
+        "of",
+        "&lt;unk&gt;",
+        "York",
+    ]
     assert fig.layout.xaxis.type == "log"
     assert "%{text}" in fig.data[0].hovertemplate
 
@@ -39,6 +44,11 @@ def test_histogram_shows_both_sides_and_their_means():
     strips = [t for t in fig.data if t.type == "scatter"]
     assert len(histograms) == 2 and len(strips) == 2
     assert "mean 0.750" in histograms[0].name and "mean 0.250" in histograms[1].name
-    assert list(strips[0].text) == LABELS and list(strips[1].x) == [0.1, 0.2, 0.3, 0.4]
+    assert list(strips[0].text) == ["the", "of", "&lt;unk&gt;", "York"] and list(strips[1].x) == [
+        0.1,
+        0.2,
+        0.3,
+        0.4,
+    ]
     with pytest.raises(ValueError, match="proc_cos_out"):
         cosine_histogram_figure(per_token, LABELS, "proc")

@@ -12,13 +12,7 @@ from functools import reduce
 import torch
 from torch import nn
 
-# (attribute path of the block list, attribute path of the final norm), tried in order.
-_LAYOUTS: tuple[tuple[str, str], ...] = (
-    ("transformer.h", "transformer.ln_f"),  # GPT-2, GPT-Neo, GPT-J, Bloom
-    ("gpt_neox.layers", "gpt_neox.final_layer_norm"),  # GPT-NeoX, Pythia
-    ("model.layers", "model.norm"),  # Llama, Mistral, Qwen2, Gemma
-    ("model.decoder.layers", "model.decoder.final_layer_norm"),  # OPT
-)
+from tieviz.families import FAMILIES, Family, family_of
 
 
 @dataclass(frozen=True)
@@ -38,27 +32,34 @@ def _get(model: nn.Module, path: str) -> nn.Module | None:
         return None
 
 
+def _candidates(model: nn.Module) -> tuple[Family, ...]:
+    """The model's own family first (by config.model_type), then every layout: GPT-Neo, GPT-J and Bloom
+    share GPT-2's module names."""
+    own = family_of(getattr(getattr(model, "config", None), "model_type", None))
+    return (own, *FAMILIES) if own is not None else FAMILIES
+
+
 def model_parts(model: nn.Module) -> ModelParts:
-    """Locate blocks, final norm, unembedding and embedding of a GPT-2 / NeoX / Llama-family / OPT model."""
-    for blocks_path, norm_path in _LAYOUTS:
-        blocks = _get(model, blocks_path)
+    """Locate blocks, final norm, unembedding and embedding of a model of a family in `tieviz.families`."""
+    for family in _candidates(model):
+        blocks = _get(model, family.blocks_path)
         if not isinstance(blocks, nn.ModuleList):
             continue
         if not hasattr(model, "get_output_embeddings") or model.get_output_embeddings() is None:
             raise ValueError(
                 "the model has no language-model head; load it as a causal LM (e.g. GPT2LMHeadModel)"
             )
-        final_norm = _get(model, norm_path)
+        final_norm = _get(model, family.final_norm_path)
         if final_norm is None:  # OPT-350m style models without a final layer norm
             final_norm = nn.Identity()
         unembed = model.get_output_embeddings()
-        project_out = _get(model, "model.decoder.project_out")
+        project_out = _get(model, family.project_out_path) if family.project_out_path else None
         if project_out is not None:  # OPT projects back to the embedding width before the head
             unembed = nn.Sequential(project_out, unembed)
         return ModelParts(list(blocks), final_norm, unembed, model.get_input_embeddings())
     raise ValueError(
-        f"unsupported architecture {type(model).__name__}; "
-        "expected GPT-2, GPT-NeoX, Llama/Mistral/Qwen2/Gemma or OPT"
+        f"unsupported architecture {type(model).__name__}; expected one of "
+        + ", ".join(family.label for family in FAMILIES)
     )
 
 

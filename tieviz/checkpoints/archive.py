@@ -8,9 +8,11 @@ than trusted from headers, so a zip bomb stops after ``max_total_bytes``.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -22,6 +24,10 @@ from tieviz.checkpoints.errors import CheckpointError
 
 MAX_ENTRIES = 2000
 MAX_DEPTH = 8
+MAX_CENTRAL_DIRECTORY = 16 * 2**20  # 2,000 entries with long names fit easily
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record (22 bytes)
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # zip64 end of central directory locator (20 bytes)
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # zip64 end of central directory record (56 bytes)
 _CHUNK = 1 << 20
 _WANTED = re.compile(
     r"^(config\.json|generation_config\.json|.+\.safetensors|.+\.safetensors\.index\.json"
@@ -88,7 +94,49 @@ def _write_stream(src: BinaryIO, target: Path, budget: _Budget, expected: int | 
             dst.write(chunk)
 
 
+def _declared_entries(source: BinaryIO) -> tuple[int, int] | None:
+    """(entries, central directory bytes) from the end-of-central-directory record, without parsing it.
+
+    `zipfile.ZipFile` reads the whole central directory into memory first, which for a zip listing
+    millions of entries takes a minute and gigabytes; this reads at most the last 64 KiB.
+    """
+    size = source.seek(0, os.SEEK_END)
+    tail_start = max(0, size - (_EOCD.size + 0xFFFF))
+    source.seek(tail_start)
+    tail = source.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return None
+    _, _, _, _, entries, cd_size, _, _ = _EOCD.unpack_from(tail, at)
+    locator_at = at - _ZIP64_LOCATOR.size
+    if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+        _, _, zip64_offset, _ = _ZIP64_LOCATOR.unpack_from(tail, locator_at)
+        if zip64_offset + _ZIP64_EOCD.size <= size:
+            source.seek(zip64_offset)
+            record = source.read(_ZIP64_EOCD.size)
+            if record[:4] == b"PK\x06\x06":
+                fields = _ZIP64_EOCD.unpack(record)
+                entries, cd_size = max(entries, fields[7]), max(cd_size, fields[8])
+    source.seek(0)
+    return entries, cd_size
+
+
+def _check_entry_count(source: BinaryIO) -> None:
+    """Refuse a zip whose end record lists too many entries or too big a directory, before parsing it."""
+    declared = _declared_entries(source)
+    if declared is None:
+        raise CheckpointError("The upload is not a valid zip archive.")
+    entries, cd_size = declared
+    if entries > MAX_ENTRIES:
+        raise CheckpointError(f"The archive lists {entries:,} entries; at most {MAX_ENTRIES:,} are allowed.")
+    if cd_size > MAX_CENTRAL_DIRECTORY:
+        raise CheckpointError(
+            f"The archive's directory is {_fmt(cd_size)}, more than {MAX_ENTRIES:,} entries need."
+        )
+
+
 def _extract_zip(source: BinaryIO, root: Path, budget: _Budget) -> None:
+    _check_entry_count(source)
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
@@ -162,21 +210,32 @@ def _stage_into(files: Sequence[tuple[str, bytes]] | Path | str, root: Path, bud
             raise CheckpointError("Upload either one zip archive or the separate checkpoint files, not both.")
         _extract_zip(io.BytesIO(items[0][1]), root, budget)
         return
+    seen: set[str] = set()
     for name, data in items:
         parts = _safe_parts(name)
         if len(parts) != 1:
             raise CheckpointError(f"The uploaded file name '{name}' must be a plain file name.")
+        if parts[0].lower() in seen:
+            raise CheckpointError(f"'{parts[0]}' was uploaded twice; upload each file once.")
+        seen.add(parts[0].lower())
         if _wanted(parts):
             _write_stream(io.BytesIO(data), _target(root, parts), budget)
 
 
 def _checkpoint_dir(root: Path) -> Path:
+    """The folder of the shallowest config.json, as for a folder given directly.
+
+    A Trainer output folder holds the final model at the top and ``checkpoint-500/`` below it; the top
+    one is the model. Two config.json at the same shallowest depth are two checkpoints: refused.
+    """
     configs = sorted(root.rglob("config.json"))
     if not configs:
         raise CheckpointError("The upload has no config.json.")
-    if len(configs) > 1:
+    top = min(len(c.parts) for c in configs)
+    shallowest = [c for c in configs if len(c.parts) == top]
+    if len(shallowest) > 1:
         raise CheckpointError("The upload holds more than one config.json; upload one checkpoint at a time.")
-    return configs[0].parent
+    return shallowest[0].parent
 
 
 def stage_upload(
@@ -193,6 +252,11 @@ def stage_upload(
     try:
         _stage_into(files, root, _Budget(max_total_bytes))
         return _checkpoint_dir(root)
+    except OSError as exc:  # a disk or file error: say what, never the server's path
+        shutil.rmtree(root, ignore_errors=True)
+        raise CheckpointError(
+            f"The upload could not be written ({exc.strerror or type(exc).__name__})."
+        ) from None
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

@@ -57,11 +57,13 @@ class CheckpointSummary:
     weights_bytes: int
     d_embed: int  # width of the embedding rows; differs from d_model only for projected OPT models
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # disagreements between config.json and the weights
 
     def to_json_dict(self) -> dict[str, Any]:
         """The CLI's JSON: the seven documented keys first, then the rest."""
         data = asdict(self)
         data["notes"] = list(self.notes)
+        data["warnings"] = list(self.warnings)
         return {key: data[key] for key in _CLI_KEYS} | {k: v for k, v in data.items() if k not in _CLI_KEYS}
 
 
@@ -74,8 +76,9 @@ class EmbeddingPair:
     summary: CheckpointSummary
 
 
-def _read_config(ckpt_dir: Path) -> dict[str, Any]:
-    path = ckpt_dir / "config.json"
+def read_config(ckpt_dir: Path) -> dict[str, Any]:
+    """config.json as a dict, or a CheckpointError: missing, over 1 MiB, not JSON, nested too deep."""
+    path = Path(ckpt_dir) / "config.json"
     if not path.is_file():
         raise CheckpointError("The checkpoint has no config.json.")
     if path.stat().st_size > _MAX_CONFIG_BYTES:
@@ -84,6 +87,8 @@ def _read_config(ckpt_dir: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"config.json is not valid JSON ({exc}).") from exc
+    except RecursionError:
+        raise CheckpointError("config.json is nested too deeply to be a model config.") from None
     if not isinstance(config, dict):
         raise CheckpointError("config.json must hold a JSON object.")
     return config
@@ -114,24 +119,43 @@ def _identical(weights: WeightSet, a: str, b: str) -> bool:
 
 def _decide_tied(
     config: dict[str, Any], family: Family, weights: WeightSet, embed_key: str, unembed_key: str | None
-) -> tuple[bool, str]:
+) -> tuple[bool, str, str]:
+    """(tied, why, warning) as transformers 5 decides it when it loads the checkpoint.
+
+    The config's flag (or the family's default) only ties when the weights agree: a stored output matrix
+    with other values than the embedding is loaded untied (`PreTrainedModel.tie_weights`), so it is
+    reported untied here too, with a warning naming the disagreement.
+    """
     explicit = "tie_word_embeddings" in config
-    flag = bool(config.get("tie_word_embeddings", family.default_tied))
+    flag = bool(config.get("tie_word_embeddings", family.default_tied))  # transformers tests truthiness
+    said = (
+        f"config.json sets tie_word_embeddings to {str(flag).lower()}"
+        if explicit
+        else f"config.json has no tie_word_embeddings, and {family.name} models are "
+        f"{'tied' if flag else 'untied'} by default"
+    )
     if unembed_key is None:
         if not flag:
             raise CheckpointError(
-                "config.json sets tie_word_embeddings to false, but the checkpoint has no output matrix."
+                f"{said}, but the checkpoint has no output matrix ({family.unembed_suffixes[0]}); "
+                'if the model is tied, add "tie_word_embeddings": true to config.json.'
             )
-        return True, "config flag tie_word_embeddings" if explicit else "no lm_head tensor"
-    if flag:
-        return True, "config flag tie_word_embeddings" if explicit else f"{family.name} ties by default"
+        return True, "config flag tie_word_embeddings" if explicit else "no lm_head tensor", ""
     if _identical(weights, embed_key, unembed_key):
-        return True, "identical data"
-    return False, "separate output matrix"
+        if not flag:
+            return True, "identical data", ""
+        return True, "config flag tie_word_embeddings" if explicit else f"{family.name} ties by default", ""
+    if flag:
+        warning = (
+            f"{said}, but the checkpoint stores a separate {unembed_key} with other values than "
+            f"{embed_key}: transformers loads it untied, and so does tieviz."
+        )
+        return False, "separate output matrix (the config says tied)", warning
+    return False, "separate output matrix", ""
 
 
 def _summarise(ckpt_dir: Path) -> tuple[CheckpointSummary, WeightSet]:
-    config = _read_config(ckpt_dir)
+    config = read_config(ckpt_dir)
     family = family_for(config)
     vocab = config_int(config, ("vocab_size",), "vocab_size")
     d_model = config_int(config, family.d_model_keys, "model width")
@@ -156,7 +180,7 @@ def _summarise(ckpt_dir: Path) -> tuple[CheckpointSummary, WeightSet]:
             )
         if info.dtype not in FLOAT_DTYPES:
             raise CheckpointError(f"Tensor {key} has dtype {info.dtype}; only float weights can be analysed.")
-    tied, reason = _decide_tied(config, family, weights, embed_key, unembed_key)
+    tied, reason, warning = _decide_tied(config, family, weights, embed_key, unembed_key)
     n_params = sum(i.numel for k, i in weights.infos.items() if not _is_buffer(k, i.shape))
     embed_numel = weights.infos[embed_key].numel
     if tied and unembed_key is not None:
@@ -184,6 +208,7 @@ def _summarise(ckpt_dir: Path) -> tuple[CheckpointSummary, WeightSet]:
         weights_bytes=weights.weights_bytes,
         d_embed=d_embed,
         notes=notes,
+        warnings=(warning,) if warning else (),
     )
     return summary, weights
 

@@ -20,7 +20,7 @@ def format_table(summary: CheckpointSummary) -> str:
             value = f"{value:.1%}"
         elif key == "n_params" or key == "weights_bytes":
             value = f"{value:,}"
-        elif key == "notes":
+        elif key in ("notes", "warnings"):
             value = " ".join(value) or "-"
         lines.append(f"{key:<{width}}  {value}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ framework "pt" is a view of the memory-mapped file, so only the pages used are l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from safetensors import SafetensorError, safe_open
 from tieviz.checkpoints.errors import CheckpointError
 
 _MAX_INDEX_BYTES = 64 * 2**20
+_CHUNK = 1 << 22
 _TORCH_DTYPES = {
     torch.float64: "F64",
     torch.float32: "F32",
@@ -48,6 +50,8 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path.name} is not valid JSON.") from exc
+    except RecursionError:
+        raise CheckpointError(f"{path.name} is nested too deeply to be a checkpoint index.") from None
 
 
 def _index_files(index: Path) -> tuple[list[Path], set[str]]:
@@ -94,6 +98,28 @@ def _torch_load(path: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
 
 
+def _check_layout(file: str, key: str, tensor: torch.Tensor) -> None:
+    """Refuse a tensor that is not plainly stored: sparse, quantized, on another device, or repeating.
+
+    A pickle can describe a [V, 1] tensor over one stored number (stride 0): a 2 KB file that claims any
+    vocabulary. Checked before anything reads or sizes work by the tensor's shape.
+    """
+    if tensor.layout != torch.strided:
+        raise CheckpointError(f"{file} holds {key} as a {tensor.layout} tensor; only dense tensors are read.")
+    if tensor.device.type != "cpu":
+        raise CheckpointError(f"{file} holds {key} on the '{tensor.device.type}' device, with no data.")
+    if tensor.is_quantized:
+        raise CheckpointError(f"{file} holds {key} as a quantized tensor; only float tensors are read.")
+    if any(stride == 0 and size > 1 for stride, size in zip(tensor.stride(), tensor.shape, strict=True)):
+        raise CheckpointError(f"{file} holds {key} with a zero stride (one stored value repeated).")
+    if tensor.numel():
+        last = tensor.storage_offset() + sum(
+            (n - 1) * st for n, st in zip(tensor.shape, tensor.stride(), strict=True)
+        )
+        if (last + 1) * tensor.element_size() > tensor.untyped_storage().nbytes():
+            raise CheckpointError(f"{file} holds {key} with a shape larger than its stored data.")
+
+
 class WeightSet:
     """The tensors of one checkpoint: headers up front, data only when asked for."""
 
@@ -118,6 +144,7 @@ class WeightSet:
         infos: dict[str, TensorInfo] = {}
         for path in files:
             for key, tensor in _torch_load(path).items():
+                _check_layout(path.name, key, tensor)
                 dtype = _TORCH_DTYPES.get(tensor.dtype, str(tensor.dtype))
                 infos[key] = TensorInfo(tuple(tensor.shape), dtype, path)
                 state[key] = tensor
@@ -126,6 +153,19 @@ class WeightSet:
     @property
     def weights_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.files)
+
+    def fingerprint(self) -> str:
+        """sha256 (16 hex) of the weight files' bytes: what caches of this model's analyses are keyed by.
+
+        Not the folder's name: two uploads in same-named folders would share (wrong) cached results.
+        """
+        digest = hashlib.sha256()
+        for path in sorted(self.files, key=lambda f: f.name):
+            digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
+            with open(path, "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+        return digest.hexdigest()[:16]
 
     def tensor(self, key: str, rows: int | None = None) -> torch.Tensor:
         """One tensor (or its first ``rows`` rows), read lazily from the file it lives in."""

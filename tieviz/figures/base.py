@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +39,17 @@ def arm_colour(arm: str, index: int) -> str:
 def ordered_arms(arms: dict) -> list[str]:
     """Known arms in their usual order, then any others as given."""
     return [a for a in ARM_ORDER if a in arms] + [a for a in arms if a not in ARM_ORDER]
+
+
+def token_labels(labels: Sequence[object]) -> list[str]:
+    """Token text as Plotly must receive it to show it literally: markup escaped, whitespace visible.
+
+    Plotly renders "<a href=…>", "<b>" and "<span style=…>" in hover text, legends, ticks and titles as
+    live markup, and token text comes from a user's tokenizer. Every figure takes its labels through here.
+    """
+    return [
+        html.escape(str(label).replace("\n", "↵").replace("\t", "⇥"), quote=False) or "∅" for label in labels
+    ]
 
 
 def base_figure(title: str, x_title: str, y_title: str, **layout) -> go.Figure:

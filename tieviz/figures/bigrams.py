@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tieviz.analysis.bigrams import BigramComparison, asymmetry
-from tieviz.figures.base import TEMPLATE, CaptionedFigure
+from tieviz.figures.base import TEMPLATE, CaptionedFigure, token_labels
 
 ROW_TITLE = "current token (row)"
 COLUMN_TITLE = "next token (column)"
@@ -34,8 +33,7 @@ def token_axis_labels(labels: Sequence[str]) -> list[str]:
     """
     shown: list[str] = []
     seen: dict[str, int] = {}
-    for label in labels:
-        text = html.escape(str(label).replace("\n", "↵").replace("\t", "⇥"), quote=False) or "∅"
+    for text in token_labels(labels):
         seen[text] = seen.get(text, 0) + 1
         shown.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
     return shown

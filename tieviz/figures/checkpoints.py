@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure, token_labels
 
 MATRIX_NAMES = {"W_E": "input W_E", "W_U": "output W_U"}
 _MATRIX_COLOURS = {"W_E": "#ff7f0e", "W_U": "#1f77b4"}
@@ -46,7 +46,7 @@ def norm_frequency_figure(
                 y=np.asarray(values, dtype=np.float64),
                 mode="markers",
                 name=title,
-                text=[str(label) for label in labels],
+                text=token_labels(labels),
                 marker={"size": 5, "opacity": 0.7, "color": _MATRIX_COLOURS.get(name)},
                 hovertemplate="<b>%{text}</b><br>"
                 + ("count %{x:,}" if by_count else "position %{x}")
@@ -120,7 +120,7 @@ def cosine_histogram_figure(
                 name=name,
                 legendgroup=side,
                 showlegend=False,
-                text=[str(label) for label in labels],
+                text=token_labels(labels),
                 marker={"size": 4, "color": colour, "opacity": 0.6},
                 hovertemplate="<b>%{text}</b><br>cosine %{x:.3f}<extra>" + title + "</extra>",
             ),

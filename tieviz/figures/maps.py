@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure
+from tieviz.figures.base import ARM_COLOURS, TEMPLATE, CaptionedFigure, token_labels
 
 _AXIS_NAMES = {"umap": "UMAP", "pca": "PC"}
 _METHOD_NAMES = {"umap": "UMAP", "pca": "PCA"}
@@ -83,7 +83,8 @@ def embedding_map_figure(
         horizontal_spacing=0.04,
     )
     log_counts = np.log10(counts + 1.0)
-    customdata = np.stack([np.asarray(labels, dtype=object), counts.astype(np.int64)], axis=1)
+    shown = token_labels(labels)
+    customdata = np.stack([np.asarray(shown, dtype=object), counts.astype(np.int64)], axis=1)
     found = _find_token(labels, highlight) if highlight else None
     axis = _AXIS_NAMES[method]
 
@@ -110,10 +111,10 @@ def embedding_map_figure(
                     x=[xy[found, 0]],
                     y=[xy[found, 1]],
                     mode="markers+text",
-                    name=f"{labels[found]} ({titles.get(name, name)})",
+                    name=f"{shown[found]} ({titles.get(name, name)})",
                     legendgroup=name,
                     showlegend=False,
-                    text=[str(labels[found])],
+                    text=[shown[found]],
                     textposition="top center",
                     customdata=[customdata[found]],
                     marker={

@@ -68,27 +68,36 @@ class Dashboard:
 
 
 def start_dashboard(
-    data: Path,
+    data: Path | None,
     log_path: Path,
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
+    cwd: Path | None = None,
 ) -> Dashboard:
     """Starts the dashboard on a data folder and returns once /_stcore/health answers "ok".
 
     `env` adds to the environment (TIEVIZ_DATA is set from `data`); the server's output goes to `log_path`.
+    With `data` None, TIEVIZ_DATA is left unset, as the README starts it: the data folder is ./data in
+    `cwd` (the repository by default; elsewhere the shipped .streamlit settings are linked in).
     Raises RuntimeError with the log's tail when the server exits or does not answer within `timeout`.
     """
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    cwd = Path(cwd) if cwd is not None else ROOT
+    if cwd != ROOT and not (cwd / ".streamlit").exists():
+        (cwd / ".streamlit").symlink_to(ROOT / ".streamlit", target_is_directory=True)
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    full_env = {**os.environ, "TIEVIZ_DATA": str(data), **(env or {})}
+    full_env = {k: v for k, v in os.environ.items() if k != "TIEVIZ_DATA"} | (env or {})
+    if data is not None:
+        full_env["TIEVIZ_DATA"] = str(data)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    server = Dashboard(f"http://127.0.0.1:{port}", Path(data), process, log_path)
+    folder = Path(data) if data is not None else cwd / "data"
+    server = Dashboard(f"http://127.0.0.1:{port}", folder, process, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -5,6 +5,9 @@ The reading and the analyses themselves live in `tieviz.uploads` and `tieviz.che
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -19,6 +22,8 @@ from tieviz.catalog import data_root
 from tieviz.checkpoints import CheckpointError
 from tieviz.data import pydocs_text
 from tieviz.ui.url import visitor
+
+_PATH = re.compile(r"(?:^|[\s'\"(])(?:/[^/\s'\"]+){2,}")  # an absolute path of two or more parts
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -49,18 +54,45 @@ def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
     return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
 
 
+def refusal(error: Exception, what: str) -> str:
+    """One line for the page: a refusal's own sentence, else what failed and the exception's type only.
+
+    Other exceptions' messages can carry the server's paths, so they are not shown, nor is any message
+    that looks like it holds one.
+    """
+    message = " ".join(str(error).split())
+    if isinstance(error, CheckpointError | ValueError) and not _PATH.search(message):
+        return message
+    return f"{what} failed on this checkpoint ({type(error).__name__})."
+
+
+@contextmanager
+def panel(what: str) -> Iterator[None]:
+    """Run one panel of the page; its failure becomes one error box there instead of blanking the page."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - the page's edge: every failure becomes one line
+        st.error(refusal(error, what), icon=":material/error:")
+
+
 def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
-    """Stage an upload (progress shown) and remember it in `slot`; returns why it was refused, if it was."""
+    """Stage an upload (progress shown) and remember it in `slot`; returns why it was refused, if it was.
+
+    An upload that stages but cannot be read is removed again, so nothing unusable is kept.
+    """
     with st.status(f"Reading {name}…", expanded=False) as status:
+        upload = None
         try:
             status.write("Unpacking and checking the files…")
             upload = uploads.new_upload(data_root(), visitor(), files, name)
             status.write("Reading the config, the tensor headers and the two matrices…")
             loaded(str(upload.checkpoint))
-        except (CheckpointError, ValueError, OSError) as error:
+        except Exception as error:  # noqa: BLE001 - the upload's edge: one line, never a traceback
+            if upload is not None:
+                uploads.remove_upload(upload)
             status.update(label=f"{name} cannot be read", state="error")
             st.session_state.pop(slot, None)
-            return str(error)
+            return refusal(error, "Reading the upload")
         status.update(label=f"{name} is ready", state="complete")
     st.session_state[slot] = upload.id
     st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
@@ -106,5 +138,7 @@ def summary_card(summary) -> None:
         f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
         f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
     )
+    for warning in summary.warnings:
+        st.warning(warning, icon=":material/warning:")
     for note in summary.notes:
         st.caption(note)

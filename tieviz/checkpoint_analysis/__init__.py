@@ -1,0 +1,45 @@
+"""From a staged checkpoint to analysis inputs and results: what `tieviz.results` is for trained runs.
+
+`loaded` reads the matrices, labels and final norm; `text` reads a text with the checkpoint's tokenizer;
+`analyses` runs the trained runs' analyses on them; `paper` compares a tied and an untied upload.
+"""
+
+from tieviz.checkpoint_analysis.analyses import (
+    LENS_MAX_PARAMS_ENV,
+    NormStats,
+    checkpoint_bigrams,
+    checkpoint_embeddings,
+    checkpoint_lens,
+    lens_max_params,
+    norm_stats,
+    spearman,
+)
+from tieviz.checkpoint_analysis.loaded import (
+    LoadedCheckpoint,
+    example_files,
+    load_checkpoint,
+    read_final_norm,
+)
+from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
+from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
+
+__all__ = [
+    "LENS_MAX_PARAMS_ENV",
+    "LoadedCheckpoint",
+    "NormStats",
+    "PaperComparison",
+    "TokenText",
+    "checkpoint_bigrams",
+    "checkpoint_embeddings",
+    "checkpoint_lens",
+    "example_files",
+    "lens_max_params",
+    "load_checkpoint",
+    "norm_stats",
+    "paper_comparison",
+    "read_final_norm",
+    "spearman",
+    "text_from_run",
+    "tied_and_untied",
+    "tokenize_text",
+]

@@ -1,0 +1,80 @@
+"""The paper's measure on an uploaded pair: is the tied matrix shaped like the untied output matrix?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tieviz.analysis.alignment import MEASURES, compare_embeddings, scores_by_side
+from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
+from tieviz.checkpoints import CheckpointError
+
+
+@dataclass(frozen=True)
+class PaperComparison:
+    """The tied matrix against the untied input and output matrices over the same tokens (claim 1).
+
+    `chance` scores the tied matrix against the untied output matrix with its rows shuffled (tokens
+    mismatched): what each measure gives with no real correspondence, since with few tokens per
+    dimension the fitted maps score well above 0 on unrelated matrices.
+    """
+
+    token_ids: np.ndarray  # [N]
+    labels: list[str]  # [N]
+    scores: dict[str, float]  # the keys of `bias_scores`: lin_cos_out, lin_cos_in, ... mknn_in
+    chance: dict[str, float]  # lin_cos, proc_cos, cka, mknn against the row-shuffled output matrix
+    per_token: dict[str, np.ndarray]  # lin_cos_out, lin_cos_in, proc_cos_out, proc_cos_in -> [N]
+    notes: tuple[str, ...]
+
+
+def tied_and_untied(a: LoadedCheckpoint, b: LoadedCheckpoint) -> tuple[LoadedCheckpoint, LoadedCheckpoint]:
+    """The pair ordered (tied, untied), refused when it is not one of each over the same vocabulary."""
+    if a.summary.tied == b.summary.tied:
+        both = "tied" if a.summary.tied else "untied"
+        raise CheckpointError(f"Both checkpoints are {both}; the comparison needs one tied and one untied.")
+    if a.summary.vocab_size != b.summary.vocab_size:
+        raise CheckpointError(
+            f"The checkpoints have different vocabularies ({a.summary.vocab_size:,} and "
+            f"{b.summary.vocab_size:,} tokens), so their rows are not the same tokens."
+        )
+    return (a, b) if a.summary.tied else (b, a)
+
+
+def paper_comparison(
+    a: LoadedCheckpoint, b: LoadedCheckpoint, token_ids: np.ndarray, k: int = 10, seed: int = 0
+) -> PaperComparison:
+    """Claim 1 over `token_ids`: the numbers of `bias_scores`, per-token cosines and a chance level."""
+    tied, untied = tied_and_untied(a, b)
+    ids = np.asarray(token_ids, dtype=np.int64)
+    if ids.size <= k:
+        raise ValueError(f"The comparison needs more than {k} tokens, got {ids.size}.")
+    tied_E, untied_E, untied_U = tied.W_E[ids], untied.W_E[ids], untied.W_U[ids]
+    notes = []
+    if [tied.labels[i] for i in ids] != [untied.labels[i] for i in ids]:
+        notes.append("The two tokenizers differ (or one is missing): the same id may not be the same token.")
+    width = max(tied_E.shape[1], untied_E.shape[1])
+    if ids.size <= 5 * width:
+        notes.append(
+            f"With {ids.size} tokens for width {width}, the fitted maps have many parameters per token, so "
+            "even unrelated matrices score well above 0: compare with the chance column, and use more tokens "
+            "where the vocabulary allows."
+        )
+    similarities = {
+        "out": compare_embeddings(tied_E, untied_U, k),
+        "in": compare_embeddings(tied_E, untied_E, k),
+    }
+    shuffled = untied_U[np.random.default_rng(seed).permutation(ids.size)]
+    chance = compare_embeddings(tied_E, shuffled, k)
+    return PaperComparison(
+        token_ids=ids,
+        labels=[tied.labels[i] for i in ids],
+        scores=scores_by_side(similarities),
+        chance={m: getattr(chance, m) for m in MEASURES},
+        per_token={
+            f"{m}_{side}": getattr(similarities[side], f"{m}_per_token")
+            for m in ("lin_cos", "proc_cos")
+            for side in ("out", "in")
+        },
+        notes=tuple(notes),
+    )
