@@ -116,3 +116,24 @@ def test_split_holds_under_bf16_autocast(ids):
     s_in, s_out = split_scaled.parts()
     torch.testing.assert_close(s_in, 2.0 * g_in, rtol=1e-2, atol=1e-6)
     torch.testing.assert_close(s_out, g_out, rtol=1e-2, atol=1e-6)
+
+
+def test_the_papers_input_norm_is_taken_at_the_activations_before_alpha(ids):
+    """norms()[2] is ||dL/d(looked-up embeddings)|| [B, T, d], before the scatter-add and before alpha."""
+    plain, scaled = tiny_tied_or_untied(tied=True), tiny_tied_or_untied(tied=True)
+    scaled.load_state_dict(plain.state_dict())
+    plain_split, scaled_split = GradientSplit(plain), GradientSplit(scaled, alpha=4.0)
+    captured = {}
+
+    def keep_gradient(module, inputs, output) -> None:
+        output.register_hook(lambda g: captured.setdefault("g", g.clone()))
+
+    handle = plain.transformer.wte.register_forward_hook(keep_gradient)
+    backward(plain, ids)
+    backward(scaled, ids)
+    handle.remove()
+    expected = captured["g"].norm()
+    torch.testing.assert_close(plain_split.norms()[2], expected)
+    torch.testing.assert_close(scaled_split.norms()[2], expected)  # alpha scales the update, not this norm
+    # Scattering first adds the rows of repeated tokens: the exact [V, d] input part is a different number.
+    assert not torch.isclose(plain_split.norms()[0], expected)

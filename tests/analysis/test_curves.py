@@ -83,3 +83,31 @@ def test_early_window_covers_the_same_steps_as_the_summary_early_mean(n):
     values = np.arange(1, n + 1, dtype=float)  # value = step number
     end = early_window_end(n)
     assert window_mean(values, 0.0, EARLY_FRACTION) == pytest.approx(np.mean(values[:end]))
+
+
+def test_the_papers_output_share_of_its_own_olmo_run():
+    """Known answer: the reference README gives 0.904 over steps 1-100, 0.738 over 1-1000, 0.651 overall."""
+    from tieviz.analysis.curves import output_share
+    from tieviz.reference import olmo1b_gradient_norms
+
+    norms = olmo1b_gradient_norms()
+    assert output_share(norms.input_path[:100], norms.output_path[:100]) == pytest.approx(0.904, abs=5e-4)
+    assert output_share(norms.input_path[:1000], norms.output_path[:1000]) == pytest.approx(0.738, abs=5e-4)
+    assert output_share(norms.input_path, norms.output_path) == pytest.approx(0.651, abs=5e-4)
+
+
+def test_rolling_output_share_uses_the_trailing_window():
+    from tieviz.analysis.curves import rolling_output_share
+
+    g_in, g_out = [1.0] * 4 + [3.0] * 4, [1.0] * 8
+    share = rolling_output_share(g_in, g_out, window=2)
+    assert share[0] == 0.5 and share[3] == 0.5 and share[5] == 0.25 and share[-1] == 0.25
+    assert share[4] == pytest.approx(2 / 6)  # one step of each inside the window
+
+
+def test_paper_share_summary_needs_the_activation_norm():
+    from tieviz.analysis.curves import paper_share_summary
+
+    assert paper_share_summary([{"step": 1, "grad_out": 1.0, "grad_in": 1.0}]) is None
+    records = [{"step": s, "grad_out": 3.0, "grad_in_act": 1.0} for s in range(1, 151)]
+    assert paper_share_summary(records) == {"first_100": 0.75, "overall": 0.75}

@@ -1,0 +1,56 @@
+"""The experiment summary's evidence: chance floors, the same-recipe baseline, stats over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tieviz.analysis.alignment import MEASURES
+from tieviz.summarize import chance_floor, per_seed_numbers
+
+
+def test_a_matrix_against_itself_scores_1_but_its_shuffled_rows_score_at_the_floor():
+    rng = np.random.default_rng(0)
+    tied = rng.normal(size=(120, 32))
+    floor = chance_floor(tied, [tied.copy()], permutations=5, seed=0)
+    assert set(floor) == set(MEASURES)
+    assert floor["cka"] < 0.3 and floor["mknn"] < 0.2
+    # A least-squares map over 120 tokens in 32 dimensions already gives a mean cosine near 0.5 (science.md).
+    assert 0.35 < floor["lin_cos"] < 0.65
+    assert floor["proc_cos"] < floor["lin_cos"]
+
+
+def test_floors_rise_as_tokens_get_fewer_per_dimension():
+    rng = np.random.default_rng(1)
+    few = chance_floor(rng.normal(size=(40, 32)), [rng.normal(size=(40, 32))], 5, 0)["lin_cos"]
+    many = chance_floor(rng.normal(size=(400, 32)), [rng.normal(size=(400, 32))], 5, 0)["lin_cos"]
+    assert few > many
+
+
+def test_per_seed_numbers_are_out_minus_in_and_the_paired_alpha_change():
+    scores = {f"{m}_{side}": value for m in MEASURES for side, value in (("out", 0.8), ("in", 0.6))}
+    scaled = {f"{m}_{side}": value for m in MEASURES for side, value in (("out", 0.7), ("in", 0.65))}
+    measured = {
+        "bias": {"tied": scores, "scaled": scaled},
+        "grad_ratio": {"tied_early": 8.0, "tied_late": 2.0, "untied_early": 5.0, "untied_late": 2.0},
+        "grad_share": {"tied": {"first_100": 0.7, "overall": 0.6}, "scaled": None},
+        "lens": {"tied": {"tuned_kl": [0.3, 0.01, 0.0]}, "untied": {"tuned_kl": [0.1, 0.01, 0.0]}},
+        "bigram": {"corr_with_bigrams": {"tied": 0.1, "untied": 0.3}, "corr_with_truth": {}},
+        "val_loss": {"tied": 3.0},
+    }
+    numbers = per_seed_numbers(measured)
+    assert numbers["bias.tied.lin_cos"] == pytest.approx(0.2)
+    assert numbers["bias_change.cka"] == pytest.approx(0.05 - 0.2)
+    assert numbers["grad_ratio.tied_drop"] == 6.0
+    assert numbers["lens.early_kl_gap"] == pytest.approx(0.2)  # the embedding layer of a 2-layer model
+    assert numbers["bigram.corr_gap"] == pytest.approx(0.2) and "bigram.truth_corr_gap" not in numbers
+    assert "grad_share.scaled.first_100" not in numbers and numbers["grad_share.tied.overall"] == 0.6
+
+
+def test_the_summary_of_two_seeds_has_a_baseline_and_one_of_one_seed_has_none(tiny_experiment):
+    _, _, summary = tiny_experiment
+    assert set(summary.baseline) == set(MEASURES)
+    assert all(len(stat.per_seed) == 1 for stat in summary.baseline.values())  # one adjacent pair
+    assert all(stat.n == 2 for name, stat in summary.stats.items() if name.startswith("bias."))
+    assert summary.lens["held_out"] is True and summary.lens["fit_windows"] > 0
+    assert summary.config.init == "independent"
