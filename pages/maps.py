@@ -49,6 +49,11 @@ with_scaled = cols[2].toggle("Add the scaled model", key="maps_scaled")
 
 embeddings = ui.embedding_set(experiment, n)
 labels = embeddings.labels
+if experiment.summary.n_seeds > 1:
+    st.caption(
+        f"The maps show the first seed ({experiment.summary.seeds[0]}); the scores further down are over "
+        f"all {experiment.summary.n_seeds} seeds."
+    )
 if st.session_state.get("maps_token") is None and st.query_params.get("maps_token") in labels:
     st.session_state["maps_token"] = st.query_params["maps_token"]
 if st.session_state.get("maps_token") not in labels:

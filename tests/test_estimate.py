@@ -17,9 +17,13 @@ def test_estimate_grows_with_steps_and_model_size():
 
 
 def test_estimate_uses_a_measured_speed():
-    config = preset("toy", steps=100, batch_size=10, seq_len=10)  # 100 tokens a step
+    config = preset("toy", steps=100, batch_size=10, seq_len=10, seeds=1)  # 100 tokens a step
     # 3 arms x 100 steps x 100 tokens at 1,000 tokens/s = 30 s, plus the analysis.
     assert estimate_seconds(config, "cpu", 1000.0) == pytest.approx(30.0 + ANALYSIS_SECONDS["cpu"])
+    # Every seed trains and analyses its own three arms.
+    assert estimate_seconds(preset("toy", steps=100, batch_size=10, seq_len=10, seeds=4), "cpu", 1000.0) == (
+        pytest.approx(4 * (30.0 + ANALYSIS_SECONDS["cpu"]))
+    )
 
 
 def test_measured_speed_needs_the_same_shape_and_device():

@@ -15,3 +15,12 @@ def test_bias_rows_print_intervals_floors_and_the_baseline(tiny_experiment):
     assert "2 seeds" in seeds_note(summary)
     assert headlines(summary)[0].label.startswith("Linear-map cosine")
     assert "held-out" in lens_note(summary)
+
+
+def test_a_shared_start_is_labelled(tiny_experiment):
+    from dataclasses import replace
+
+    _, _, summary = tiny_experiment
+    shared = replace(summary, config=replace(summary.config, init="shared"))
+    assert "shared initialisation" in seeds_note(shared)
+    assert "shared initialisation" not in seeds_note(summary)

@@ -34,15 +34,21 @@ class Headline:
 
 
 def seeds_note(summary: Summary) -> str:
-    """How much evidence stands behind the numbers, in one sentence."""
+    """How much evidence stands behind the numbers, in one or two sentences."""
+    shared = (
+        " The untied reference started from the tied model's own weights (shared initialisation), which "
+        "inflates the tied matrix's similarity to the untied input matrix."
+        if summary.config.init == "shared"
+        else ""
+    )
     if summary.n_seeds == 1:
         return (
             "One seed: every number below is a single run, with no interval. One seed cannot tell an effect "
-            "from the luck of the draw; train with 3 or more seeds (Train page) for intervals."
+            "from the luck of the draw; train with 3 or more seeds (Train page) for intervals." + shared
         )
     return (
         f"{summary.n_seeds} seeds ({', '.join(map(str, summary.seeds))}): each number is the mean over seeds "
-        "± the half-width of its 95 % t interval. Verdicts are read from those intervals."
+        "± the half-width of its 95 % t interval. Verdicts are read from those intervals." + shared
     )
 
 

@@ -256,3 +256,14 @@ def test_an_experiment_that_cannot_be_opened_is_reported_once(open_app, toy_data
     assert not at.exception
     assert sum("cannot be opened" in e for e in errors(at)) == 1, errors(at)
     assert any(ui.EMPTY_MESSAGE in info.value for info in at.info)  # the page falls back to its empty state
+
+
+def test_every_analysis_page_shows_intervals_for_a_multi_seed_run(open_app, toy_data):
+    data, _ = toy_data
+    for page in ANALYSIS_PAGES:
+        at = open_app(data, page)
+        shown = [m.value for m in at.metric]
+        shown += [v.value for v in [*at.success, *at.warning, *at.info]]
+        shown += [c.value for c in at.caption]
+        assert any("±" in text for text in shown), page
+        assert any("2 seeds" in text or "over 2 seeds" in text for text in shown), page
