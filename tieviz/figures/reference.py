@@ -88,7 +88,8 @@ def drift_figure(run_drift: dict[str, tuple[np.ndarray, np.ndarray]], public: li
         "(no alignment); 1 = unchanged. Solid: the output matrix W_U; dashed: the input matrix W_E. Thick "
         "lines are this run's untied reference; thin ones the paper's public untied models across their "
         "released checkpoints (x is each run's step over its last step shown, since their lengths differ "
-        f"by orders of magnitude). In both, the output matrix leaves its start faster. {ATTRIBUTION}"
+        "by orders of magnitude). In the public models the output matrix leaves its start faster than the "
+        f"input matrix; compare this run's two thick lines. {ATTRIBUTION}"
     )
     drawn = False
     for side, dash in (("output", "solid"), ("input", "dash")):
