@@ -146,7 +146,9 @@ if config is not None and not missing_file:
     st.markdown(
         f"**Estimated time: {ui.duration(ui.estimate_seconds(config, target, speed))} on "
         f"{ui.device_words(target)}** ({basis}; 3 models × {config.train.steps:,} steps of "
-        f"{config.train.batch_size} × {config.model.seq_len} tokens, then the analysis)."
+        f"{config.train.batch_size} × {config.model.seq_len} tokens"
+        + (f", for each of {config.seeds} seeds" if config.seeds > 1 else "")
+        + ", then the analysis)."
     )
 elif missing_file and upload_error is None:
     st.info("Upload a UTF-8 .txt file to train on it.")

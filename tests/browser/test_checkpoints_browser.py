@@ -23,14 +23,16 @@ TITLE = "Checkpoints: what does tying look like in a real model?"
 
 def _seed_experiment(data: Path) -> None:
     """One tiny trained experiment in ./data/runs, for "Use an example from a trained run"."""
-    from tieviz import results, summary
+    from tieviz import results, summarize
     from tieviz.config import preset
     from tieviz.experiment import run_experiment
     from tieviz.runs import RunStore
 
-    config = preset("toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu")
+    config = preset(
+        "toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=1
+    )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(summary, "lens_result", functools.partial(results.lens_result, steps=5))
+        patch.setattr(summarize, "lens_result", functools.partial(results.lens_result, steps=5))
         run_experiment(config, RunStore(data / "runs"))
 
 
