@@ -1,4 +1,4 @@
-"""Overview: the finding in plain words, the headline numbers and figures, the parameter calculator."""
+"""Overview: the finding in plain words, the headline numbers and figures."""
 
 import streamlit as st
 
@@ -83,27 +83,3 @@ else:
     ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
     ui.show_figure(loss_figure(metrics), ui.records_frame(metrics))
     ui.link_to("pages/bigrams.py", "Why tying cannot learn word order: bigram symmetry", experiment)
-
-st.divider()
-st.subheader("Why tie at all? Parameters saved")
-st.markdown(
-    "Tying removes one vocabulary × width matrix, and earlier work found it can also improve perplexity for "
-    "small models. Enter a vocabulary and width to see what share of a 1B, 7B and 70B model that is."
-)
-from tieviz.analysis.teaching import standard_savings_table  # noqa: E402
-from tieviz.figures.teaching import savings_figure  # noqa: E402
-
-ui.url_state("calc_vocab", 50_000, int)
-ui.url_state("calc_width", 4096, int)
-left, right = st.columns(2)
-vocab = left.number_input("Vocabulary size", min_value=1, max_value=2_000_000, step=1000, key="calc_vocab")
-width = right.number_input(
-    "Embedding width (d_model)", min_value=1, max_value=65_536, step=128, key="calc_width"
-)
-ui.keep_in_url("calc_vocab", "calc_width")
-rows = standard_savings_table(int(vocab), int(width))
-st.metric("Parameters saved by tying", f"{rows[0].saved_params:,}")
-ui.show_figure(
-    savings_figure(rows),
-    [{"model": r.label, "saved_params": r.saved_params, "share": r.share} for r in rows],
-)

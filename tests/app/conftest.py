@@ -12,15 +12,20 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = (
     "pages/overview.py",
+    "pages/why_tie.py",
     "pages/train.py",
     "pages/bigrams.py",
     "pages/maps.py",
     "pages/gradients.py",
+    "pages/causal.py",
     "pages/lens.py",
     "pages/checkpoints.py",
+    "pages/glossary.py",
 )
+# Pages that need no trained experiment.
+STANDALONE_PAGES = ("pages/why_tie.py", "pages/train.py", "pages/checkpoints.py", "pages/glossary.py")
 # Pages that analyse a trained experiment, and so show the empty state without one.
-ANALYSIS_PAGES = tuple(p for p in PAGES if p not in ("pages/train.py", "pages/checkpoints.py"))
+ANALYSIS_PAGES = tuple(p for p in PAGES if p not in STANDALONE_PAGES)
 
 
 @pytest.fixture

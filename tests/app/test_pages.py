@@ -15,8 +15,9 @@ CHARTS = {
         "chart-bias_over_training_cka",
         "chart-gradient_ratio",
         "chart-loss",
-        "chart-tying_savings",
     },
+    "pages/why_tie.py": {"chart-tying_savings"},
+    "pages/causal.py": {"chart-causal_bias", "chart-bias_over_training_cka"},
     "pages/bigrams.py": {"chart-symmetry-explorer", "chart-bigram_heatmaps", "chart-bigram_asymmetry"},
     "pages/maps.py": {"chart-embedding-maps", "chart-bias_over_training_cka"},
     "pages/gradients.py": {"chart-gradient_ratio", "chart-gradient_share", "chart-loss"},
@@ -36,7 +37,7 @@ def test_page_without_experiment_shows_the_empty_state(open_app, tmp_path, page)
     assert any(ui.EMPTY_MESSAGE in info.value for info in at.info)
     shown = chart_keys(at)
     # Only the pieces that need no trained model are drawn: the calculator and the symmetry explorer.
-    assert shown <= {"chart-tying_savings", "chart-symmetry-explorer"}
+    assert shown <= {"chart-symmetry-explorer"}
 
 
 def test_checkpoints_page_needs_no_experiment(open_app, tmp_path):
@@ -107,6 +108,9 @@ def expected_verdicts(page: str, summary: dict) -> list:
                 summary["bigram"]["corr_with_bigrams"]["untied"],
             )
         ],
+        "pages/causal.py": [
+            scaling_verdict(tied_bias, scaled["cka_out"] - scaled["cka_in"], summary["config"]["alpha"])
+        ],
         "pages/gradients.py": [
             ratio_verdict(summary["grad_ratio"]["tied_early"], summary["grad_ratio"]["tied_late"])
         ],
@@ -119,7 +123,8 @@ def expected_verdicts(page: str, summary: dict) -> list:
 
 
 @pytest.mark.parametrize(
-    "page", ["pages/overview.py", "pages/bigrams.py", "pages/gradients.py", "pages/lens.py"]
+    "page",
+    ["pages/overview.py", "pages/bigrams.py", "pages/gradients.py", "pages/causal.py", "pages/lens.py"],
 )
 def test_pages_say_whether_the_run_agrees_with_the_paper(open_app, toy_data, page):
     data, summary = toy_data
@@ -178,7 +183,7 @@ def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp
         spec = json.loads(at.get_by_key("chart-symmetry-explorer").proto.spec)
         return [a["text"] for a in spec["layout"]["annotations"]]
 
-    assert titles() == ["W_E W_Eᵀ (tied): asymmetry 0.00"]
+    assert titles() == ["W_E W_Eᵀ (tied)<br>asymmetry 0.00"]
     at.toggle(key="sym_map").set_value(True).run()
     assert not at.exception
     tied, mapped = titles()

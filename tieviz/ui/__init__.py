@@ -7,6 +7,8 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     app_shell    inside_app, require_app, warm_imports, TRAIN_PAGE
     picker       the sidebar's experiment picker and the loaded Experiment
     display      show_figure (chart, caption, downloads), show_verdict, empty_state, link_to
+    lesson       the pages in the lesson's order, the tools apart, the "Next" link
+    presenter    presenter mode (?present=1), the page config
     url          page state in the URL and its parsers, the visitor id
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts)
@@ -19,7 +21,8 @@ from tieviz.catalog import data_root
 from tieviz.estimate import device_words, duration, estimate_seconds, measured_speed
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import bigrams, embedding_set, layouts, records_frame, run_metrics
-from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.display import EMPTY_MESSAGE, define, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.lesson import begin_page, navigation_sections, next_link
 from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
@@ -27,11 +30,17 @@ from tieviz.ui.picker import (
     recent_summaries,
     selected_experiment,
 )
+from tieviz.ui.presenter import page_config, presenter_toggle
 from tieviz.ui.training import device, manager, start_training
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state, visitor
 
 __all__ = [
     "EMPTY_MESSAGE",
+    "begin_page",
+    "navigation_sections",
+    "next_link",
+    "page_config",
+    "presenter_toggle",
     "PICKER_KEY",
     "TRAIN_PAGE",
     "Experiment",
@@ -40,6 +49,7 @@ __all__ = [
     "bounded_int",
     "choice",
     "data_root",
+    "define",
     "device",
     "device_words",
     "duration",
