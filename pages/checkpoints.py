@@ -16,6 +16,7 @@ st.markdown(
     "runs. Nothing in the upload is executed: tieviz reads the config and the tensors only. Token "
     "frequencies and bigrams come from a text read with the checkpoint's **own tokenizer**."
 )
+ui.define("embedding", "unembedding", "tying")
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402

@@ -14,6 +14,7 @@ st.markdown(
     "shared matrix an output matrix, the early layers of the tied model have to work harder to turn "
     "input vectors into something useful, and its early-layer curve stays higher."
 )
+ui.define("residual_stream", "logit_lens", "tuned_lens", "kl", "nats_bits")
 
 experiment = ui.selected_experiment()
 if experiment is None:

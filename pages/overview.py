@@ -18,6 +18,7 @@ st.markdown(
     "tieviz trains a tied model, an untied twin and a tied model whose input gradient is scaled up, "
     "on the same text with the same seed, and lets you see each step of that argument."
 )
+ui.define("tying", "cka", "bias")
 
 experiment = ui.selected_experiment()
 

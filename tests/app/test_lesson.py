@@ -96,3 +96,24 @@ def test_the_calculator_bars_follow_the_entered_width(open_app, tmp_path):
     narrow, narrow_range = bars()
     assert narrow == pytest.approx([w / 4 for w in wide])  # V x d shrinks with the width
     assert narrow_range == wide_range  # on the same axis, so the bars visibly shrink
+
+
+# Page -> glossary terms it must define where it first uses them.
+DEFINED = {
+    "pages/overview.py": ("tying", "cka"),
+    "pages/why_tie.py": ("perplexity",),
+    "pages/bigrams.py": ("direct_path", "z_score"),
+    "pages/gradients.py": ("gradient_paths",),
+    "pages/maps.py": ("cka", "mknn", "lin_cos", "proc_cos"),
+    "pages/causal.py": ("alpha",),
+    "pages/lens.py": ("residual_stream", "logit_lens", "tuned_lens", "nats_bits"),
+}
+
+
+@pytest.mark.parametrize("page", sorted(DEFINED))
+def test_pages_define_their_terms_inline(open_app, tmp_path, page):
+    at = open_app(tmp_path, page)
+    captions = " ".join(c.value for c in at.caption)
+    for key in DEFINED[page]:
+        assert f"**{TERMS[key].word}**: {TERMS[key].meaning}" in captions
+    assert "centred kernel alignment" in TERMS["cka"].word  # CKA is spelled out wherever it is defined
