@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import pytest
 
 from tieviz.analysis.teaching import default_breaking_map, default_toy_embeddings, standard_savings_table
-from tieviz.figures.base import PRESENT_FONT, base_figure, for_screen, wrap_title
+from tieviz.figures.base import PRESENT_FONT, CaptionedFigure, base_figure, for_screen, wrap_title
 from tieviz.figures.teaching import savings_figure, teaching_products_figure
 
 
@@ -70,3 +70,21 @@ def test_savings_bars_share_a_fixed_axis():
     assert narrow.data[0].y[0] == pytest.approx(wide.data[0].y[0] / 32)
     huge = savings_figure(standard_savings_table(2_000_000, 65_536)).figure  # more than a whole 1B model
     assert huge.layout.yaxis.range[1] > max(huge.data[0].y)
+
+
+def test_one_naming_rule_for_exported_files():
+    labels, W_E = default_toy_embeddings()
+    captioned = teaching_products_figure(labels, W_E, None)
+    assert captioned.file_name("html") == "tieviz_direct_path_toy.html"
+    assert captioned.file_name("csv") == "tieviz_direct_path_toy.csv"
+    for bad in ("teaching-products", "How the bias develops", ""):
+        with pytest.raises(ValueError, match="snake_case"):
+            CaptionedFigure(captioned.figure, captioned.caption, bad)
+
+
+def test_the_shipped_config_turns_the_file_watcher_off():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +21,16 @@ class CaptionedFigure:
 
     figure: go.Figure
     caption: str
-    name: str  # file-name stem for downloads and `python -m tieviz figures`
+    name: str  # what the figure shows, in snake_case: the stem of every file made from it
+
+    def file_name(self, extension: str) -> str:
+        """The one naming rule for exported files: tieviz_<name>.<ext> (downloads, the chart's own PNG
+        button, `python -m tieviz figures`)."""
+        return f"tieviz_{self.name}.{extension}"
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", self.name):
+            raise ValueError(f"figure name {self.name!r} must be snake_case letters and digits")
         if not self.figure.layout.title.text:
             raise ValueError(f"figure {self.name!r} has no title")
         if not self.caption.strip():

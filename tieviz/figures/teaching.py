@@ -52,7 +52,7 @@ def teaching_products_figure(labels: Sequence[str], W_E: np.ndarray, M: np.ndarr
         else "Each cell is the logit the direct path gives to the column token after the row token. "
         "Edit the matrix: the tied product stays a mirror image across its diagonal whatever you type."
     )
-    return CaptionedFigure(fig, caption, "teaching_products")
+    return CaptionedFigure(fig, caption, "direct_path_toy")
 
 
 def savings_figure(rows: list[TyingSavings]) -> CaptionedFigure:

@@ -51,14 +51,20 @@ def show_figure(
     from tieviz.figures.base import for_screen  # Plotly loads with the first figure, not with the app
 
     key = key or captioned.name
-    figure, name = for_screen(captioned.figure, presenting()), captioned.name
-    st.plotly_chart(figure, key=f"chart-{key}", theme=None, width="stretch")
+    figure = for_screen(captioned.figure, presenting())
+    st.plotly_chart(
+        figure,
+        key=f"chart-{key}",
+        theme=None,
+        width="stretch",
+        config={"toImageButtonOptions": {"filename": captioned.file_name("png").removesuffix(".png")}},
+    )
     st.caption(captioned.caption)
     row = st.container(horizontal=True, key=f"downloads-{key}", gap="small")
     row.download_button(
         "HTML",
         data=lambda: figure.to_html(include_plotlyjs=True, full_html=True).encode(),
-        file_name=f"{name}.html",
+        file_name=captioned.file_name("html"),
         mime="text/html",
         key=f"dl-html-{key}",
         help="The interactive figure as one HTML file that opens offline",
@@ -69,7 +75,7 @@ def show_figure(
         row.download_button(
             "PNG",
             data=lambda: figure.to_image(format="png", scale=2),
-            file_name=f"{name}.png",
+            file_name=captioned.file_name("png"),
             mime="image/png",
             key=f"dl-png-{key}",
             help="The figure as a PNG image (drawn on the server when clicked; takes a few seconds)",
@@ -88,7 +94,7 @@ def show_figure(
         row.download_button(
             extension.upper(),
             data=produce,
-            file_name=f"{name}.{extension}",
+            file_name=captioned.file_name(extension),
             mime=mime,
             key=f"dl-data-{key}",
             help="The numbers behind the figure",
