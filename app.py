@@ -12,6 +12,7 @@ with st.sidebar:
     st.markdown("## tieviz")
     st.caption("What weight tying does to token embeddings")
 ui.presenter_toggle()
+ui.start_examples_once()  # a fresh install trains the toy and the default example without a click
 experiment = ui.experiment_picker()
 ui.begin_page(page.title)
 with ui.inside_app(experiment):  # pages read the picked experiment back with ui.selected_experiment()

@@ -21,8 +21,9 @@ st.markdown(
 ui.define("tying", "cka", "bias")
 
 experiment = ui.selected_experiment()
+examples_coming = ui.examples_notice()  # a fresh install's examples, while they train
 
-if experiment is None:
+if experiment is None and not examples_coming:
     ui.empty_state(
         "Or train the default experiment, which shows the effect clearly (a few minutes on a CPU)."
     )
@@ -33,7 +34,7 @@ if experiment is None:
     if right.button("Train the default experiment (minutes)", key="overview-train-demo"):
         if ui.start_training(preset("demo")):
             st.switch_page(ui.TRAIN_PAGE)
-else:
+elif experiment is not None:
     summary = experiment.summary
     tied, scaled = summary["bias"]["tied"], summary["bias"]["scaled"]
     ratio = summary["grad_ratio"]

@@ -237,3 +237,20 @@ def test_an_experiment_that_cannot_be_opened_is_reported_once(open_app, toy_data
     assert not at.exception
     assert sum("cannot be opened" in e for e in errors(at)) == 1, errors(at)
     assert any(ui.EMPTY_MESSAGE in info.value for info in at.info)  # the page falls back to its empty state
+
+
+def test_a_fresh_install_trains_the_examples_without_a_click(open_app, tmp_path):
+    from tieviz.examples import EXAMPLES_VISITOR
+    from tieviz.jobs.store import JobStore
+
+    at = open_app(tmp_path, examples="1")
+    assert not at.exception
+    jobs = sorted(JobStore(tmp_path / "jobs").all(), key=lambda j: j["created_at"])
+    assert [j["config"]["preset"] for j in jobs] == ["toy", "demo"]
+    assert all(j["visitors"] == [EXAMPLES_VISITOR] for j in jobs)
+    assert any("training two example experiments" in i.value for i in at.info)
+    assert not at.get("button") or not any(b.key == "overview-train-toy" for b in at.button)
+    at.run()  # a second visit queues nothing more
+    assert len(JobStore(tmp_path / "jobs").all()) == 2
+    for job in jobs:  # do not leave them training behind the other tests
+        ui.manager().cancel(job["id"])

@@ -118,10 +118,9 @@ def for_screen(fig: go.Figure, present: bool = False) -> go.Figure:
             "font": {"size": round(size * 1.3)},
             "x": 0,
             "xanchor": "left",
-            "y": 1,
+            "y": 1 - 10 / (fig.layout.height or 450),  # 10 px from the top (Plotly's default height 450)
             "yanchor": "top",
             "yref": "container",
-            "pad": {"t": 12},
         },
         font={"size": size},
         legend={
