@@ -209,7 +209,8 @@ def jobs_panel() -> None:
     finished = next((j for j in mine if j.id == last and j.status == "done"), None)
     if finished is not None and st.session_state.get("train_opened") != last:
         st.session_state["train_opened"] = last
-        open_experiment(finished.key)
+        ui.open_next_run(finished.key)
+        st.session_state["train_open"] = True
         st.rerun()  # its results open by themselves, on the Overview
     active = {j.id for j in [*mine, *others] if j.status in ACTIVE}
     if st.session_state.get("train_watching", set()) - active:

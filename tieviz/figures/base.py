@@ -113,14 +113,13 @@ def for_screen(fig: go.Figure, present: bool = False) -> go.Figure:
     ]  # make_subplots puts its panel titles at paper y = 1
     subplot_height = size * 1.3 * max(subplot_lines, default=0)
     fig.update_layout(
+        # Plotly centres the title in the top margin; the margin leaves room below it for panel titles.
         title={
             "text": title,
             "font": {"size": round(size * 1.3)},
             "x": 0,
             "xanchor": "left",
-            "y": 1 - 10 / (fig.layout.height or 450),  # 10 px from the top (Plotly's default height 450)
-            "yanchor": "top",
-            "yref": "container",
+            "xref": "paper",
         },
         font={"size": size},
         legend={
@@ -132,7 +131,7 @@ def for_screen(fig: go.Figure, present: bool = False) -> go.Figure:
             "font": {"size": size},
             "title": {"side": "top left", "font": {"size": size}},
         },
-        margin={"t": int(title_height + subplot_height + 30), "l": 10, "r": 10},
+        margin={"t": int(title_height + 2 * subplot_height + 24), "l": 10, "r": 10},
     )
     fig.update_xaxes(tickfont={"size": size}, title_font={"size": size}, automargin=True)
     fig.update_yaxes(tickfont={"size": size}, title_font={"size": size}, automargin=True)
@@ -145,6 +144,5 @@ def for_screen(fig: go.Figure, present: bool = False) -> go.Figure:
             line = getattr(trace, "line", None)
             if line is not None and trace.type == "scatter" and "lines" in (trace.mode or "lines"):
                 trace.line.width = max(3.0, 1.6 * (line.width or 2.0))
-        if fig.layout.height:
-            fig.update_layout(height=int(fig.layout.height * 1.25))
+        fig.update_layout(height=int((fig.layout.height or 450) * 1.25))  # 450: Plotly's default
     return fig

@@ -67,6 +67,8 @@ def token_heatmap_grid(titles: list[str], horizontal_spacing: float = 0.06) -> g
     fig.update_xaxes(title_text=COLUMN_TITLE, type="category")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_yaxes(title_text=ROW_TITLE, row=1, col=1)  # once: on later panels it would overlap the labels
+    for col in range(2, len(titles) + 1):  # same tokens in every row: labels once, so panels do not collide
+        fig.update_yaxes(showticklabels=False, row=1, col=col)
     return fig
 
 

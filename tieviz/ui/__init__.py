@@ -30,6 +30,7 @@ from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
     experiment_picker,
+    open_next_run,
     recent_summaries,
     selected_experiment,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "layouts",
     "link_to",
     "manager",
+    "open_next_run",
     "parse_bool",
     "records_frame",
     "require_app",

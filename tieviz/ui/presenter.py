@@ -28,6 +28,15 @@ def page_config() -> None:
         layout="wide",
         initial_sidebar_state="collapsed" if presenting() else "auto",
     )
+    st.html(NARROW_SCREEN_CSS)
+
+
+# On a phone a chart title long enough for a laptop is clipped: draw chart titles smaller there.
+NARROW_SCREEN_CSS = """<style>
+@media (max-width: 640px) {
+  .js-plotly-plot .gtitle { font-size: 13px !important; }
+}
+</style>"""
 
 
 def presenter_toggle() -> None:
