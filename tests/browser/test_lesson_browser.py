@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -53,3 +54,25 @@ def test_no_page_requests_anything_from_another_host(new_page, dashboard):
     hosts = {urlparse(u).netloc for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")}
     assert requested and server in hosts
     assert hosts == {server}, sorted(u for u in requested if urlparse(u).netloc != server)
+
+
+@pytest.mark.slow
+def test_a_fresh_install_shows_the_example_on_the_overview_without_a_click(browser, tmp_path, artifacts):
+    """The issue's first "done when": an empty data folder, a visitor who only waits, the toy example's
+    charts on the Overview (150 s on an idle 2-core machine; the timeout allows a loaded one)."""
+    from tieviz.testing.server import start_dashboard, stop_dashboard
+
+    env = {"TIEVIZ_TORCH_THREADS": "1", "TIEVIZ_EXAMPLES": "1"}
+    server = start_dashboard(tmp_path / "data", artifacts / "server-examples.log", env)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        started = time.monotonic()
+        page.goto(server.url)
+        page.get_by_text("training two example experiments").wait_for(timeout=60_000)
+        page.locator(".st-key-chart-bias_over_training_cka .js-plotly-plot").wait_for(timeout=900_000)
+        print(f"the example's first chart after {time.monotonic() - started:.0f} s, no click")
+        page.screenshot(path=str(artifacts / "fresh-install-overview.png"))
+        context.close()
+    finally:
+        stop_dashboard(server)

@@ -8,7 +8,7 @@ from tieviz.catalog import data_root
 from tieviz.estimate import duration
 from tieviz.ui.training import manager
 
-WORDS = {"toy": "the quick toy example", "demo": "the default example"}
+EXAMPLES_WORDS = {"toy": "the quick toy example", "demo": "the default example"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,14 +43,14 @@ def _progress() -> None:
     for job in active:
         name = job.config.get("preset", "")
         if job.status == "queued":
-            st.caption(f"{WORDS.get(name, name).capitalize()} is queued and trains next.")
+            st.caption(f"{EXAMPLES_WORDS.get(name, name).capitalize()} is queued and trains next.")
             continue
         elapsed = ""
         if job.started_at:
             import time
 
             elapsed = f" · running for {duration(time.time() - job.started_at)[6:]}"
-        text = f"Training {WORDS.get(name, name)}: {job.phase or 'starting'}{elapsed}"
+        text = f"Training {EXAMPLES_WORDS.get(name, name)}: {job.phase or 'starting'}{elapsed}"
         st.progress(job.progress_fraction, text=text)
 
 
@@ -59,13 +59,20 @@ def examples_notice() -> bool:
 
     Returns whether any example is still queued or training.
     """
-    if not _active_examples():
+    active = _active_examples()
+    if not active:
         return False
-    st.info(
-        "This is a fresh install, so tieviz is training two example experiments for you: a quick toy "
-        "one (about a minute), then the default one (a few minutes on a CPU). Each appears here by "
-        "itself when it is ready; no need to click.",
-        icon="⏳",
-    )
+    if len(active) == len(EXAMPLES_WORDS):
+        text = (
+            "This is a fresh install, so tieviz is training two example experiments for you: a quick toy "
+            "one (about a minute), then the default one (a few minutes on a CPU). Each appears here by "
+            "itself when it is ready; no need to click."
+        )
+    else:
+        text = (
+            "The default example experiment is still training; when it is ready it opens here by itself "
+            "and joins the picker in the sidebar."
+        )
+    st.info(text, icon=":material/hourglass_top:")
     st.fragment(_progress, run_every=2)()
     return True

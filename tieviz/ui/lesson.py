@@ -16,29 +16,28 @@ from tieviz.ui.picker import PICKER_KEY
 
 @dataclass(frozen=True)
 class Step:
-    """One page of the dashboard: its script, menu title, icon, and what its "Next" link promises."""
+    """One page of the dashboard: its script, menu title, and what its "Next" link promises."""
 
     path: str
-    title: str
-    icon: str  # an emoji: Material icon names would make the browser fetch the favicon from a font host
+    title: str  # no icon: a page's Material icon becomes the favicon, fetched from a font host
     teaser: str  # the words after "Next:" on the page before this one
 
 
 LESSON = (
-    Step("pages/overview.py", "Overview", "🏠", "the finding in one page"),
-    Step("pages/why_tie.py", "Why tie?", "🧮", "why tie at all? The parameters it saves"),
-    Step("pages/bigrams.py", "Bigram symmetry", "🪞", "the symmetry of W_E W_Eᵀ, and real bigrams"),
-    Step("pages/gradients.py", "Gradients", "📉", "which path's gradient shapes the shared matrix"),
-    Step("pages/maps.py", "Embedding maps", "🗺️", "the bias: maps and scores"),
-    Step("pages/causal.py", "Causal test", "⚖️", "the causal test: scale the input gradient"),
-    Step("pages/lens.py", "Tuned lens", "🔍", "the lens: what each layer adds"),
-    Step("pages/checkpoints.py", "Checkpoints", "📦", "your own checkpoint"),
+    Step("pages/overview.py", "Overview", "the finding in one page"),
+    Step("pages/why_tie.py", "Why tie?", "why tie at all? The parameters it saves"),
+    Step("pages/bigrams.py", "Bigram symmetry", "the symmetry of W_E W_Eᵀ; real bigrams"),
+    Step("pages/gradients.py", "Gradients", "which gradient shapes the shared matrix"),
+    Step("pages/maps.py", "Embedding maps", "the bias: maps and scores"),
+    Step("pages/causal.py", "Causal test", "the causal test: scale the input gradient"),
+    Step("pages/lens.py", "Tuned lens", "the lens: what each layer adds"),
+    Step("pages/checkpoints.py", "Checkpoints", "your own checkpoint"),
 )
 # Pages that are tools rather than steps of the argument (the lesson's last step, a checkpoint, is one).
 TOOLS = (
-    Step("pages/train.py", "Train", "🏋️", "train your own experiment"),
+    Step("pages/train.py", "Train", "train your own experiment"),
     LESSON[-1],
-    Step("pages/glossary.py", "Glossary", "📖", "the words, defined"),
+    Step("pages/glossary.py", "Glossary", "the words, defined"),
 )
 
 _shown = threading.local()
@@ -46,8 +45,8 @@ _shown = threading.local()
 
 def navigation_sections() -> dict[str, list]:
     """The `st.navigation` sections: the lesson in order (Overview first and default), then the tools."""
-    lesson = [st.Page(s.path, title=s.title, icon=s.icon, default=i == 0) for i, s in enumerate(LESSON[:-1])]
-    tools = [st.Page(s.path, title=s.title, icon=s.icon) for s in TOOLS]
+    lesson = [st.Page(s.path, title=s.title, default=i == 0) for i, s in enumerate(LESSON[:-1])]
+    tools = [st.Page(s.path, title=s.title) for s in TOOLS]
     return {"Lesson": lesson, "Tools": tools}
 
 
@@ -77,6 +76,6 @@ def next_link() -> None:
     st.page_link(
         step.path,
         label=f"Next: {step.teaser}",
-        icon="➡️",
+        icon=":material/arrow_forward:",
         query_params={PICKER_KEY: picked} if picked else None,
     )

@@ -6,12 +6,16 @@ every figure out through `tieviz.figures.base.for_screen(fig, presenting())`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from tieviz.ui.url import parse_bool, url_state
 
 PRESENT_KEY = "present"  # widget key and URL parameter
-PAGE_ICON = "🔗"  # an emoji favicon is drawn in the browser; Material icon names are fetched from a font host
+# The favicon, served by the dashboard itself: a Material icon name would be fetched from a font host, and
+# an emoji is drawn with whatever emoji font the visitor has (none on a bare Linux).
+PAGE_ICON = str(Path(__file__).with_name("icon.png"))
 
 
 def presenting() -> bool:
