@@ -38,6 +38,11 @@ RUN useradd --create-home --uid 1000 tieviz \
     && mkdir -p /data \
     && chown tieviz:tieviz /data
 USER tieviz
+# The examples a visitor sees first, trained at build time (toy: under a minute; demo: a few minutes on a
+# CPU), so a hosted copy starts with them; a new named volume is filled from them on first start.
+RUN python -m tieviz experiment --preset toy --quiet --runs-dir /data/runs --out /tmp/example-toy \
+    && python -m tieviz experiment --preset demo --quiet --runs-dir /data/runs --out /tmp/example-demo \
+    && rm -rf /tmp/example-toy /tmp/example-demo
 VOLUME ["/data"]
 
 EXPOSE 8501

@@ -39,7 +39,9 @@ FIRST_CHART = """() => {
     }
     return null;
 }"""
-EXPERIMENT_CHART = ".st-key-chart-bias_over_training_cka"  # only drawn when the Overview shows an experiment
+EXPERIMENT_CHART = (
+    ".st-key-chart-bias_over_training_lin_cos"  # only drawn when the Overview shows an experiment
+)
 
 
 @dataclass(frozen=True)

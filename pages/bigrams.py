@@ -17,6 +17,7 @@ st.markdown(
     "which is **symmetric**: it scores *B after A* exactly as *A after B*. Real text is not symmetric "
     "(*York* follows *New*, rarely the reverse). Untied, `W_E W_U` can be any matrix of its rank."
 )
+ui.define("direct_path", "asymmetry", "z_score", "layer_norm")
 
 st.subheader("Try it: edit an embedding matrix")
 labels, W_E = default_toy_embeddings()

@@ -17,6 +17,7 @@ st.markdown(
     "reads the config and the tensors only. Token frequencies and bigrams come from a text read with the "
     "checkpoint's **own tokenizer**."
 )
+ui.define("embedding", "unembedding", "tying")
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402

@@ -14,6 +14,7 @@ st.markdown(
     "For the untied model the comparable curve is ‖∇W_U‖ / ‖∇W_E‖; for the scaled model the input "
     "part was multiplied by α before the update, which is the causal test."
 )
+ui.define("gradient_paths", "alpha")
 
 experiment = ui.selected_experiment()
 if experiment is None:

@@ -15,6 +15,7 @@ st.markdown(
     "less of the way to the final one, so the tied model's KL curve starts higher and the curves close "
     "in the later layers."
 )
+ui.define("residual_stream", "logit_lens", "tuned_lens", "kl", "nats_bits")
 
 experiment = ui.selected_experiment()
 if experiment is None:

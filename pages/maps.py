@@ -14,6 +14,7 @@ st.markdown(
     "If the tied panel resembles the output panel more than the input panel, tying has shaped the "
     "shared matrix for prediction. The bias scores below measure that without any picture."
 )
+ui.define("pca_umap", "cka", "mknn", "lin_cos", "proc_cos")
 
 experiment = ui.selected_experiment()
 if experiment is None:

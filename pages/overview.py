@@ -1,4 +1,4 @@
-"""Overview: the finding in plain words, the headline numbers and figures, the parameter calculator."""
+"""Overview: the finding in plain words, the headline numbers and figures."""
 
 import streamlit as st
 
@@ -18,10 +18,12 @@ st.markdown(
     "independently trained models) and a tied model whose input gradient is scaled up, on the same text, "
     "over several seeds, and lets you see each step of that argument with its uncertainty."
 )
+ui.define("tying", "cka", "bias")
 
 experiment = ui.selected_experiment()
+examples_coming = ui.examples_notice()  # a fresh install's examples, while they train
 
-if experiment is None:
+if experiment is None and not examples_coming:
     ui.empty_state(
         "Or train the default experiment, which shows the effect clearly (a few minutes on a CPU)."
     )
@@ -32,7 +34,7 @@ if experiment is None:
     if right.button("Train the default experiment (minutes)", key="overview-train-demo"):
         if ui.start_training(preset("demo")):
             st.switch_page(ui.TRAIN_PAGE)
-else:
+elif experiment is not None:
     from tieviz.evidence import bias_table, bias_table_caption, headlines, seeds_note
 
     summary = experiment.summary
@@ -68,27 +70,3 @@ else:
     ui.link_to("pages/gradients.py", "Gradients in detail", experiment)
     ui.show_figure(loss_figure(metrics), ui.records_frame(metrics))
     ui.link_to("pages/bigrams.py", "Why tying cannot learn word order: bigram symmetry", experiment)
-
-st.divider()
-st.subheader("Why tie at all? Parameters saved")
-st.markdown(
-    "Tying removes one vocabulary × width matrix, and earlier work found it can also improve perplexity for "
-    "small models. Enter a vocabulary and width to see what share of a 1B, 7B and 70B model that is."
-)
-from tieviz.analysis.teaching import standard_savings_table  # noqa: E402
-from tieviz.figures.teaching import savings_figure  # noqa: E402
-
-ui.url_state("calc_vocab", 50_000, int)
-ui.url_state("calc_width", 4096, int)
-left, right = st.columns(2)
-vocab = left.number_input("Vocabulary size", min_value=1, max_value=2_000_000, step=1000, key="calc_vocab")
-width = right.number_input(
-    "Embedding width (d_model)", min_value=1, max_value=65_536, step=128, key="calc_width"
-)
-ui.keep_in_url("calc_vocab", "calc_width")
-rows = standard_savings_table(int(vocab), int(width))
-st.metric("Parameters saved by tying", f"{rows[0].saved_params:,}")
-ui.show_figure(
-    savings_figure(rows),
-    [{"model": r.label, "saved_params": r.saved_params, "share": r.share} for r in rows],
-)

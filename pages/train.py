@@ -141,12 +141,11 @@ except ValueError as error:
 missing_file = config is not None and config.data.corpus == "file" and not config.data.path
 if config is not None and not missing_file:
     target = device if config.train.device == "auto" else config.train.device
-    speed = ui.measured_speed(ui.recent_summaries(), config, target)
-    basis = "measured on an earlier run of this shape" if speed else "a rough guess from the model size"
+    guess = ui.estimate(config, target, ui.recent_summaries())
     st.markdown(
-        f"**Estimated time: {ui.duration(ui.estimate_seconds(config, target, speed))} on "
-        f"{ui.device_words(target)}** ({basis}; 3 models × {config.train.steps:,} steps of "
-        f"{config.train.batch_size} × {config.model.seq_len} tokens"
+        f"**Estimated time: {ui.duration(guess.seconds)} on {ui.device_words(target)}** ({guess.words}; "
+        f"3 models × {config.train.steps:,} steps of {config.train.batch_size} × {config.model.seq_len} "
+        "tokens"
         + (f", for each of {config.seeds} seeds" if config.seeds > 1 else "")
         + ", then the analysis)."
     )
@@ -232,6 +231,13 @@ def jobs_panel() -> None:
         show_job(job, manager, mine=True)
     for job in others:
         show_job(job, manager, mine=False)
+    last = st.session_state.get("last_job")  # the job this session started (or joined) last
+    finished = next((j for j in mine if j.id == last and j.status == "done"), None)
+    if finished is not None and st.session_state.get("train_opened") != last:
+        st.session_state["train_opened"] = last
+        ui.open_next_run(finished.key)
+        st.session_state["train_open"] = True
+        st.rerun()  # its results open by themselves, on the Overview
     active = {j.id for j in [*mine, *others] if j.status in ACTIVE}
     if st.session_state.get("train_watching", set()) - active:
         st.session_state["train_watching"] = active

@@ -63,19 +63,19 @@ def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[Capti
 
 
 def export_figures(directory: Path, png: bool = True) -> list[Path]:
-    """Writes DIR/figures/NAME.html (self-contained) and NAME.png; returns the files written."""
+    """Writes DIR/figures/tieviz_NAME.html (self-contained) and .png; returns the files written."""
     summary, runs = load_experiment(directory)
     out = directory / "figures"
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     figures = list(experiment_figures(summary, runs))
     for captioned in figures:
-        path = out / f"{captioned.name}.html"
+        path = out / captioned.file_name("html")
         captioned.figure.write_html(path, include_plotlyjs=True)
         written.append(path)
     if png:
         for captioned in figures:
-            path = out / f"{captioned.name}.png"
+            path = out / captioned.file_name("png")
             try:
                 captioned.figure.write_image(path, width=1400, height=700, scale=2)
             except Exception as err:  # kaleido raises its own types when no browser is found

@@ -12,23 +12,34 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = (
     "pages/overview.py",
+    "pages/why_tie.py",
     "pages/train.py",
     "pages/bigrams.py",
     "pages/maps.py",
     "pages/gradients.py",
+    "pages/causal.py",
     "pages/lens.py",
     "pages/checkpoints.py",
+    "pages/glossary.py",
 )
+# Pages that need no trained experiment.
+STANDALONE_PAGES = ("pages/why_tie.py", "pages/train.py", "pages/checkpoints.py", "pages/glossary.py")
 # Pages that analyse a trained experiment, and so show the empty state without one.
-ANALYSIS_PAGES = tuple(p for p in PAGES if p not in ("pages/train.py", "pages/checkpoints.py"))
+ANALYSIS_PAGES = tuple(p for p in PAGES if p not in STANDALONE_PAGES)
 
 
 @pytest.fixture
 def open_app(monkeypatch) -> Callable[..., AppTest]:
-    """open_app(data_dir, page=None, query=None) -> an AppTest that has rendered that page once."""
+    """open_app(data_dir, page=None, query=None) -> an AppTest that has rendered that page once.
 
-    def open_page(data: Path, page: str | None = None, query: dict | None = None) -> AppTest:
+    The examples a fresh install trains by itself stay off unless `examples="1"`.
+    """
+
+    def open_page(
+        data: Path, page: str | None = None, query: dict | None = None, examples: str = "0"
+    ) -> AppTest:
         monkeypatch.setenv("TIEVIZ_DATA", str(data))
+        monkeypatch.setenv("TIEVIZ_EXAMPLES", examples)
         at = AppTest.from_file(APP, default_timeout=120)
         at.query_params.update(query or {})
         at.run()

@@ -15,8 +15,9 @@ CHARTS = {
         "chart-bias_over_training_lin_cos",
         "chart-gradient_ratio",
         "chart-loss",
-        "chart-tying_savings",
     },
+    "pages/why_tie.py": {"chart-tying_savings"},
+    "pages/causal.py": {"chart-causal_bias", "chart-bias_over_training_lin_cos"},
     "pages/bigrams.py": {"chart-symmetry-explorer", "chart-bigram_heatmaps", "chart-bigram_asymmetry"},
     "pages/maps.py": {"chart-embedding-maps", "chart-bias_over_training_lin_cos"},
     "pages/gradients.py": {
@@ -41,7 +42,7 @@ def test_page_without_experiment_shows_the_empty_state(open_app, tmp_path, page)
     assert any(ui.EMPTY_MESSAGE in info.value for info in at.info)
     shown = chart_keys(at)
     # Only the pieces that need no trained model are drawn: the calculator and the symmetry explorer.
-    assert shown <= {"chart-tying_savings", "chart-symmetry-explorer"}
+    assert shown <= {"chart-symmetry-explorer"}
 
 
 def test_checkpoints_page_needs_no_experiment(open_app, tmp_path):
@@ -142,6 +143,7 @@ PAGE_CLAIMS = {
     "pages/overview.py": ("bias", "scaling"),
     "pages/bigrams.py": ("symmetry",),
     "pages/gradients.py": ("ratio",),
+    "pages/causal.py": ("scaling",),
 }
 
 
@@ -204,7 +206,7 @@ def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp
         spec = json.loads(at.get_by_key("chart-symmetry-explorer").proto.spec)
         return [a["text"] for a in spec["layout"]["annotations"]]
 
-    assert titles() == ["W_E W_Eᵀ (tied): asymmetry 0.00"]
+    assert titles() == ["W_E W_Eᵀ (tied)<br>asymmetry 0.00"]
     at.toggle(key="sym_map").set_value(True).run()
     assert not at.exception
     tied, mapped = titles()
@@ -267,3 +269,20 @@ def test_every_analysis_page_shows_intervals_for_a_multi_seed_run(open_app, toy_
         shown += [c.value for c in at.caption]
         assert any("±" in text for text in shown), page
         assert any("2 seeds" in text or "over 2 seeds" in text for text in shown), page
+
+
+def test_a_fresh_install_trains_the_examples_without_a_click(open_app, tmp_path):
+    from tieviz.examples import EXAMPLES_VISITOR
+    from tieviz.jobs.store import JobStore
+
+    at = open_app(tmp_path, examples="1")
+    assert not at.exception
+    jobs = sorted(JobStore(tmp_path / "jobs").all(), key=lambda j: j["created_at"])
+    assert [j["config"]["preset"] for j in jobs] == ["toy", "demo"]
+    assert all(j["visitors"] == [EXAMPLES_VISITOR] for j in jobs)
+    assert any("training two example experiments" in i.value for i in at.info)
+    assert not at.get("button") or not any(b.key == "overview-train-toy" for b in at.button)
+    at.run()  # a second visit queues nothing more
+    assert len(JobStore(tmp_path / "jobs").all()) == 2
+    for job in jobs:  # do not leave them training behind the other tests
+        ui.manager().cancel(job["id"])

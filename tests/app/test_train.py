@@ -103,9 +103,13 @@ def test_finished_job_joins_the_picker(open_app, tmp_path):
     assert not at.exception
     [job] = wait_for_jobs(tmp_path, timeout=400)
     assert job["status"] == "done", job.get("error")
-    at.run()
-    assert any(s.value.startswith("Finished") for s in at.success)
+    at.run()  # the finished experiment opens by itself, with no click
+    assert not at.exception
     assert at.sidebar.selectbox(key="run").value == job["key"]
+    assert at.get_by_key("chart-gradient_ratio")  # now on the Overview, showing the new experiment
+    at.switch_page("pages/train.py")
+    at.run()  # coming back does not open it again; the button still does
+    assert any(s.value.startswith("Finished") for s in at.success)
     at.button(key=f"open-{job['id']}").click().run()
     assert not at.exception
-    assert at.get_by_key("chart-gradient_ratio")  # now on the Overview, showing the new experiment
+    assert at.get_by_key("chart-gradient_ratio")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tieviz import ui
+from tieviz.timing import STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,13 +30,13 @@ def test_url_parsers_refuse_what_a_widget_cannot_take():
 def test_every_name_the_pages_use_is_exported():
     scripts = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
     used = {name for path in scripts for name in re.findall(r"(?<![.\w])ui\.(\w+)", path.read_text())}
-    assert {"show_figure", "experiment_picker", "estimate_seconds"} <= used  # the scan finds them
+    assert {"show_figure", "experiment_picker", "estimate"} <= used  # the scan finds them
     assert sorted(used - set(ui.__all__)) == []
     assert all(hasattr(ui, name) for name in ui.__all__)
 
 
-def test_the_train_page_estimate_reads_earlier_speeds_from_the_listing(toy_data, monkeypatch):
-    """recent_summaries: the newest summaries, read once per change of the listing, feed measured_speed."""
+def test_the_train_page_estimate_reads_earlier_timings_from_the_listing(toy_data, monkeypatch):
+    """recent_summaries: the newest summaries, read once per change of the listing, feed the estimate."""
     import json
 
     from tieviz.config import ExperimentConfig
@@ -46,5 +47,7 @@ def test_the_train_page_estimate_reads_earlier_speeds_from_the_listing(toy_data,
     stored = json.loads((data / "runs" / "experiments" / f"{summary['experiment_key']}.json").read_text())
     assert summaries == [stored]
     config = ExperimentConfig.from_dict(summary["config"])
-    speeds = [arm["tokens_per_second"] for arm in summary["arms"].values()]
-    assert ui.measured_speed(summaries, config, summary["device"]) == pytest.approx(sum(speeds) / len(speeds))
+    guess = ui.estimate(config, summary["device"], summaries)
+    assert guess.basis == "same shape"
+    # The same experiment again: its own training and analysis time, plus a job's start-up.
+    assert guess.seconds == pytest.approx(summary["wall_seconds"] + STARTUP_SECONDS[summary["device"]])

@@ -67,7 +67,7 @@ def dashboard(tmp_path_factory, artifacts, browser) -> Iterator[Dashboard]:
     Two jobs may train at once, one torch thread each, so that two visitors' runs overlap on two cores.
     """
     data = tmp_path_factory.mktemp("browser-data")
-    env = {"TIEVIZ_TORCH_THREADS": "1", "TIEVIZ_CONCURRENCY": "2"}
+    env = {"TIEVIZ_TORCH_THREADS": "1", "TIEVIZ_CONCURRENCY": "2", "TIEVIZ_EXAMPLES": "0"}
     server = start_dashboard(data, artifacts / "server.log", env)
     yield server
     stop_dashboard(server)

@@ -28,11 +28,11 @@ PAGES = (
         "Bigram symmetry",
         ("symmetry-explorer", "bigram_heatmaps", "bigram_asymmetry"),
     ),
-    ("Embedding maps", "/maps", "Embedding maps", ("embedding-maps", "bias_over_training_cka")),
+    ("Embedding maps", "/maps", "Embedding maps", ("embedding-maps", "bias_over_training_lin_cos")),
     ("Gradients", "/gradients", "Gradients", ("gradient_ratio", "gradient_share", "loss")),
     ("Tuned lens", "/lens", "Tuned lens", ("lens_kl", "lens_contributions")),
 )
-OVERVIEW_CHARTS = ("bias_over_training_cka", "gradient_ratio", "loss")
+OVERVIEW_CHARTS = ("bias_over_training_lin_cos", "gradient_ratio", "loss")
 JOBS = "[class*='st-key-job-']"  # one bordered container per job in the Train page's live panel
 
 # True once Plotly has drawn data into the element: traces, an SVG, marks (lines, points, heatmap images or

@@ -60,7 +60,7 @@ def test_bigram_heatmaps_show_standardised_matrices(result):
 def test_bigram_heatmaps_titles_carry_asymmetry(result):
     cf = bigram_heatmaps(result, which=("tied", "untied"))
     titles = [a.text for a in cf.figure.layout.annotations]
-    assert titles[0].endswith("(asymmetry 0.00)")
+    assert titles[0].endswith("<br>asymmetry 0.00")
     assert f"{result.asymmetry['untied']:.2f}" in titles[1]
     with pytest.raises(ValueError):
         bigram_heatmaps(result, which=("nonexistent",))

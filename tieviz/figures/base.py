@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,9 +23,16 @@ class CaptionedFigure:
 
     figure: go.Figure
     caption: str
-    name: str  # file-name stem for downloads and `python -m tieviz figures`
+    name: str  # what the figure shows, in snake_case: the stem of every file made from it
+
+    def file_name(self, extension: str) -> str:
+        """The one naming rule for exported files: tieviz_<name>.<ext> (downloads, the chart's own PNG
+        button, `python -m tieviz figures`)."""
+        return f"tieviz_{self.name}.{extension}"
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", self.name):
+            raise ValueError(f"figure name {self.name!r} must be snake_case letters and digits")
         if not self.figure.layout.title.text:
             raise ValueError(f"figure {self.name!r} has no title")
         if not self.caption.strip():
@@ -85,3 +93,69 @@ def mark_no_data(fig: go.Figure) -> None:
     fig.add_annotation(
         text=NO_DATA, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
     )
+
+
+PRESENT_FONT = 18  # px: readable from the back of a room
+SCREEN_FONT = 13
+TITLE_CHARS = 48  # wrap a figure title longer than this onto two lines (narrow screens clip one long line)
+
+
+def wrap_title(text: str, width: int = TITLE_CHARS) -> str:
+    """Breaks a long title at the space nearest its middle ("<br>"); short or already broken ones stay."""
+    if len(text) <= width or "<br>" in text or " " not in text:
+        return text
+    middle = len(text) // 2
+    spaces = [i for i, char in enumerate(text) if char == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return f"{text[:cut]}<br>{text[cut + 1 :]}"
+
+
+def for_screen(fig: go.Figure, present: bool = False) -> go.Figure:
+    """A copy of `fig` laid out for the dashboard: legend below the plot, long titles wrapped, and in
+    presenter mode every text at least 18 px and thicker lines.
+
+    The dashboard applies this to every figure it shows (tieviz.ui.show_figure), so single figures keep
+    no per-screen settings of their own.
+    """
+    fig = go.Figure(fig)
+    size = PRESENT_FONT if present else SCREEN_FONT
+    title = wrap_title(fig.layout.title.text or "")
+    title_height = 1.3 * size * 1.3 * (title.count("<br>") + 1)
+    subplot_lines = [
+        (a.text or "").count("<br>") + 1 for a in fig.layout.annotations if a.yref == "paper" and a.y == 1
+    ]  # make_subplots puts its panel titles at paper y = 1
+    subplot_height = size * 1.3 * max(subplot_lines, default=0)
+    fig.update_layout(
+        # Plotly centres the title in the top margin; the margin leaves room below it for panel titles.
+        title={
+            "text": title,
+            "font": {"size": round(size * 1.3)},
+            "x": 0,
+            "xanchor": "left",
+            "xref": "paper",
+        },
+        font={"size": size},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.25 if present else -0.18,
+            "xanchor": "left",
+            "x": 0,
+            "font": {"size": size},
+            "title": {"side": "top left", "font": {"size": size}},
+        },
+        margin={"t": int(title_height + 2 * subplot_height + 24), "l": 10, "r": 10},
+    )
+    fig.update_xaxes(tickfont={"size": size}, title_font={"size": size}, automargin=True)
+    fig.update_yaxes(tickfont={"size": size}, title_font={"size": size}, automargin=True)
+    fig.update_annotations(font_size=size)
+    fig.update_coloraxes(colorbar_tickfont_size=size, colorbar_title_font_size=size)
+    fig.update_traces(colorbar_tickfont_size=size, selector={"type": "heatmap"})
+    fig.update_traces(textfont_size=size if present else None, selector={"type": "heatmap"})
+    if present:
+        for trace in fig.data:
+            line = getattr(trace, "line", None)
+            if line is not None and trace.type == "scatter" and "lines" in (trace.mode or "lines"):
+                trace.line.width = max(3.0, 1.6 * (line.width or 2.0))
+        fig.update_layout(height=int((fig.layout.height or 450) * 1.25))  # 450: Plotly's default
+    return fig

@@ -55,13 +55,18 @@ def _score(result: BigramComparison, name: str) -> float:
 
 
 def token_heatmap_grid(titles: list[str], horizontal_spacing: float = 0.06) -> go.Figure:
-    """Side-by-side token x token panels: rows = current token (top down), columns = next token."""
+    """Side-by-side token x token panels: rows = current token (top down), columns = next token.
+
+    Titles should put their score on a second line ("<br>"): three one-line titles overlap at 1024 px.
+    """
     fig = make_subplots(
         rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=horizontal_spacing
     )
     fig.update_xaxes(title_text=COLUMN_TITLE, type="category")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_yaxes(title_text=ROW_TITLE, row=1, col=1)  # once: on later panels it would overlap the labels
+    for col in range(2, len(titles) + 1):  # same tokens in every row: labels once, so panels do not collide
+        fig.update_yaxes(showticklabels=False, row=1, col=col)
     return fig
 
 
@@ -80,7 +85,7 @@ def bigram_heatmaps(
     if not which:
         raise ValueError("choose at least one matrix to show")
     labels = token_axis_labels(result.labels)
-    titles = [f"{_panel_name(name)} (asymmetry {_score(result, name):.2f})" for name in which]
+    titles = [f"{_panel_name(name)}<br>asymmetry {_score(result, name):.2f}" for name in which]
     fig = _heatmap_grid(titles, len(labels))
     for col, name in enumerate(which, start=1):
         raw = result.matrix(name)
@@ -119,7 +124,7 @@ def asymmetry_heatmaps(
     if not which:
         raise ValueError("choose at least one matrix to show")
     labels = token_axis_labels(result.labels)
-    titles = [f"{_panel_name(name)}: asymmetry {_score(result, name):.2f}" for name in which]
+    titles = [f"{_panel_name(name)}<br>asymmetry {_score(result, name):.2f}" for name in which]
     fig = _heatmap_grid(titles, len(labels))
     for col, name in enumerate(which, start=1):
         raw = result.matrix(name)

@@ -22,7 +22,7 @@ def teaching_products_figure(labels: Sequence[str], W_E: np.ndarray, M: np.ndarr
     if M is not None:
         products["W_E M W_Eᵀ (with a map M)"] = direct_path_with_map(W_E, M)
     shown = token_axis_labels(labels)
-    titles = [f"{name}: asymmetry {asymmetry(p):.2f}" for name, p in products.items()]
+    titles = [f"{name}<br>asymmetry {asymmetry(p):.2f}" for name, p in products.items()]
     fig = token_heatmap_grid(titles, horizontal_spacing=0.12)
     for col, (name, product) in enumerate(products.items(), start=1):
         fig.add_trace(
@@ -52,7 +52,7 @@ def teaching_products_figure(labels: Sequence[str], W_E: np.ndarray, M: np.ndarr
         else "Each cell is the logit the direct path gives to the column token after the row token. "
         "Edit the matrix: the tied product stays a mirror image across its diagonal whatever you type."
     )
-    return CaptionedFigure(fig, caption, "teaching_products")
+    return CaptionedFigure(fig, caption, "direct_path_toy")
 
 
 def savings_figure(rows: list[TyingSavings]) -> CaptionedFigure:
@@ -80,6 +80,9 @@ def savings_figure(rows: list[TyingSavings]) -> CaptionedFigure:
         title_text=f"Parameters saved by tying{subtitle}",
         xaxis_title="model size (parameters)",
         yaxis_title="share of the model saved (%)",
+        # A fixed 0-100 % axis: shares scale together with V x d, so an autoscaled axis would draw the
+        # same three bars whatever width or vocabulary is entered.
+        yaxis_range=[0, max(100.0, 115 * max(r.share for r in rows))],
         height=380,
     )
     caption = (

@@ -7,16 +7,20 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     app_shell    inside_app, require_app, warm_imports, TRAIN_PAGE
     picker       the sidebar's experiment picker and the loaded Experiment
     display      show_figure (chart, caption, downloads), show_verdict, empty_state, link_to
+    examples     the example experiments a fresh install trains by itself, and the Overview's notice
+    lesson       the pages in the lesson's order, the tools apart, the "Next" link
+    presenter    presenter mode (?present=1), the page config
     url          page state in the URL and its parsers, the visitor id
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
 
-The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder) and
-tieviz.estimate (the training time estimate).
+The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder), tieviz.estimate
+(how to say a duration) and tieviz.timing (the training time estimate from earlier runs here).
 """
 
 from tieviz.catalog import data_root
-from tieviz.estimate import device_words, duration, estimate_seconds, measured_speed
+from tieviz.estimate import device_words, duration
+from tieviz.timing import estimate
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import (
     bigrams,
@@ -27,19 +31,28 @@ from tieviz.ui.cached import (
     untied_drift,
     whole_vocabulary_stats,
 )
-from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.display import EMPTY_MESSAGE, define, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.examples import examples_notice, start_examples_once
+from tieviz.ui.lesson import begin_page, navigation_sections, next_link
 from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
     experiment_picker,
+    open_next_run,
     recent_summaries,
     selected_experiment,
 )
+from tieviz.ui.presenter import page_config, presenter_toggle
 from tieviz.ui.training import device, manager, start_training
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state, visitor
 
 __all__ = [
     "EMPTY_MESSAGE",
+    "begin_page",
+    "navigation_sections",
+    "next_link",
+    "page_config",
+    "presenter_toggle",
     "PICKER_KEY",
     "TRAIN_PAGE",
     "Experiment",
@@ -48,19 +61,21 @@ __all__ = [
     "bounded_int",
     "choice",
     "data_root",
+    "define",
     "device",
     "device_words",
     "duration",
     "embedding_set",
     "empty_state",
-    "estimate_seconds",
+    "examples_notice",
+    "estimate",
     "experiment_picker",
     "inside_app",
     "keep_in_url",
     "layouts",
     "link_to",
     "manager",
-    "measured_speed",
+    "open_next_run",
     "parse_bool",
     "records_frame",
     "require_app",
@@ -69,6 +84,7 @@ __all__ = [
     "selected_experiment",
     "show_figure",
     "show_verdict",
+    "start_examples_once",
     "start_training",
     "untied_drift",
     "url_state",

@@ -10,7 +10,9 @@ import streamlit as st
 
 from tieviz.browser import chromium_path
 from tieviz.ui.app_shell import TRAIN_PAGE
+from tieviz.ui.lesson import next_link
 from tieviz.ui.picker import PICKER_KEY
+from tieviz.ui.presenter import presenting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,15 +48,23 @@ def show_figure(
     The HTML file embeds plotly.js, so it opens offline. `key` (default: the figure's name) makes the
     chart findable as `chart-<key>` and the buttons as `dl-html-<key>`, `dl-png-<key>`, `dl-data-<key>`.
     """
+    from tieviz.figures.base import for_screen  # Plotly loads with the first figure, not with the app
+
     key = key or captioned.name
-    figure, name = captioned.figure, captioned.name
-    st.plotly_chart(figure, key=f"chart-{key}", theme=None, width="stretch")
+    figure = for_screen(captioned.figure, presenting())
+    st.plotly_chart(
+        figure,
+        key=f"chart-{key}",
+        theme=None,
+        width="stretch",
+        config={"toImageButtonOptions": {"filename": captioned.file_name("png").removesuffix(".png")}},
+    )
     st.caption(captioned.caption)
     row = st.container(horizontal=True, key=f"downloads-{key}", gap="small")
     row.download_button(
         "HTML",
         data=lambda: figure.to_html(include_plotlyjs=True, full_html=True).encode(),
-        file_name=f"{name}.html",
+        file_name=captioned.file_name("html"),
         mime="text/html",
         key=f"dl-html-{key}",
         help="The interactive figure as one HTML file that opens offline",
@@ -65,7 +75,7 @@ def show_figure(
         row.download_button(
             "PNG",
             data=lambda: figure.to_image(format="png", scale=2),
-            file_name=f"{name}.png",
+            file_name=captioned.file_name("png"),
             mime="image/png",
             key=f"dl-png-{key}",
             help="The figure as a PNG image (drawn on the server when clicked; takes a few seconds)",
@@ -84,7 +94,7 @@ def show_figure(
         row.download_button(
             extension.upper(),
             data=produce,
-            file_name=f"{name}.{extension}",
+            file_name=captioned.file_name(extension),
             mime=mime,
             key=f"dl-data-{key}",
             help="The numbers behind the figure",
@@ -97,6 +107,7 @@ def empty_state(what: str = "") -> None:
     """A friendly "train something first" notice with a link to the Train page, instead of an error."""
     st.info(f"{EMPTY_MESSAGE} {what}".strip(), icon=":material/info:")
     st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/play_arrow:")
+    next_link()  # pages stop after the empty state; the lesson still goes on
 
 
 def link_to(page: str, label: str, experiment: Experiment | None) -> None:
@@ -113,3 +124,10 @@ def show_verdict(verdict: Verdict) -> None:
         st.warning(verdict.text, icon=":material/warning:")
     else:
         st.info(verdict.text, icon=":material/info:")
+
+
+def define(*keys: str) -> None:
+    """Short definitions of glossary terms, shown small where a page first uses them."""
+    from tieviz.glossary import TERMS
+
+    st.caption("  \n".join(f"**{TERMS[k].word}**: {TERMS[k].meaning}" for k in keys))

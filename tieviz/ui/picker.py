@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tieviz.summary import Summary
 
 PICKER_KEY = "run"  # widget key and URL parameter of the selected experiment
+_OPEN_KEY = "picker_open"  # an experiment to select on the next run (set after the picker was drawn)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def experiment_picker() -> Experiment | None:
             st.caption("No finished experiment yet.")
             st.page_link(TRAIN_PAGE, label="Train one", icon=":material/play_arrow:")
             return None
+        if (wanted := st.session_state.pop(_OPEN_KEY, None)) in by_key:
+            st.session_state[PICKER_KEY] = wanted
         st.session_state[PICKER_KEY] = _chosen_key(list(by_key))
         key = st.selectbox(
             "Finished experiments, newest first",
@@ -94,6 +97,11 @@ def experiment_picker() -> Experiment | None:
     if st.query_params.get(PICKER_KEY) != key:
         st.query_params[PICKER_KEY] = key
     return load_entry(by_key[key])
+
+
+def open_next_run(key: str) -> None:
+    """Selects experiment `key` in the picker on the next script run (the widget is drawn already)."""
+    st.session_state[_OPEN_KEY] = key
 
 
 def load_entry(entry: ExperimentEntry) -> Experiment | None:

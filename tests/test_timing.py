@@ -1,0 +1,95 @@
+"""tieviz.timing: known answers from earlier runs' timings, the model's direction, the wording."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tieviz.config import preset
+from tieviz.timing import ANALYSIS_STEPS, STARTUP_SECONDS, estimate, model_step_seconds
+
+
+def summary_of(config, device="cpu", arm_seconds=(10.0, 12.0, 14.0), analysis=6.0) -> dict:
+    """A summary with the timings an experiment records: each arm's wall time and the total."""
+    arms = {
+        name: {"wall_seconds": s, "tokens_per_second": 100.0}
+        for name, s in zip(("tied", "untied", "scaled"), arm_seconds, strict=True)
+    }
+    return {
+        "config": config.to_dict(),
+        "device": device,
+        "arms": arms,
+        "wall_seconds": sum(arm_seconds) + analysis,
+    }
+
+
+def test_the_same_shape_again_takes_what_it_took_plus_start_up():
+    earlier = preset("toy", seeds=1, steps=100)
+    # Arms of 10, 12 and 14 s over 100 steps: 0.12 s a step; now twice the steps and another seed.
+    config = preset("toy", seeds=1, steps=200, seed=7)
+    guess = estimate(config, "cpu", [summary_of(earlier)])
+    assert guess.basis == "same shape"
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * 200 * 0.12 + 6.0)
+
+
+def test_another_shape_is_scaled_by_how_fast_this_machine_ran():
+    earlier = preset("toy", seeds=1, steps=100)
+    step = model_step_seconds(earlier, "cpu")
+    # This machine: steps twice as slow as the model says, the analysis three times.
+    summaries = [summary_of(earlier, arm_seconds=(200 * step,) * 3, analysis=3 * ANALYSIS_STEPS * step)]
+    bigger = preset("demo", seeds=1, steps=50)
+    guess = estimate(bigger, "cpu", summaries)
+    assert guess.basis == "this machine"
+    model = model_step_seconds(bigger, "cpu")
+    assert guess.seconds == pytest.approx(
+        STARTUP_SECONDS["cpu"] + 3 * 50 * 2 * model + 3 * ANALYSIS_STEPS * model
+    )
+
+
+def test_without_earlier_runs_here_it_is_a_guess():
+    config = preset("toy", seeds=1, steps=100)
+    model = model_step_seconds(config, "cpu")
+    for summaries in ([], [summary_of(config, device="cuda")], [{"config": {}}]):
+        guess = estimate(config, "cpu", summaries)
+        assert guess.basis == "guess"
+        assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 300 * model + ANALYSIS_STEPS * model)
+    assert "rough guess" in guess.words
+
+
+def test_the_newest_same_shape_run_wins():
+    config = preset("toy", seeds=1, steps=100)
+    newest, older = summary_of(config, arm_seconds=(30, 30, 30)), summary_of(config, arm_seconds=(3, 3, 3))
+    assert estimate(config, "cpu", [newest, older]).seconds > estimate(config, "cpu", [older, newest]).seconds
+
+
+def test_the_model_grows_with_steps_and_size_and_is_faster_on_a_gpu():
+    small = preset("toy", seeds=1, steps=100)
+    assert estimate(preset("toy", seeds=1, steps=200), "cpu").seconds > estimate(small, "cpu").seconds
+    bigger = preset("toy", seeds=1, steps=100, d_model=256, n_heads=4)
+    assert estimate(bigger, "cpu").seconds > estimate(small, "cpu").seconds
+    assert model_step_seconds(preset("demo"), "cuda") < model_step_seconds(preset("demo"), "cpu")
+
+
+def test_arm_times_come_from_each_run_json_when_the_summary_lacks_them(tmp_path):
+    earlier = preset("toy", seeds=1, steps=100)
+    summary = summary_of(earlier, arm_seconds=(20.0, 20.0, 20.0), analysis=5.0)
+    for name, arm in summary["arms"].items():
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        (run_dir / "run.json").write_text(json.dumps({"wall_seconds": arm.pop("wall_seconds")}))
+        arm["run_dir"] = str(run_dir)
+    guess = estimate(earlier, "cpu", [summary])
+    assert guess.basis == "same shape"
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 60.0 + 5.0)
+    (tmp_path / "tied" / "run.json").unlink()  # a run deleted since: no timings, so a guess
+    assert estimate(earlier, "cpu", [summary]).basis == "guess"
+
+
+def test_every_seed_trains_its_arms_and_is_analysed():
+    """Two seeds trained in 2 x 36 s of arms plus 12 s of analysis: 0.12 s a step, 6 s of analysis a seed."""
+    earlier = preset("toy", seeds=2, steps=100)
+    summary = {**summary_of(earlier, analysis=12.0 + 36.0), "train_seconds": 72.0}
+    guess = estimate(preset("toy", seeds=3, steps=100), "cpu", [summary])
+    assert guess.basis == "same shape"
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * (3 * 100 * 0.12 + 6.0))

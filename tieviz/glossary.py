@@ -1,0 +1,134 @@
+"""The words the dashboard uses, each defined once: the Glossary page lists them, pages show them inline.
+
+Keys are short ids (`definition("cka")`); each entry is the term as written and one or two plain sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary entry: the word as the dashboard writes it, and its definition."""
+
+    word: str
+    meaning: str
+
+
+TERMS: dict[str, Term] = {
+    "tying": Term(
+        "Weight tying",
+        "Using one matrix both to embed input tokens and, transposed, to score the next token at the "
+        "output (W_U = W_Eᵀ).",
+    ),
+    "embedding": Term(
+        "Embedding matrix W_E",
+        "The vocabulary × width matrix whose row for a token is the vector the model starts from.",
+    ),
+    "unembedding": Term(
+        "Unembedding matrix W_U",
+        "The matrix that turns the model's last vector into one score (logit) per vocabulary token.",
+    ),
+    "logit": Term(
+        "Logit", "An unnormalised score for a next token; softmax turns logits into probabilities."
+    ),
+    "direct_path": Term(
+        "Direct path",
+        "What the model predicts with every transformer block skipped: embed the token, then unembed it "
+        "(W_E W_U, or W_E W_Eᵀ when tied).",
+    ),
+    "bigram": Term("Bigram", "An ordered pair of neighbouring tokens, such as “New York”."),
+    "asymmetry": Term(
+        "Asymmetry",
+        "‖A − Aᵀ‖ / ‖A‖: how much a matrix changes when mirrored across its diagonal; 0 means symmetric.",
+    ),
+    "z_score": Term(
+        "z-score",
+        "A value minus the mean, divided by the standard deviation: how many spreads above or below "
+        "average it is, which lets matrices in different units share one colour scale.",
+    ),
+    "layer_norm": Term(
+        "Final layer norm",
+        "The normalisation applied to the last hidden vector before the unembedding; it rescales each "
+        "vector, which breaks the tied path's exact symmetry a little.",
+    ),
+    "gradient_paths": Term(
+        "Input and output paths",
+        "A tied matrix gets two gradients each step: through the embedding lookup (input path) and "
+        "through the output projection (output path). tieviz splits them exactly.",
+    ),
+    "alpha": Term(
+        "α-scaled model",
+        "A tied model trained with its input-path gradient multiplied by α before every update: the "
+        "causal test. If the output path causes the bias, a larger input gradient should shrink it.",
+    ),
+    "cka": Term(
+        "CKA (centred kernel alignment)",
+        "A similarity of two sets of token vectors that ignores rotation and scale: 1 means the same "
+        "shape up to rotation and scale, 0 unrelated (linear CKA, Kornblith et al. 2019).",
+    ),
+    "mknn": Term(
+        "Mutual 10-NN overlap",
+        "For each token, the share of its 10 nearest neighbours (by cosine) in one matrix that are also "
+        "among its 10 nearest in the other, averaged over tokens.",
+    ),
+    "lin_cos": Term(
+        "Linear-map cosine",
+        "The paper's measure: map one matrix onto the other with the best least-squares linear map, then "
+        "average the cosine between each mapped row and its target row.",
+    ),
+    "proc_cos": Term(
+        "Procrustes cosine",
+        "As the linear-map cosine, but the map may only rotate (orthogonal Procrustes), so it cannot "
+        "stretch one matrix into the other.",
+    ),
+    "bias": Term(
+        "Bias (output − input)",
+        "A similarity to the untied output matrix minus the same similarity to the untied input matrix; "
+        "above 0 means the tied matrix is shaped more like an output matrix.",
+    ),
+    "residual_stream": Term(
+        "Residual stream",
+        "The vector each position carries through the network; every layer reads it and adds its own "
+        "output to it.",
+    ),
+    "logit_lens": Term(
+        "Logit lens",
+        "Reading a prediction from the middle of the network by sending the residual stream straight "
+        "through the final norm and the unembedding.",
+    ),
+    "tuned_lens": Term(
+        "Tuned lens",
+        "The logit lens with a small learned affine translator per layer first, so that each layer's "
+        "prediction is read fairly (Belrose et al. 2023).",
+    ),
+    "kl": Term(
+        "KL divergence",
+        "How far one probability distribution is from another; here, from a layer's prediction to the "
+        "model's final prediction (0 = identical).",
+    ),
+    "cross_entropy": Term(
+        "Cross-entropy",
+        "The average surprise of the true next token under a prediction; the training loss.",
+    ),
+    "nats_bits": Term(
+        "Nats and bits",
+        "Units of information: natural-log units (nats) or base-2 units (bits); 1 nat = 1.443 bits.",
+    ),
+    "perplexity": Term(
+        "Perplexity",
+        "e to the cross-entropy in nats: roughly how many tokens the model is choosing between.",
+    ),
+    "pca_umap": Term(
+        "PCA and UMAP",
+        "Two ways to draw many-dimensional vectors in 2-D: PCA keeps the directions of largest spread, "
+        "UMAP keeps neighbourhoods.",
+    ),
+}
+
+
+def definition(key: str) -> str:
+    """'Word: meaning.' for a glossary key (raises KeyError for an unknown key, a programming error)."""
+    term = TERMS[key]
+    return f"{term.word}: {term.meaning}"

@@ -1,0 +1,128 @@
+"""How long an experiment will take on this machine, from what earlier experiments here took.
+
+An experiment's wall time is a job's start-up (a fresh Python process importing torch), three arms of
+`steps` steps each, then the analysis (bias scores, bigrams, the tuned lens). Every run records its
+wall time (`run.json`), and every experiment its total (`summary.json`), so the costs come, in order of
+preference, from:
+
+- an earlier experiment of the same shape on this device ("same shape"): its seconds per step and its
+  analysis time, which already include this machine's speed and load;
+- earlier experiments of other shapes on this device ("this machine"): a step-cost model scaled by how
+  much slower or faster this machine ran them than the model says;
+- the step-cost model alone ("guess").
+
+Pure arithmetic over configs and summaries, plus reading each arm's `run.json`; no Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tieviz.config import ExperimentConfig
+
+# Seconds of fixed cost per step (data, optimiser, evaluations, snapshots) and effective operations per
+# second, by device kind. CPU: fitted to the toy (~0.017 s a step) and demo (~0.067 s a step) presets on
+# an idle 2-core CPU; for a loaded machine the measured runs correct it.
+STEP_MODEL = {"cpu": (0.016, 1.1e11), "mps": (0.01, 1e12), "cuda": (0.01, 1e13)}
+# The analysis after training, in step-equivalents of the same model (the tuned lens trains ~250 steps).
+ANALYSIS_STEPS = 300
+STARTUP_SECONDS = {"cpu": 8.0, "mps": 8.0, "cuda": 12.0}  # the job's worker process: Python, torch, data
+MEASURED_RUNS = 5  # the newest experiments on this device that calibrate the model for a new shape
+
+Basis = Literal["same shape", "this machine", "guess"]
+BASIS_WORDS = {
+    "same shape": "from an earlier run of this shape on this machine",
+    "this machine": "scaled from the speed of earlier runs on this machine",
+    "guess": "a rough guess from the model size; it improves after the first run",
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Predicted wall time of one experiment, and what the prediction rests on."""
+
+    seconds: float
+    basis: Basis
+
+    @property
+    def words(self) -> str:
+        return BASIS_WORDS[self.basis]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One earlier experiment: its config, device, mean seconds per step of an arm, analysis seconds."""
+
+    config: ExperimentConfig
+    device: str
+    step_seconds: float
+    analysis_seconds: float
+
+
+def shape(config: ExperimentConfig) -> tuple:
+    """What a step's and the analysis's cost depend on (not the seed, the steps or the learning rate)."""
+    return (config.model, config.data.vocab_size, config.data.corpus, config.train.batch_size)
+
+
+def model_step_seconds(config: ExperimentConfig, device: str) -> float:
+    """The model's seconds per step: a fixed cost plus ~6 x parameters x tokens operations."""
+    from tieviz.jobs.limits import estimate_params
+
+    overhead, flops = STEP_MODEL[device if device in STEP_MODEL else "cpu"]
+    tokens_per_step = config.train.batch_size * config.model.seq_len
+    return overhead + 6 * estimate_params(config) * tokens_per_step / flops
+
+
+def _arm_seconds(arm: dict) -> float:
+    """An arm's wall time: from the summary when it has it, else from the run's own run.json."""
+    if "wall_seconds" in arm:
+        return float(arm["wall_seconds"])
+    return float(json.loads((Path(arm["run_dir"]) / "run.json").read_text())["wall_seconds"])
+
+
+def _config(summary: dict) -> ExperimentConfig | None:
+    try:
+        return ExperimentConfig.from_dict(summary["config"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def measured(summary: dict) -> Measured | None:
+    """The costs an earlier experiment's summary recorded, or None when its timings cannot be read."""
+    try:
+        config = ExperimentConfig.from_dict(summary["config"])
+        arm_seconds = [_arm_seconds(arm) for arm in summary["arms"].values()]  # the first seed's arms
+        step_seconds = statistics.fmean(arm_seconds) / config.train.steps
+        trained = summary.get("train_seconds") or sum(arm_seconds)  # every seed's arms
+        analysis = (float(summary["wall_seconds"]) - trained) / config.seeds  # per seed
+        if step_seconds <= 0 or analysis < 0:
+            return None
+        return Measured(config, str(summary["device"]), step_seconds, analysis)
+    except (OSError, KeyError, TypeError, ValueError, ZeroDivisionError, statistics.StatisticsError):
+        return None
+
+
+def estimate(config: ExperimentConfig, device: str, summaries: list[dict] = ()) -> Estimate:
+    """Wall time of `config` on `device`, from earlier experiments' summaries (newest first)."""
+    kind = device if device in STEP_MODEL else "cpu"
+    here = [s for s in summaries if isinstance(s, dict) and s.get("device") == device]
+    matching = [s for s in here if (c := _config(s)) is not None and shape(c) == shape(config)]
+    same = [m for m in map(measured, matching[:1]) if m is not None]
+    model = model_step_seconds(config, device)
+    if same:
+        step, analysis, basis = same[0].step_seconds, same[0].analysis_seconds, "same shape"
+    elif others := [m for m in map(measured, here[:MEASURED_RUNS]) if m is not None]:
+        # How much slower or faster this machine ran other shapes than the model says.
+        step_factor = statistics.median(m.step_seconds / model_step_seconds(m.config, device) for m in others)
+        analysis_factor = statistics.median(
+            m.analysis_seconds / (ANALYSIS_STEPS * model_step_seconds(m.config, device)) for m in others
+        )
+        step, analysis = step_factor * model, analysis_factor * ANALYSIS_STEPS * model
+        basis = "this machine"
+    else:
+        step, analysis, basis = model, ANALYSIS_STEPS * model, "guess"
+    return Estimate(STARTUP_SECONDS[kind] + config.seeds * (3 * config.train.steps * step + analysis), basis)

@@ -1,0 +1,59 @@
+"""Presenter mode (?present=1, or the sidebar toggle): large chart text, legends below, sidebar collapsed.
+
+One switch for the whole app: app.py calls `page_config` and `presenter_toggle`, and `show_figure` lays
+every figure out through `tieviz.figures.base.for_screen(fig, presenting())`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from tieviz.ui.url import parse_bool, url_state
+
+PRESENT_KEY = "present"  # widget key and URL parameter
+# The favicon, served by the dashboard itself: a Material icon name would be fetched from a font host, and
+# an emoji is drawn with whatever emoji font the visitor has (none on a bare Linux).
+PAGE_ICON = str(Path(__file__).with_name("icon.png"))
+
+
+def presenting() -> bool:
+    """Whether this session shows the dashboard for a projector."""
+    url_state(PRESENT_KEY, False, parse_bool)
+    return bool(st.session_state.get(PRESENT_KEY))
+
+
+def page_config() -> None:
+    """Title, local favicon, wide layout; the sidebar starts collapsed in presenter mode."""
+    st.set_page_config(
+        page_title="tieviz",
+        page_icon=PAGE_ICON,
+        layout="wide",
+        initial_sidebar_state="collapsed" if presenting() else "auto",
+    )
+    st.html(NARROW_SCREEN_CSS)
+
+
+# On a phone a chart title long enough for a laptop is clipped: draw chart titles smaller there.
+NARROW_SCREEN_CSS = """<style>
+@media (max-width: 640px) {
+  .js-plotly-plot .gtitle { font-size: 13px !important; }
+}
+</style>"""
+
+
+def presenter_toggle() -> None:
+    """The sidebar's presenter-mode switch; keeps ?present=1 in the URL while it is on."""
+    presenting()
+    st.sidebar.toggle(
+        "Presenter mode",
+        key=PRESENT_KEY,
+        help="For a projector: chart text at least 18 px, legends below the charts, thicker lines, "
+        "sidebar collapsed. Link to it with ?present=1.",
+    )
+    if st.session_state.get(PRESENT_KEY):
+        if st.query_params.get(PRESENT_KEY) != "1":
+            st.query_params[PRESENT_KEY] = "1"
+    elif PRESENT_KEY in st.query_params:
+        del st.query_params[PRESENT_KEY]
