@@ -95,9 +95,11 @@ def measured(summary: dict) -> Measured | None:
     """The costs an earlier experiment's summary recorded, or None when its timings cannot be read."""
     try:
         config = ExperimentConfig.from_dict(summary["config"])
-        arm_seconds = [_arm_seconds(arm) for arm in summary["arms"].values()]  # the first seed's arms
-        step_seconds = statistics.fmean(arm_seconds) / config.train.steps
-        trained = summary.get("train_seconds") or sum(arm_seconds)  # every seed's arms
+        if summary.get("train_seconds"):  # every seed's arms, as recorded by the summary
+            trained = float(summary["train_seconds"])
+        else:  # an older summary: one seed, its arms' own times
+            trained = config.seeds * sum(_arm_seconds(arm) for arm in summary["arms"].values())
+        step_seconds = trained / (config.seeds * len(summary["arms"]) * config.train.steps)
         analysis = (float(summary["wall_seconds"]) - trained) / config.seeds  # per seed
         if step_seconds <= 0 or analysis < 0:
             return None
