@@ -72,6 +72,16 @@ def test_a_file_that_cannot_be_read_is_refused_at_submission(tmp_path, managers)
     assert manager.jobs() == []
 
 
+def test_a_corrupt_state_file_neither_stops_the_manager_nor_hides_other_jobs(tmp_path, managers):
+    kept = managers(tmp_path, concurrency=0).submit(tiny(1), "alice")
+    for name, raw in {"aaaaaaaaaaaa": b"\xff\xfe", "bbbbbbbbbbbb": b"{}", "cccccccccccc": b"[]"}.items():
+        (tmp_path / "jobs" / name).mkdir()
+        (tmp_path / "jobs" / name / "state.json").write_bytes(raw)
+    manager = managers(tmp_path, concurrency=0)  # recover() reads every state at start-up
+    assert [j.id for j in manager.jobs()] == [kept.id]
+    assert manager.submit(tiny(2), "alice").status == "queued"
+
+
 def test_identical_requests_share_one_job_and_train_once(tmp_path, managers):
     manager = managers(tmp_path, concurrency=1)
     a = manager.submit(tiny(10), "alice")
