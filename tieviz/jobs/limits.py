@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
+from tieviz.estimate import estimate_params
+
+__all__ = ["LimitError", "Limits", "check_queue", "check_size", "estimate_params"]
 
 
 class LimitError(ValueError):
@@ -34,12 +37,6 @@ class Limits:
             anon_max_params=env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
             trusted=frozenset(name.strip() for name in trusted.split(",") if name.strip()),
         )
-
-
-def estimate_params(config: ExperimentConfig) -> int:
-    """Parameters of the largest arm (untied): 2·V·d for W_E and W_U, T·d positions, ~12·L·d² for blocks."""
-    v, d, n_layers = config.data.vocab_size, config.model.d_model, config.model.n_layers
-    return 2 * v * d + config.model.seq_len * d + 12 * n_layers * d * d
 
 
 def check_size(config: ExperimentConfig, visitor: str, limits: Limits) -> None:
