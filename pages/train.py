@@ -129,6 +129,7 @@ if config is not None and not missing_file:
 elif missing_file and upload_error is None:
     st.info("Upload a UTF-8 .txt file to train on it.")
 
+ui.host_access()
 if st.button(
     "Start training",
     type="primary",
@@ -182,7 +183,7 @@ def show_job(job, manager, mine: bool) -> None:
         elif job.status == "failed":
             st.error(f"Training failed: {job.error}", icon=":material/error:")
         elif job.status == "cancelled":
-            st.warning("Cancelled.", icon=":material/cancel:")
+            st.warning(f"Cancelled: {job.error}." if job.error else "Cancelled.", icon=":material/cancel:")
         else:
             st.warning(f"Interrupted: {job.error}", icon=":material/warning:")
         if mine and job.status in ACTIVE:

@@ -7,7 +7,8 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     app_shell    inside_app, require_app, warm_imports, TRAIN_PAGE
     picker       the sidebar's experiment picker and the loaded Experiment
     display      show_figure (chart, caption, downloads), show_verdict, empty_state, link_to
-    url          page state in the URL and its parsers, the visitor id
+    url          page state in the URL (view state only) and its parsers
+    identity     the session's visitor id, host access by the host's token
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts)
 
@@ -20,6 +21,7 @@ from tieviz.estimate import device_words, duration, estimate_seconds, measured_s
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import bigrams, embedding_set, layouts, records_frame, run_metrics
 from tieviz.ui.display import EMPTY_MESSAGE, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.identity import host_access, visitor
 from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
@@ -28,7 +30,7 @@ from tieviz.ui.picker import (
     selected_experiment,
 )
 from tieviz.ui.training import device, manager, start_training
-from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state, visitor
+from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
     "EMPTY_MESSAGE",
@@ -47,6 +49,7 @@ __all__ = [
     "empty_state",
     "estimate_seconds",
     "experiment_picker",
+    "host_access",
     "inside_app",
     "keep_in_url",
     "layouts",

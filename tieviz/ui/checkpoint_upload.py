@@ -18,7 +18,7 @@ from tieviz import uploads
 from tieviz.catalog import data_root
 from tieviz.checkpoints import CheckpointError
 from tieviz.data import pydocs_text
-from tieviz.ui.url import visitor
+from tieviz.ui.identity import visitor
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
-from tieviz.ui.url import visitor
+from tieviz.ui.identity import trusted, visitor
 
 if TYPE_CHECKING:
     from tieviz.jobs import JobManager
@@ -46,7 +46,7 @@ def start_training(config: ExperimentConfig) -> bool:
     from tieviz.jobs import LimitError
 
     try:
-        job = manager().submit(config, visitor())
+        job = manager().submit(config, visitor(), trusted=trusted())
     except LimitError as error:
         st.error(f"Not started: {error}.", icon=":material/block:")
         return False
