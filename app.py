@@ -18,6 +18,7 @@ PAGES = [
 ]
 
 ui.warm_imports()
+ui.visitor()  # this session's id, kept in the session; a ?visitor= from an old link is dropped unread
 page = st.navigation(PAGES)
 with st.sidebar:
     st.markdown("## tieviz")

@@ -84,3 +84,10 @@ def test_only_the_host_token_lifts_the_limits(open_app, tmp_path, monkeypatch):
     assert job["trusted"] is True and job["config"]["train"]["steps"] == 2000
     at.button(key=f"cancel-{job['id']}").click().run()
     assert wait_for_jobs(tmp_path)[0]["status"] == "cancelled"
+
+
+def test_an_old_link_with_a_visitor_id_loses_it_on_any_page(open_app, tmp_path):
+    at = open_app(tmp_path, query={"visitor": "abcdef123456"})  # the Overview, which asks nobody's id
+    assert not at.exception
+    assert "visitor" not in at.query_params
+    assert at.session_state[VISITOR_KEY] != "abcdef123456"
