@@ -120,17 +120,6 @@ def corpus_pieces(cfg: DataConfig) -> Callable[[], Pieces]:
     raise CorpusError(f"unknown corpus {cfg.corpus!r}; use toy, pydocs or a path to a UTF-8 text file")
 
 
-def corpus_documents(cfg: DataConfig) -> list[str]:
-    """The corpus as whole documents (small corpora and tests; training uses `corpus_pieces`)."""
-    documents, current = [], []
-    for piece, ends in corpus_pieces(cfg)():
-        current.append(piece)
-        if ends:
-            documents.append("".join(current))
-            current = []
-    return documents
-
-
 def _word_tokenizer() -> Tokenizer:
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
