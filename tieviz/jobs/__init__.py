@@ -16,7 +16,15 @@ from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
 from tieviz.estimate import check_bounds
-from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params, is_host_token
+from tieviz.jobs.limits import (
+    LimitError,
+    Limits,
+    check_queue,
+    check_size,
+    estimate_params,
+    host_token,
+    is_host_token,
+)
 from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
 from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
 from tieviz.runs import RunStore
@@ -199,6 +207,7 @@ def default_manager() -> JobManager:
             env_int(
                 "TIEVIZ_TORCH_THREADS", 0
             )  # read by each launch; checked here so a bad value stops start-up
+            host_token()  # read by the Train page; checked here too, for the same reason
             _default = JobManager(
                 data_root(),
                 concurrency=concurrency,
