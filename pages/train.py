@@ -130,11 +130,14 @@ elif missing_file and upload_error is None:
     st.info("Upload a UTF-8 .txt file to train on it.")
 
 ui.host_access()
+refusal = ui.over_limits(config) if config is not None else None
+if refusal:
+    st.warning(f"This site would not run it: {refusal}.", icon=":material/block:")
 if st.button(
     "Start training",
     type="primary",
     key="train-start",
-    disabled=config is None or missing_file,
+    disabled=config is None or missing_file or refusal is not None,
     icon=":material/play_arrow:",
 ):
     ui.start_training(config)

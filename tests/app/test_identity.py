@@ -71,13 +71,14 @@ def test_only_the_host_token_lifts_the_limits(open_app, tmp_path, monkeypatch):
     at = open_advanced(open_app, tmp_path)
     at.number_input(key="adv-toy-steps").set_value(2000)
     at.run()
-    at.button(key="train-start").click().run()
-    assert any("above this site's limit" in m for m in errors(at))
+    assert any("above this site's limit" in w.value for w in at.warning)  # said before any click
+    assert at.button(key="train-start").disabled
 
     at.text_input(key="host_token_input").input("a-host-secret-0123456788").run()
     assert any("not this site's host token" in m for m in errors(at))
     at.text_input(key="host_token_input").input(TOKEN).run()
     assert any("Host access" in c.value for c in at.caption)
+    assert not at.button(key="train-start").disabled
     assert_no_identity_in_url(at)
     at.button(key="train-start").click().run()
     [job] = JobStore(tmp_path / "jobs").all()
@@ -91,3 +92,14 @@ def test_an_old_link_with_a_visitor_id_loses_it_on_any_page(open_app, tmp_path):
     assert not at.exception
     assert "visitor" not in at.query_params
     assert at.session_state[VISITOR_KEY] != "abcdef123456"
+
+
+def test_the_train_page_says_a_run_is_over_the_budget_before_it_is_started(open_app, tmp_path, monkeypatch):
+    monkeypatch.setenv("TIEVIZ_ANON_MAX_TFLOPS", "1")
+    at = open_advanced(open_app, tmp_path)
+    assert not at.warning and not at.button(key="train-start").disabled  # the toy preset is cheap
+    at.number_input(key="adv-toy-batch").set_value(256)
+    at.number_input(key="adv-toy-seq").set_value(128).run()
+    assert any("TFLOPs" in w.value and "budget of 1" in w.value for w in at.warning)
+    assert at.button(key="train-start").disabled
+    assert JobStore(tmp_path / "jobs").all() == []

@@ -29,7 +29,7 @@ from tieviz.ui.picker import (
     recent_summaries,
     selected_experiment,
 )
-from tieviz.ui.training import device, manager, start_training
+from tieviz.ui.training import device, manager, over_limits, start_training
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "link_to",
     "manager",
     "measured_speed",
+    "over_limits",
     "parse_bool",
     "records_frame",
     "require_app",

@@ -55,3 +55,16 @@ def start_training(config: ExperimentConfig) -> bool:
         return False
     st.session_state["last_job"] = job.id
     return True
+
+
+def over_limits(config: ExperimentConfig) -> str | None:
+    """Why this site would refuse the experiment for this session (sizes, caps, budget), before a click."""
+    from tieviz.estimate import check_bounds
+    from tieviz.jobs.limits import check_size
+
+    try:
+        check_bounds(config)
+        check_size(config, trusted(), manager().limits)
+    except ValueError as error:
+        return str(error)
+    return None
