@@ -41,6 +41,16 @@ def test_the_flop_budget_catches_a_long_context_and_a_big_batch_the_other_caps_l
     check_size(huge, True, limits)
 
 
+def test_the_memory_cap_catches_one_huge_step_that_the_flop_budget_lets_through():
+    """One step of batch 512 x context 1024: few FLOPs in all, but gigabytes of attention maps."""
+    limits = Limits(anon_max_tflops=1000, anon_max_memory_mb=2048)
+    one_step = preset("toy", steps=1, batch_size=512, seq_len=1024)
+    with pytest.raises(LimitError, match="MiB of memory, above this site's limit of 2,048 MiB"):
+        check_size(one_step, False, limits)
+    check_size(preset("demo"), False, limits)
+    check_size(one_step, True, limits)
+
+
 def test_flops_grow_with_batch_and_context_not_only_with_parameters():
     base = preset("toy")
     assert training_flops(preset("toy", batch_size=32)) == pytest.approx(2 * training_flops(base))
@@ -77,7 +87,8 @@ def test_limits_from_env(monkeypatch):
     monkeypatch.setenv("TIEVIZ_ANON_MAX_PARAMS", "1_000_000")
     monkeypatch.setenv("TIEVIZ_ANON_MAX_TFLOPS", "20")
     monkeypatch.setenv("TIEVIZ_ANON_MAX_MINUTES", "45")
-    assert Limits.from_env() == Limits(5, 300, 1_000_000, 20, 45)
+    monkeypatch.setenv("TIEVIZ_ANON_MAX_MEMORY_MB", "2048")
+    assert Limits.from_env() == Limits(5, 300, 1_000_000, 20, 45, 2048)
     monkeypatch.setenv("TIEVIZ_ANON_MAX_STEPS", "lots")
     with pytest.raises(ValueError, match="TIEVIZ_ANON_MAX_STEPS must be a whole number"):
         Limits.from_env()
@@ -90,6 +101,7 @@ def test_defaults_match_the_documented_ones(monkeypatch):
         "ANON_MAX_PARAMS",
         "ANON_MAX_TFLOPS",
         "ANON_MAX_MINUTES",
+        "ANON_MAX_MEMORY_MB",
     ):
         monkeypatch.delenv(f"TIEVIZ_{name}", raising=False)
-    assert Limits.from_env() == Limits(3, 0, 0, 0, 0)  # size caps off unless a host sets them
+    assert Limits.from_env() == Limits(3, 0, 0, 0, 0, 0)  # size caps off unless a host sets them

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
-from tieviz.estimate import estimate_params, training_flops
+from tieviz.estimate import estimate_params, training_bytes, training_flops
 
 __all__ = ["LimitError", "Limits", "check_queue", "check_size", "estimate_params", "is_host_token"]
 
@@ -34,10 +34,11 @@ class Limits:
     anon_max_params: int = 0  # estimated parameters of the largest arm; 0 = no cap
     anon_max_tflops: int = 0  # 10^12 FLOPs to train the three arms (`training_flops`); 0 = none
     anon_max_minutes: int = 0  # wall-clock minutes a job nobody trusted asked for may run; 0 = no limit
+    anon_max_memory_mb: int = 0  # memory one training step may need (`training_bytes`), in MiB; 0 = none
 
     @classmethod
     def from_env(cls) -> Limits:
-        """From TIEVIZ_MAX_QUEUED_PER_VISITOR and TIEVIZ_ANON_MAX_STEPS, _PARAMS, _TFLOPS and _MINUTES."""
+        """From TIEVIZ_MAX_QUEUED_PER_VISITOR and the TIEVIZ_ANON_MAX_* settings (see the README)."""
         if env_text("TIEVIZ_TRUSTED_VISITORS"):
             log.warning("TIEVIZ_TRUSTED_VISITORS is ignored: anyone could type an id; set %s", HOST_TOKEN_ENV)
         return cls(
@@ -46,6 +47,7 @@ class Limits:
             anon_max_params=env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
             anon_max_tflops=env_int("TIEVIZ_ANON_MAX_TFLOPS", cls.anon_max_tflops),
             anon_max_minutes=env_int("TIEVIZ_ANON_MAX_MINUTES", cls.anon_max_minutes),
+            anon_max_memory_mb=env_int("TIEVIZ_ANON_MAX_MEMORY_MB", cls.anon_max_memory_mb),
         )
 
 
@@ -85,6 +87,12 @@ def check_size(config: ExperimentConfig, trusted: bool, limits: Limits) -> None:
             f"training this experiment takes about {tflops:,.0f} TFLOPs (3 models × {steps:,} steps of "
             f"{config.train.batch_size} × {config.model.seq_len} tokens), above this site's budget of "
             f"{limits.anon_max_tflops:,}; choose fewer steps, a smaller batch or context, or a smaller model"
+        )
+    need_mb = training_bytes(config) / 2**20
+    if limits.anon_max_memory_mb and need_mb > limits.anon_max_memory_mb:
+        raise LimitError(
+            f"one training step would need about {need_mb:,.0f} MiB of memory, above this site's limit of "
+            f"{limits.anon_max_memory_mb:,} MiB; choose a smaller batch, context, width or vocabulary"
         )
 
 
