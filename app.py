@@ -8,6 +8,7 @@ from tieviz import ui
 page = st.navigation(ui.navigation_sections())
 ui.page_config()  # favicon from an emoji (no font host), sidebar collapsed in presenter mode
 ui.warm_imports()
+ui.visitor()  # this session's id, kept in the session; a ?visitor= from an old link is dropped unread
 with st.sidebar:
     st.markdown("## tieviz")
     st.caption("What weight tying does to token embeddings")

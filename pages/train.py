@@ -152,11 +152,15 @@ if config is not None and not missing_file:
 elif missing_file and upload_error is None:
     st.info("Upload a UTF-8 .txt file to train on it.")
 
+ui.host_access()
+refusal = ui.over_limits(config) if config is not None else None
+if refusal:
+    st.warning(f"This site would not run it: {refusal}.", icon=":material/block:")
 if st.button(
     "Start training",
     type="primary",
     key="train-start",
-    disabled=config is None or missing_file,
+    disabled=config is None or missing_file or refusal is not None,
     icon=":material/play_arrow:",
 ):
     ui.start_training(config)
@@ -207,7 +211,7 @@ def show_job(job, manager, mine: bool) -> None:
         elif job.status == "failed":
             st.error(f"Training failed: {job.error}", icon=":material/error:")
         elif job.status == "cancelled":
-            st.warning("Cancelled.", icon=":material/cancel:")
+            st.warning(f"Cancelled: {job.error}." if job.error else "Cancelled.", icon=":material/cancel:")
         else:
             st.warning(f"Interrupted: {job.error}", icon=":material/warning:")
         if mine and job.status in ACTIVE:

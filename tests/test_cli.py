@@ -108,6 +108,19 @@ def test_diverging_learning_rate_keeps_nothing(tmp_path, capsys):
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
+def test_a_summary_that_is_not_one_is_refused_in_one_line(tmp_path, capsys):
+    for content in ("{}", "[]", '{"config": {}, "arms": {}, "bias_over_training": [], "lens": {}}', "\udcff"):
+        (tmp_path / "summary.json").write_text(content, errors="surrogateescape")
+        code, err = run_cli(["figures", str(tmp_path), "--no-png"], capsys)
+        assert_one_line_error(code, err, "summary.json")
+
+
+def test_a_diverging_alpha_is_blamed_on_alpha_not_the_learning_rate(tmp_path, capsys):
+    code, err = run_cli(experiment_args(tmp_path, "--preset", "toy", "--alpha", "1e39"), capsys)
+    assert_one_line_error(code, err, "α = 1e+39", "smaller α")
+    assert "try a lower learning rate" not in err
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -115,6 +128,10 @@ def test_diverging_learning_rate_keeps_nothing(tmp_path, capsys):
         (["--device", "tpu"], "unknown device"),
         (["--steps", "0"], "--steps"),
         (["--d-model", "30", "--heads", "4"], "divisible"),
+        (["--batch", "1000000000"], "batch 1,000,000,000 is above"),
+        (["--d-model", "1048576", "--heads", "2"], "d_model 1,048,576 is above"),
+        (["--batch", "60000", "--seq-len", "4096"], "GiB of memory"),
+        (["--alpha", "inf"], "--alpha"),
     ],
 )
 def test_bad_settings(tmp_path, capsys, args, fragment):

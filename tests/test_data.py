@@ -109,3 +109,16 @@ def test_unusable_text_files_are_refused_with_the_reason(tmp_path, content, reas
 def test_a_missing_file_is_refused(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         read_text_file(tmp_path / "nowhere.txt")
+
+
+def test_too_few_words_for_the_smallest_vocabulary_says_so(tmp_path):
+    path = tmp_path / "four.txt"
+    path.write_text("red green blue gold " * 1000)
+    with pytest.raises(CorpusError, match="only 4 distinct words") as refused:
+        build_corpus(DataConfig(corpus="file", path=str(path), vocab_size=12), seq_len=8)
+    assert "smallest vocabulary is 8" in str(refused.value) and "--vocab 6" not in str(refused.value)
+
+
+def test_a_folder_given_as_a_corpus_is_called_a_folder(tmp_path):
+    with pytest.raises(CorpusError, match="is a folder"):
+        read_text_file(tmp_path)

@@ -62,6 +62,9 @@ def test_positive_numbers_keep_fractions(monkeypatch):
         ("TIEVIZ_CONCURRENCY", "0", "TIEVIZ_CONCURRENCY must be 1 or more"),
         # Read at each launch; a bad value must not fail every job once claimed.
         ("TIEVIZ_TORCH_THREADS", "many", "TIEVIZ_TORCH_THREADS must be a whole number"),
+        # A guessable secret would make host access a matter of trying.
+        ("TIEVIZ_HOST_TOKEN", "admin", "TIEVIZ_HOST_TOKEN must be at least 16 characters"),
+        ("TIEVIZ_ANON_MAX_TFLOPS", "lots", "TIEVIZ_ANON_MAX_TFLOPS must be a whole number"),
     ],
 )
 def test_a_bad_job_setting_stops_start_up(monkeypatch, tmp_path, name, raw, message):

@@ -174,3 +174,56 @@ def test_remove_upload_deletes_only_that_folder(tmp_path, gpt2_dir):
     gone = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "gone")
     uploads.remove_upload(gone)
     assert not gone.folder.exists() and keep.folder.is_dir()
+
+
+def text_upload(data, visitor: str, words: str, hours_ago: float = 0.0):
+    from tieviz.uploads import save_text_upload
+
+    path, _ = save_text_upload(data, visitor, "notes.txt", words.encode())
+    stamp = time.time() - hours_ago * HOUR
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_text_uploads_expire_and_count_towards_the_total_cap(tmp_path, gpt2_dir):
+    old_text = text_upload(tmp_path, VISITOR, "old words " * 10, hours_ago=100)
+    assert cleanup_uploads(tmp_path, CleanupPolicy(ttl_hours=24)) == [old_text]
+    old_text = text_upload(tmp_path, VISITOR, "old words " * 10, hours_ago=100)
+    other = text_upload(tmp_path, "bbbbbbbbbbbb", "recent words " * 10, hours_ago=1)
+    assert not old_text.exists() and other.exists()  # the next upload, of any kind, cleans up
+    upload = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "ckpt", policy=CleanupPolicy(24, 10**9))
+    tight = CleanupPolicy(ttl_hours=24, max_total_bytes=uploads._folder_bytes(upload.folder) + 10)
+    assert cleanup_uploads(tmp_path, tight, keep=[upload.folder]) == [other]  # the oldest goes first
+
+
+def test_one_visitor_keeps_at_most_their_quota_of_uploads(tmp_path, gpt2_dir):
+    policy = CleanupPolicy(max_per_visitor=2)
+    first = text_upload(tmp_path, VISITOR, "one " * 10, hours_ago=3)
+    second = text_upload(tmp_path, VISITOR, "two " * 10, hours_ago=2)
+    neighbour = text_upload(tmp_path, "bbbbbbbbbbbb", "three " * 10, hours_ago=5)
+    upload = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "ckpt", policy=policy)
+    assert not first.exists() and second.exists() and upload.folder.exists()
+    assert neighbour.exists()  # another visitor's uploads are not theirs to push out
+    from tieviz.uploads import save_text_upload
+
+    third, _ = save_text_upload(tmp_path, VISITOR, "more.txt", b"four " * 10, policy=policy)
+    assert third.exists() and not second.exists() and upload.folder.exists()
+
+
+def test_an_upload_over_the_visitor_byte_quota_is_refused_and_not_kept(tmp_path, gpt2_dir):
+    from tieviz.textfile import CorpusError
+    from tieviz.uploads import save_text_upload
+
+    policy = CleanupPolicy(max_visitor_bytes=1000)
+    with pytest.raises(CorpusError, match="limit is"):
+        save_text_upload(tmp_path, VISITOR, "big.txt", b"word " * 1000, policy=policy)
+    with pytest.raises(CheckpointError, match="limit"):
+        new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "ckpt", policy=policy)
+    assert list((tmp_path / "uploads" / VISITOR).iterdir()) == []
+
+
+def test_visitor_quota_reads_the_environment(monkeypatch):
+    monkeypatch.setenv(uploads.VISITOR_COUNT_ENV, "4")
+    monkeypatch.setenv(uploads.VISITOR_MB_ENV, "100")
+    policy = CleanupPolicy.from_env()
+    assert (policy.max_per_visitor, policy.max_visitor_bytes) == (4, 100 * 2**20)

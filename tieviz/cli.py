@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tieviz.config import PRESETS, preset
 from tieviz.errors import error_line
+from tieviz.estimate import check_bounds
 
 EXIT_USER_ERROR = 2
 
@@ -126,8 +127,11 @@ def _validate(config) -> None:
         raise ValueError(f"--vocab must be at least 8 (got {config.data.vocab_size})")
     if not config.train.lr > 0:
         raise ValueError(f"--lr must be positive (got {config.train.lr})")
-    if not config.alpha > 0:
-        raise ValueError(f"--alpha must be positive (got {config.alpha})")
+    if not 0 < config.alpha < float("inf"):
+        raise ValueError(f"--alpha must be a positive number (got {config.alpha})")
+    if not config.train.lr < float("inf"):
+        raise ValueError(f"--lr must be a finite number (got {config.train.lr})")
+    check_bounds(config)  # sizes that cannot fit: one line now, not an allocation traceback later
 
 
 class _ProgressBar:

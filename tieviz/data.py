@@ -6,6 +6,7 @@ user's file is read from disk.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,18 +16,21 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from tieviz.config import DataConfig
+from tieviz.textfile import MAX_CORPUS_BYTES, CorpusError, decoded_chunks, document_pieces, kept_documents
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
 UNK, EOS = "[UNK]", "[EOS]"
 SPECIAL_TOKENS = (UNK, EOS)
-MAX_CORPUS_BYTES = 200 * 2**20  # a word-level toy trainer has no use for more, and memory stays bounded
 MIN_CORPUS_TOKENS = 2_000
+MIN_VOCAB = 8  # the smallest vocabulary a run accepts, the two special tokens included
+ENCODE_BATCH_CHARS = 2**20  # text handed to the tokenizer per call: its per-token objects stay small
+ENCODE_BATCH_PIECES = 4096  # and at most this many documents, for texts of many short paragraphs
 
+__all__ = ["MAX_CORPUS_BYTES", "CorpusError"]  # re-exported: where callers have always found them
 
-class CorpusError(ValueError):
-    """A corpus that cannot be used, with one sentence saying why."""
+Pieces = Iterator[tuple[str, bool]]  # (text, ends a document), see tieviz.textfile
 
 
 @dataclass(frozen=True)
@@ -92,38 +96,27 @@ def pydocs_text() -> str:
 
 
 def read_text_file(path: str | Path) -> str:
-    """A user's UTF-8 text file, refused with a clear reason when empty, too big or not UTF-8."""
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusError(f"corpus file {path} does not exist")
-    size = path.stat().st_size
-    if size > MAX_CORPUS_BYTES:
-        raise CorpusError(
-            f"corpus file {path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_CORPUS_BYTES // 2**20} MiB"
-        )
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CorpusError(
-            f"corpus file {path.name} is not UTF-8 text (bad byte at offset {err.start})"
-        ) from None
-    if not text.strip():
-        raise CorpusError(f"corpus file {path.name} is empty")
-    return text
+    """A user's UTF-8 text file, refused with a clear reason when empty, too big or not UTF-8.
+
+    Holds the whole text: for small files and tests. Training streams the file instead (`corpus_pieces`).
+    """
+    return "".join(text for _, text in decoded_chunks(path))
 
 
-def corpus_documents(cfg: DataConfig) -> list[str]:
-    """The corpus as documents; an [EOS] token is placed between them."""
+def corpus_pieces(cfg: DataConfig) -> Callable[[], Pieces]:
+    """A maker of the corpus's pieces, called once per pass, so a file is read again rather than held."""
     if cfg.corpus == "toy":
         language = toy_language(cfg.toy_vocab)
-        return [" ".join(language.sample(cfg.toy_tokens, seed=1))]
+        documents = [" ".join(language.sample(cfg.toy_tokens, seed=1))]
+        return lambda: ((doc, True) for doc in documents)
     if cfg.corpus == "pydocs":
-        return [doc for doc in pydocs_text().split("\n\n") if doc.strip()]
+        documents = [doc for doc in pydocs_text().split("\n\n") if doc.strip()]
+        return lambda: ((doc, True) for doc in documents)
     if cfg.corpus == "file":
         if cfg.path is None:
             raise CorpusError("corpus 'file' needs a path to a UTF-8 text file")
-        return [doc for doc in read_text_file(cfg.path).split("\n\n") if doc.strip()]
+        path = cfg.path
+        return lambda: kept_documents(document_pieces(text for _, text in decoded_chunks(path)))
     raise CorpusError(f"unknown corpus {cfg.corpus!r}; use toy, pydocs or a path to a UTF-8 text file")
 
 
@@ -134,21 +127,29 @@ def _word_tokenizer() -> Tokenizer:
     return tokenizer
 
 
-def train_tokenizer(documents: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over the corpus's most frequent words, so every token is a readable word."""
+def train_tokenizer(documents: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over the corpus's most frequent words, so every token is a readable word.
+
+    `documents` may be any iterable of text (pieces of documents too): only word counts are kept.
+    """
     tokenizer = _word_tokenizer()
-    n_distinct = len(
-        {w for doc in documents for w, _ in tokenizer.pre_tokenizer.pre_tokenize_str(doc.lower())}
-    )
-    if n_distinct + len(SPECIAL_TOKENS) < vocab_size:
+    trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
+    tokenizer.train_from_iterator(documents, trainer=trainer)
+    if tokenizer.get_vocab_size() < vocab_size:
+        n_words = tokenizer.get_vocab_size() - len(SPECIAL_TOKENS)
+        fits = n_words + len(SPECIAL_TOKENS)
+        advice = (
+            f"use --vocab {fits} or less"
+            if fits >= MIN_VOCAB
+            else f"the smallest vocabulary is {MIN_VOCAB}, so use a text with at least "
+            f"{MIN_VOCAB - len(SPECIAL_TOKENS)} different words"
+        )
         raise CorpusError(
-            f"the corpus has only {n_distinct} distinct words, too few for a vocabulary of {vocab_size}; "
-            f"use --vocab {n_distinct + len(SPECIAL_TOKENS)} or less"
+            f"the corpus has only {n_words} distinct words, too few for a vocabulary of {vocab_size}; "
+            + advice
         )
     from transformers import PreTrainedTokenizerFast  # slow to import: only when a corpus is built
 
-    trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
-    tokenizer.train_from_iterator(documents, trainer=trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token=UNK, eos_token=EOS)
 
 
@@ -157,8 +158,8 @@ class Corpus:
     """A tokenized corpus: its token stream split into train and validation, and its tokenizer."""
 
     tokenizer: PreTrainedTokenizerFast
-    train_ids: np.ndarray  # [N_train] int64
-    val_ids: np.ndarray  # [N_val] int64
+    train_ids: np.ndarray  # [N_train] int32: a 200 MB text is ~40 M tokens, 160 MB at this width
+    val_ids: np.ndarray  # [N_val] int32
     truth_log_probs: np.ndarray | None  # [V, V] exact log P(next | current) over token ids (toy only)
 
     @property
@@ -177,15 +178,43 @@ class Corpus:
         return self.tokenizer.convert_ids_to_tokens(list(range(self.vocab_size)))
 
 
+def encode_pieces(tokenizer: Tokenizer, pieces: Pieces, eos: int) -> np.ndarray:
+    """[N] int32 ids of the pieces, with `eos` after each document.
+
+    Encoded about 1 MiB (or 4,096 pieces) at a time, each batch kept as one int32 array: the tokenizer's
+    per-token objects and Python's ints never exist for more than one batch.
+    """
+    parts: list[np.ndarray] = []
+    batch: list[str] = []
+    ends: list[bool] = []
+
+    def flush() -> None:
+        ids: list[int] = []
+        for encoding, end in zip(tokenizer.encode_batch_fast(batch), ends, strict=True):
+            ids.extend(encoding.ids)
+            if end:
+                ids.append(eos)
+        parts.append(np.asarray(ids, dtype=np.int32))
+        batch.clear()
+        ends.clear()
+
+    size = 0
+    for piece, end in pieces:
+        batch.append(piece)
+        ends.append(end)
+        size += len(piece)
+        if size >= ENCODE_BATCH_CHARS or len(batch) >= ENCODE_BATCH_PIECES:
+            flush()
+            size = 0
+    flush()
+    return np.concatenate(parts)
+
+
 def build_corpus(cfg: DataConfig, seq_len: int) -> Corpus:
-    documents = corpus_documents(cfg)
-    tokenizer = train_tokenizer(documents, cfg.vocab_size)
-    eos = tokenizer.eos_token_id
-    ids: list[int] = []
-    for encoding in tokenizer.backend_tokenizer.encode_batch(documents):
-        ids.extend(encoding.ids)
-        ids.append(eos)
-    stream = np.asarray(ids, dtype=np.int64)
+    """Tokenizes the corpus in two streamed passes (word counts, then ids), never holding a file whole."""
+    pieces = corpus_pieces(cfg)
+    tokenizer = train_tokenizer((piece for piece, _ in pieces()), cfg.vocab_size)
+    stream = encode_pieces(tokenizer.backend_tokenizer, pieces(), tokenizer.eos_token_id)
     if len(stream) < MIN_CORPUS_TOKENS:
         raise CorpusError(
             f"the corpus has only {len(stream)} tokens; at least {MIN_CORPUS_TOKENS} are needed"
@@ -225,7 +254,7 @@ class BatchSampler:
             0, len(self.ids) - self.seq_len - 1, (self.batch_size,), generator=self.generator
         )
         offsets = torch.arange(self.seq_len + 1)
-        return self.ids[starts[:, None] + offsets[None, :]]
+        return self.ids[starts[:, None] + offsets[None, :]].long()  # stored as int32, trained on int64
 
 
 def fixed_windows(ids: np.ndarray, seq_len: int, max_windows: int) -> torch.Tensor:
@@ -233,5 +262,5 @@ def fixed_windows(ids: np.ndarray, seq_len: int, max_windows: int) -> torch.Tens
     n = min(max_windows, (len(ids) - 1) // (seq_len + 1))
     if n < 1:
         raise CorpusError(f"the validation split is shorter than one window of {seq_len + 1} tokens")
-    stream = torch.from_numpy(ids[: n * (seq_len + 1)])
+    stream = torch.from_numpy(ids[: n * (seq_len + 1)]).long()
     return stream.view(n, seq_len + 1)

@@ -1,48 +1,92 @@
-"""How long an experiment will take to train here, and how to say it to a person.
+"""What an experiment will cost here (parameters, FLOPs, memory, time), and how to say it to a person.
 
-Pure arithmetic over configs and earlier summaries (no Streamlit); the Train page shows the result.
+Pure arithmetic over configs and earlier summaries (no Streamlit). The Train page shows the time; the CLI
+and the job manager refuse sizes that cannot fit before any work starts; the site's budget for anonymous
+visitors counts the same FLOPs.
 """
 
 from __future__ import annotations
 
+import os
+
 from tieviz.config import ExperimentConfig
 
-# (seconds of fixed cost per step, effective floating-point operations per second) by device kind.
-# Conservative: measured on a shared, loaded 2-core CPU; a GPU is assumed to reach a small share of its peak.
-SPEED = {"cpu": (0.08, 7e9), "mps": (0.05, 1e11), "cuda": (0.02, 2e12)}
-ANALYSIS_SECONDS = {"cpu": 20.0, "mps": 10.0, "cuda": 5.0}  # bias, bigrams and the lens after training
+# The largest value of each size a run accepts, whoever asks: far beyond a toy, short of absurd.
+SIZE_LIMITS = {
+    "steps": 10_000_000,
+    "d_model": 16_384,
+    "layers": 256,
+    "heads": 1_024,
+    "seq_len": 65_536,
+    "batch": 65_536,
+    "vocab": 2_000_000,
+}
+BYTES_PER_FLOAT = 4
 
 
-def measured_speed(summaries: list[dict], config: ExperimentConfig, device: str) -> float | None:
-    """Mean training tokens/s of an earlier experiment of the same shape on the same device, if any."""
-    shape = (config.model, config.data.vocab_size, config.train.batch_size)
-    for summary in summaries:
-        try:
-            earlier = ExperimentConfig.from_dict(summary["config"])
-            same = (earlier.model, earlier.data.vocab_size, earlier.train.batch_size) == shape
-            if same and summary.get("device") == device:
-                speeds = [arm["tokens_per_second"] for arm in summary["arms"].values()]
-                return sum(speeds) / len(speeds)
-        except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            continue
-    return None
+def estimate_params(config: ExperimentConfig) -> int:
+    """Parameters of the largest arm (untied): 2·V·d for W_E and W_U, T·d positions, ~12·L·d² for blocks."""
+    v, d, n_layers = config.data.vocab_size, config.model.d_model, config.model.n_layers
+    return 2 * v * d + config.model.seq_len * d + 12 * n_layers * d * d
 
 
-def estimate_seconds(config: ExperimentConfig, device: str, tokens_per_second: float | None = None) -> float:
-    """Rough wall time of an experiment: three arms of `steps` steps per seed, then the analysis.
+def training_flops(config: ExperimentConfig) -> float:
+    """Floating-point operations to train every arm: 3 arms x seeds x steps x batch x context x per token.
 
-    From a measured speed when one is given, else from ~6 x parameters x tokens operations per step.
+    Per token, 6 x parameters (forward and backward through every weight, W_U included) plus 12·L·T·d for
+    attention scores over the context, which grows with T and no parameter count shows.
     """
-    from tieviz.jobs.limits import estimate_params
+    m = config.model
+    per_token = 6 * estimate_params(config) + 12 * m.n_layers * m.seq_len * m.d_model
+    return 3.0 * config.seeds * config.train.steps * config.train.batch_size * m.seq_len * per_token
 
-    kind = device if device in SPEED else "cpu"
-    tokens_per_step = config.train.batch_size * config.model.seq_len
-    if tokens_per_second:
-        per_step = tokens_per_step / tokens_per_second
-    else:
-        overhead, flops = SPEED[kind]
-        per_step = overhead + 6 * estimate_params(config) * tokens_per_step / flops
-    return config.seeds * (3 * config.train.steps * per_step + ANALYSIS_SECONDS[kind])
+
+def training_bytes(config: ExperimentConfig) -> int:
+    """Peak memory of one training step, roughly: weights, gradients and Adam's two moments, activations.
+
+    Activations: the [B, T, V] logits three times (logits, float copy, gradient), ~20 [B, T, d] tensors
+    per layer and 3 [B, H, T, T] attention maps per layer.
+    """
+    m, b = config.model, config.train.batch_size
+    tokens = b * m.seq_len
+    activations = tokens * (3 * config.data.vocab_size + 20 * m.n_layers * m.d_model)
+    attention = 3 * m.n_layers * b * m.n_heads * m.seq_len * m.seq_len
+    return BYTES_PER_FLOAT * (4 * estimate_params(config) + activations + attention)
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM on this machine, None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_bounds(config: ExperimentConfig, memory: int | None = None) -> None:
+    """Refuses, before any work, sizes beyond SIZE_LIMITS or a step that needs more memory than `memory`.
+
+    `memory` defaults to this machine's RAM: a run that cannot fit would only fail later with an
+    allocation error (or swap the server to a halt).
+    """
+    sizes = {
+        "steps": config.train.steps,
+        "d_model": config.model.d_model,
+        "layers": config.model.n_layers,
+        "heads": config.model.n_heads,
+        "seq_len": config.model.seq_len,
+        "batch": config.train.batch_size,
+        "vocab": config.data.vocab_size,
+    }
+    for name, value in sizes.items():
+        if value > SIZE_LIMITS[name]:
+            raise ValueError(f"{name} {value:,} is above the most tieviz accepts ({SIZE_LIMITS[name]:,})")
+    memory = physical_memory() if memory is None else memory
+    need = training_bytes(config)
+    if memory and need > memory:
+        raise ValueError(
+            f"one training step would need about {need / 2**30:,.0f} GiB of memory and this machine has "
+            f"{memory / 2**30:,.0f} GiB; choose a smaller batch, context, width or vocabulary"
+        )
 
 
 def duration(seconds: float) -> str:

@@ -6,7 +6,6 @@ The CLI, the dashboard's jobs and the tests all call `run_experiment`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -27,14 +26,13 @@ ExperimentProgress = Callable[[str, int, int, dict], None]
 
 def resolve(config: ExperimentConfig) -> ExperimentConfig:
     """Pins what "auto" and file paths leave open, so the config hashes to what will really run."""
-    from tieviz.data import read_text_file
     from tieviz.device import resolve_device
+    from tieviz.textfile import scan_text_file
 
     data = config.data
     if data.corpus == "file":
-        text = read_text_file(data.path)  # refuses empty, oversized and non-UTF-8 files up front
-        # Valid UTF-8 re-encodes to the very bytes read: this is the file's sha256, from one read.
-        data = replace(data, content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        # Refuses empty, oversized and non-UTF-8 files up front, streaming: the file is never held whole.
+        data = replace(data, content_hash=scan_text_file(data.path).sha256)
     return replace(config, data=data, train=replace(config.train, device=resolve_device(config.train.device)))
 
 

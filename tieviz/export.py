@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,35 @@ from tieviz.runs import Run
 from tieviz.summary import Summary
 
 MAP_TOKENS = 1000
+SUMMARY_KEYS = ("config", "arms", "bias_over_training", "lens")  # what experiment_figures reads
+
+
+def check_summary(directory: Path) -> None:
+    """Refuses, in one sentence naming the file, a summary.json that is not a tieviz experiment summary.
+
+    Checked before any run is opened, so a hand-edited or foreign file reads as a user's error, not a
+    KeyError traceback from deep inside the figures.
+    """
+    path = directory / "summary.json" if directory.is_dir() else directory
+    if not path.is_file():
+        return  # load_experiment says how to make one
+    try:
+        summary = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ValueError(f"{path.name} in {directory.name} is not JSON") from None
+    missing = [key for key in SUMMARY_KEYS if not isinstance(summary, dict) or key not in summary]
+    arms = summary.get("arms") if isinstance(summary, dict) else None
+    if not missing and not (
+        isinstance(arms, dict)
+        and {"tied", "untied", "scaled"} <= arms.keys()
+        and all(isinstance(arm, dict) and isinstance(arm.get("run_dir"), str) for arm in arms.values())
+    ):
+        missing = ["the three arms' run folders"]
+    if missing:
+        raise ValueError(
+            f"{path.name} in {directory.name} is not a tieviz experiment summary (it has no "
+            f"{', '.join(missing)}); write one with `python -m tieviz experiment --out DIR`"
+        )
 
 
 def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[CaptionedFigure]:
@@ -64,6 +94,7 @@ def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[Capti
 
 def export_figures(directory: Path, png: bool = True) -> list[Path]:
     """Writes DIR/figures/tieviz_NAME.html (self-contained) and .png; returns the files written."""
+    check_summary(directory)
     summary, runs = load_experiment(directory)
     out = directory / "figures"
     out.mkdir(parents=True, exist_ok=True)

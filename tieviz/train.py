@@ -193,10 +193,7 @@ def train_model(
             first = step - len(values) + 1
             for offset, (loss_value, g_in, g_out, g_act) in enumerate(values):
                 if not math.isfinite(loss_value):
-                    raise TrainingDiverged(
-                        f"the loss became {loss_value} at step {first + offset} (learning rate {t.lr:g}); "
-                        "try a lower learning rate"
-                    )
+                    raise TrainingDiverged(_divergence(loss_value, first + offset, arm))
                 last = {
                     "step": first + offset,
                     "train_loss": loss_value,
@@ -226,4 +223,17 @@ def train_model(
         final_val_loss=last["val_loss"],
         tokens_per_second=measured_tokens / max(measured_seconds, 1e-9),
         wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _divergence(loss: float, step: int, arm: ArmConfig) -> str:
+    """Why training stopped, blaming α when it scaled the input gradient (the tied arm, α = 1, came first)."""
+    if arm.alpha != 1.0:
+        return (
+            f"the loss became {loss} at step {step} of the arm whose input gradient is scaled by "
+            f"α = {arm.alpha:g}; try a smaller α (the learning rate {arm.train.lr:g} is not the cause "
+            "unless the tied arm diverges too)"
+        )
+    return (
+        f"the loss became {loss} at step {step} (learning rate {arm.train.lr:g}); try a lower learning rate"
     )

@@ -1,10 +1,12 @@
-"""Uploaded checkpoints on disk: one folder per upload, <data>/uploads/<visitor>/<upload id>/, and clean-up.
+"""Uploads on disk, per visitor: checkpoints in <data>/uploads/<visitor>/<upload id>/, texts beside them.
 
 Each upload folder holds ``upload.json`` (when and what was uploaded), the staged checkpoint (written by
-`tieviz.checkpoints.stage_upload`, which refuses anything unsafe) and ``analysis/`` caches. The clean-up
-policy runs on every new upload: it removes upload folders older than a time limit, then the oldest ones
-until the total stays under a byte cap. It only ever removes folders it recognises as upload folders,
-inside the uploads folder; loose files there (the Train page's text uploads) are left alone.
+`tieviz.checkpoints.stage_upload`, which refuses anything unsafe) and ``analysis/`` caches. A text for the
+Train page is one file, <sha>-<name>. The clean-up policy runs on every new upload of either kind: it
+removes uploads older than a time limit, then the oldest until the total stays under a byte cap; then the
+visitor's own oldest go until they are within their quota (count and bytes), so one visitor cannot push
+everyone else's uploads out. It only ever removes folders and files it recognises as uploads, inside the
+uploads folder.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tieviz.checkpoints import stage_upload
-from tieviz.env import env_positive
+from tieviz.env import env_int, env_positive
 
 UPLOADS = "uploads"
 META = "upload.json"
 TTL_ENV = "TIEVIZ_UPLOAD_TTL_HOURS"
 MAX_TOTAL_ENV = "TIEVIZ_UPLOAD_MAX_TOTAL_MB"
+VISITOR_COUNT_ENV = "TIEVIZ_UPLOAD_MAX_PER_VISITOR"
+VISITOR_MB_ENV = "TIEVIZ_UPLOAD_MAX_VISITOR_MB"
 DEFAULT_TTL_HOURS = 24.0
 DEFAULT_MAX_TOTAL_MB = 20_480
+DEFAULT_VISITOR_COUNT = 10
+DEFAULT_VISITOR_MB = 8_192
 _VISITOR = re.compile(r"[a-z0-9]{8,32}")
 _UPLOAD_ID = re.compile(r"ck-[0-9a-f]{12}")
+_TEXT_NAME = re.compile(r"[0-9a-f]{12}-[A-Za-z0-9._-]{1,60}")  # what save_text_upload writes
 
 
 @dataclass(frozen=True)
@@ -39,13 +46,17 @@ class CleanupPolicy:
 
     ttl_hours: float = DEFAULT_TTL_HOURS
     max_total_bytes: int = DEFAULT_MAX_TOTAL_MB * 2**20
+    max_per_visitor: int = DEFAULT_VISITOR_COUNT  # uploads (checkpoints and texts) one visitor keeps
+    max_visitor_bytes: int = DEFAULT_VISITOR_MB * 2**20  # and their bytes together
 
     @classmethod
     def from_env(cls) -> CleanupPolicy:
-        """$TIEVIZ_UPLOAD_TTL_HOURS (default 24) and $TIEVIZ_UPLOAD_MAX_TOTAL_MB (default 20480)."""
+        """From $TIEVIZ_UPLOAD_TTL_HOURS, _MAX_TOTAL_MB, _MAX_PER_VISITOR and _MAX_VISITOR_MB."""
         return cls(
             ttl_hours=env_positive(TTL_ENV, DEFAULT_TTL_HOURS),
             max_total_bytes=int(env_positive(MAX_TOTAL_ENV, DEFAULT_MAX_TOTAL_MB) * 2**20),
+            max_per_visitor=env_int(VISITOR_COUNT_ENV, DEFAULT_VISITOR_COUNT, minimum=1),
+            max_visitor_bytes=int(env_positive(VISITOR_MB_ENV, DEFAULT_VISITOR_MB) * 2**20),
         )
 
 
@@ -138,14 +149,14 @@ def cleanup_uploads(
     policy = policy or CleanupPolicy.from_env()
     now = time.time() if now is None else now
     kept = {Path(p).resolve() for p in keep}
-    folders = sorted(_upload_folders(data), key=lambda item: item[1])
+    folders = sorted(_upload_folders(data) + _text_uploads(data), key=lambda item: item[1])
     removed: list[Path] = []
     survivors: list[tuple[Path, int]] = []
     for folder, stamp in folders:
         if folder.resolve() not in kept and now - stamp > policy.ttl_hours * 3600:
             removed.append(folder)
         else:
-            survivors.append((folder, _folder_bytes(folder)))
+            survivors.append((folder, _entry_bytes(folder)))
     total = sum(size for _, size in survivors)
     for folder, size in survivors:  # oldest first
         if total <= policy.max_total_bytes:
@@ -154,7 +165,66 @@ def cleanup_uploads(
             removed.append(folder)
             total -= size
     for folder in removed:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
+    return removed
+
+
+def _text_uploads(data: Path) -> list[tuple[Path, float]]:
+    """Every text upload (a plain file named as save_text_upload names them) with its modification time."""
+    root = uploads_root(data)
+    if not _real_dir(root):
+        return []
+    found = []
+    for visitor_dir in root.iterdir():
+        if not (_VISITOR.fullmatch(visitor_dir.name) and _real_dir(visitor_dir)):
+            continue
+        for path in visitor_dir.iterdir():
+            if _TEXT_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                try:
+                    found.append((path, path.stat().st_mtime))
+                except OSError:
+                    continue
+    return found
+
+
+def _entry_bytes(path: Path) -> int:
+    return _folder_bytes(path) if path.is_dir() else os.lstat(path).st_size
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def enforce_visitor_quota(data: Path, visitor: str, policy: CleanupPolicy, keep: Path) -> list[Path]:
+    """Removes the visitor's oldest uploads (never `keep`, the one just made) until within their quota.
+
+    Refuses with ValueError, after removing `keep`, an upload that alone is over the visitor's byte quota.
+    """
+    mine = [
+        (path, stamp)
+        for path, stamp in _upload_folders(data) + _text_uploads(data)
+        if path.parent.name == visitor
+    ]
+    sizes = {path: _entry_bytes(path) for path, _ in mine}
+    keep = Path(keep)
+    if sizes.get(keep, 0) > policy.max_visitor_bytes:
+        _remove(keep)
+        raise ValueError(
+            f"this upload is {sizes[keep] / 2**20:,.0f} MiB; one visitor may keep "
+            f"{policy.max_visitor_bytes / 2**20:,.0f} MiB of uploads on this site"
+        )
+    count, total = len(mine), sum(sizes.values())
+    removed = []
+    for path, _ in sorted(mine, key=lambda item: item[1]):  # oldest first
+        if count <= policy.max_per_visitor and total <= policy.max_visitor_bytes:
+            break
+        if path != keep:
+            _remove(path)
+            removed.append(path)
+            count, total = count - 1, total - sizes[path]
     return removed
 
 
@@ -176,7 +246,8 @@ def new_upload(
     folder = _visitor_dir(data, visitor) / f"ck-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
     try:
-        checkpoint = stage_upload(files, folder, max_total_bytes=min(max_bytes, policy.max_total_bytes))
+        cap = min(max_bytes, policy.max_total_bytes, policy.max_visitor_bytes)
+        checkpoint = stage_upload(files, folder, max_total_bytes=cap)
         created = time.time()
         meta = {"name": name, "created": created, "checkpoint": str(checkpoint.relative_to(folder))}
         (folder / META).write_text(json.dumps(meta), encoding="utf-8")
@@ -184,6 +255,7 @@ def new_upload(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     cleanup_uploads(data, policy, keep=[folder])
+    enforce_visitor_quota(data, visitor, policy, keep=folder)
     return Upload(folder.name, visitor, folder, checkpoint.resolve(), name, created)
 
 
@@ -210,21 +282,31 @@ def list_uploads(data: Path, visitor: str) -> list[Upload]:
     return sorted(uploads, key=lambda u: -u.created)
 
 
-def save_text_upload(data: Path, visitor: str, filename: str, raw: bytes) -> tuple[Path, int]:
+def save_text_upload(
+    data: Path, visitor: str, filename: str, raw: bytes, policy: CleanupPolicy | None = None
+) -> tuple[Path, int]:
     """Keeps a corpus a visitor uploaded as <uploads>/<visitor>/<sha>-<name>; returns (path, word count).
 
-    The name is content-addressed, so uploading the same text twice gives the same run key. A file that
-    cannot be a corpus (not UTF-8, empty, too big) raises CorpusError and is not kept.
+    The name is content-addressed, so uploading the same text twice gives the same run key (and renews
+    its age). A file that cannot be a corpus (not UTF-8, empty, too big) raises CorpusError and is not
+    kept. Texts live under the same age limit, total cap and visitor quota as checkpoints.
     """
-    from tieviz.data import read_text_file
+    from tieviz.textfile import MAX_CORPUS_BYTES, CorpusError, scan_text_file
 
+    policy = policy or CleanupPolicy.from_env()
     folder = _visitor_dir(data, visitor)
+    limit = min(MAX_CORPUS_BYTES, policy.max_total_bytes, policy.max_visitor_bytes)
+    if len(raw) > limit:
+        raise CorpusError(f"{filename} is {len(raw) / 2**20:,.0f} MiB; the limit is {limit / 2**20:,.0f} MiB")
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[-60:]
     path = folder / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
     path.write_bytes(raw)
     try:
-        return path, len(read_text_file(path).split())
+        words = scan_text_file(path).words
     except ValueError:
         path.unlink(missing_ok=True)
         raise
+    cleanup_uploads(data, policy, keep=[path])
+    enforce_visitor_quota(data, visitor, policy, keep=path)
+    return path, words

@@ -112,4 +112,15 @@ def test_finished_job_joins_the_picker(open_app, tmp_path):
     assert any(s.value.startswith("Finished") for s in at.success)
     at.button(key=f"open-{job['id']}").click().run()
     assert not at.exception
-    assert at.get_by_key("chart-gradient_ratio")
+    assert at.get_by_key("chart-gradient_ratio")  # now on the Overview, showing the new experiment
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe", b"{}", b"[]"])
+def test_a_corrupt_job_state_file_leaves_the_train_page_working(open_app, tmp_path, raw):
+    bad = tmp_path / "jobs" / "0123456789ab"
+    bad.mkdir(parents=True)
+    (bad / "state.json").write_bytes(raw)
+    at = open_app(tmp_path, "pages/train.py")
+    assert not at.exception and not errors(at)
+    assert at.button(key="train-start")
+    assert not (bad / "state.json").exists()  # set aside, so the next visitor does not meet it either

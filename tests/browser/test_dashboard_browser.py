@@ -219,7 +219,7 @@ def test_two_visitors_train_at_once_and_each_sees_their_own(new_page, dashboard,
     second = Visitor(new_page(), steps=16, seed=2)
     for visitor in (first, second):
         visitor.configure(dashboard.url)
-    assert query(first.page, "visitor") != query(second.page, "visitor")
+        assert query(visitor.page, "visitor") is None, href(visitor.page)  # who you are is not in links
 
     train_until_done([first, second])
     shot(first.page, artifacts, "10-visitor-one-finished")
@@ -246,6 +246,11 @@ def test_two_visitors_train_at_once_and_each_sees_their_own(new_page, dashboard,
         assert other.job not in visitor.snapshot()
         if visitor.saw_other:  # while both ran, the other's job was marked as someone else's
             assert f"{other.steps} steps" in visitor.saw_other, visitor.saw_other
+
+    shared = new_page()  # someone opens the link the first visitor would share
+    shared.goto(href(first.page))
+    shared.get_by_text("No experiments started in this session yet.").wait_for()
+    assert first.job not in Visitor(shared, steps=0, seed=0).snapshot()
 
     keys = [open_finished(v) for v in (first, second)]
     assert keys[0] != keys[1]

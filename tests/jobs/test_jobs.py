@@ -54,13 +54,20 @@ def test_per_visitor_queue_limit(tmp_path, managers):
 
 
 def test_anonymous_caps_apply_at_submission(tmp_path, managers):
-    manager = managers(
-        tmp_path, concurrency=0, limits=Limits(anon_max_steps=50, trusted=frozenset({"admin"}))
-    )
+    manager = managers(tmp_path, concurrency=0, limits=Limits(anon_max_steps=50))
     with pytest.raises(LimitError, match="60 training steps"):
         manager.submit(tiny(steps=60), "anonymous")
-    assert manager.submit(tiny(steps=60), "admin").status == "queued"
+    with pytest.raises(LimitError, match="60 training steps"):
+        manager.submit(tiny(steps=60), "admin")  # a name is no proof of anything
+    assert manager.submit(tiny(steps=60), "admin", trusted=True).status == "queued"
     assert manager.jobs("anonymous") == []
+
+
+def test_sizes_that_cannot_fit_are_refused_for_everyone(tmp_path, managers):
+    manager = managers(tmp_path, concurrency=0)
+    with pytest.raises(ValueError, match="batch 1,000,000,000 is above"):
+        manager.submit(tiny(batch_size=1_000_000_000), "admin", trusted=True)
+    assert manager.jobs() == []
 
 
 def test_a_file_that_cannot_be_read_is_refused_at_submission(tmp_path, managers):
@@ -70,6 +77,16 @@ def test_a_file_that_cannot_be_read_is_refused_at_submission(tmp_path, managers)
     with pytest.raises(ValueError, match="UTF-8"):
         manager.submit(tiny(corpus="file", path=str(bad)), "alice")
     assert manager.jobs() == []
+
+
+def test_a_corrupt_state_file_neither_stops_the_manager_nor_hides_other_jobs(tmp_path, managers):
+    kept = managers(tmp_path, concurrency=0).submit(tiny(1), "alice")
+    for name, raw in {"aaaaaaaaaaaa": b"\xff\xfe", "bbbbbbbbbbbb": b"{}", "cccccccccccc": b"[]"}.items():
+        (tmp_path / "jobs" / name).mkdir()
+        (tmp_path / "jobs" / name / "state.json").write_bytes(raw)
+    manager = managers(tmp_path, concurrency=0)  # recover() reads every state at start-up
+    assert [j.id for j in manager.jobs()] == [kept.id]
+    assert manager.submit(tiny(2), "alice").status == "queued"
 
 
 def test_identical_requests_share_one_job_and_train_once(tmp_path, managers):

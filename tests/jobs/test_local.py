@@ -9,7 +9,9 @@ import time
 from tests.jobs.helpers import settled, tiny, wait_for
 from tieviz.config import ARM_NAMES
 from tieviz.experiment import resolve
-from tieviz.jobs.store import HOST
+from tieviz.jobs import Limits
+from tieviz.jobs.local import Dispatcher, LocalExecutor
+from tieviz.jobs.store import HOST, JobStore
 
 
 def in_training(job) -> bool:
@@ -117,3 +119,23 @@ def test_workers_do_not_rerun_the_parents_main_script(tmp_path):
     )
     assert done.stdout.strip().splitlines()[-1] == "done", done.stderr[-2000:]
     assert marker.read_text().split() == [str(marker.read_text().split()[0])]  # only the parent ran it
+
+
+def test_an_untrusted_job_past_the_time_limit_is_stopped_with_the_reason(tmp_path, managers):
+    manager = managers(tmp_path, concurrency=1, limits=Limits(anon_max_minutes=0.03))  # about 2 s
+    job = manager.submit(tiny(41, steps=5000), "alice")
+    stopped = wait_for(manager, job.id, settled, timeout=60)
+    assert stopped.status == "cancelled" and "this site's limit" in stopped.error
+    assert stopped.step < 5000
+
+
+def test_a_trusted_job_is_not_timed(tmp_path):
+    jobs = JobStore(tmp_path / "jobs")
+    old = time.time() - 3600
+    free = jobs.create("a", {}, "host", status="running", started_at=old, trusted=True)
+    timed = jobs.create("b", {}, "alice", status="running", started_at=old)
+    dispatcher = Dispatcher(tmp_path, jobs, LocalExecutor(), concurrency=0, max_minutes=30)
+    dispatcher._running = {free["id"]: None, timed["id"]: None}  # as if this dispatcher ran them
+    dispatcher._enforce_time_limit()
+    assert jobs.cancel_requested(timed["id"]) and "30 minutes" in jobs.read(timed["id"])["cancel_reason"]
+    assert not jobs.cancel_requested(free["id"])

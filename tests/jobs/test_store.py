@@ -113,3 +113,26 @@ def test_a_reused_pid_does_not_keep_a_dead_job_alive(jobs):
     assert recover(jobs) == [reused["id"]]
     assert jobs.read(same["id"])["status"] == "running"
     assert jobs.read(reused["id"])["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe", b"{}", b"[]", b'{"id": "x", "status": "running"}', b"[" * 100_000]
+)
+def test_a_corrupt_or_foreign_state_file_is_set_aside_not_fatal(jobs, raw, caplog):
+    good = jobs.create("k", {}, "alice")
+    bad = jobs.root / "0123456789ab"
+    bad.mkdir()
+    (bad / "state.json").write_bytes(raw)
+    with caplog.at_level("WARNING", logger="tieviz.jobs.store"):
+        assert [s["id"] for s in jobs.all()] == [good["id"]]
+    assert not (bad / "state.json").exists()
+    assert [p.name.startswith("state.json.bad-") for p in bad.iterdir()] == [True]
+    assert "set aside" in caplog.text
+
+
+def test_reading_one_corrupt_state_is_a_clear_error_and_sets_it_aside(jobs):
+    job_id = jobs.create("k", {}, "alice")["id"]
+    (jobs.dir(job_id) / "state.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match="set aside"):
+        jobs.read(job_id)
+    assert not (jobs.dir(job_id) / "state.json").exists()

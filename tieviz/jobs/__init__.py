@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
-from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params
+from tieviz.estimate import check_bounds
+from tieviz.jobs.limits import (
+    LimitError,
+    Limits,
+    check_queue,
+    check_size,
+    estimate_params,
+    host_token,
+    is_host_token,
+)
 from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
 from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
 
@@ -32,6 +41,7 @@ __all__ = [
     "Limits",
     "default_manager",
     "estimate_params",
+    "is_host_token",
 ]
 
 EXECUTORS = ("local", "ray")
@@ -69,17 +79,22 @@ class JobManager:
         self.limits = limits or Limits()
         self.executor = make_executor(executor or "local")
         recover(self.jobs_store)  # a restart shows lost runs as interrupted before anyone looks
-        self._dispatcher = Dispatcher(self.root, self.jobs_store, self.executor, concurrency)
+        self._dispatcher = Dispatcher(
+            self.root, self.jobs_store, self.executor, concurrency, max_minutes=self.limits.anon_max_minutes
+        )
         self._dispatcher.start()
 
-    def submit(self, config: ExperimentConfig, visitor: str = "anonymous") -> Job:
+    def submit(self, config: ExperimentConfig, visitor: str = "anonymous", trusted: bool = False) -> Job:
         """Queues the experiment, or joins the identical queued/running job, or returns the cached result.
 
-        Raises LimitError for limits and ValueError for configs that cannot run (e.g. an unreadable file).
+        `trusted`: the visitor gave the host's token (see `is_host_token`), so the anonymous caps and the
+        time limit do not apply. Raises LimitError for limits and ValueError for configs that cannot run
+        (an unreadable file, sizes that cannot fit in memory).
         """
         from tieviz.experiment import cached_summary, experiment_path
 
-        check_size(config, visitor, self.limits)
+        check_bounds(config)
+        check_size(config, trusted, self.limits)
         resolved = self.executor.resolve(config)
         key = resolved.key()
         with self.jobs_store.queue_lock():
@@ -88,10 +103,10 @@ class JobManager:
             for state in [s for s in same if s["status"] in ACTIVE and "cancel_requested_at" not in s]:
                 if visitor not in state["visitors"]:
                     check_queue(self._active_count(states, visitor), visitor, self.limits)
-                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor)))
+                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
             if cached_summary(resolved, self.runs) is not None:
                 for state in reversed([s for s in same if s["status"] == "done"]):
-                    return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor)))
+                    return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
                 now = time.time()
                 summary = str(experiment_path(self.runs, resolved.key()))
                 return self._job(
@@ -107,7 +122,7 @@ class JobManager:
                     )
                 )
             check_queue(self._active_count(states, visitor), visitor, self.limits)
-            return self._job(self.jobs_store.create(key, resolved.to_dict(), visitor))
+            return self._job(self.jobs_store.create(key, resolved.to_dict(), visitor, trusted=trusted))
 
     def get(self, job_id: str) -> Job:
         return self._job(self.jobs_store.read(job_id))
@@ -171,8 +186,9 @@ class JobManager:
         )
 
 
-def _add_visitor(visitor: str):
+def _add_visitor(visitor: str, trusted: bool = False):
     def add(state: dict) -> dict:
+        state["trusted"] = bool(state.get("trusted")) or trusted  # a trusted joiner lifts the time limit
         state["visitors"] = (
             [*state["visitors"], visitor] if visitor not in state["visitors"] else state["visitors"]
         )
@@ -195,6 +211,7 @@ def default_manager() -> JobManager:
             env_int(
                 "TIEVIZ_TORCH_THREADS", 0
             )  # read by each launch; checked here so a bad value stops start-up
+            host_token()  # read by the Train page; checked here too, for the same reason
             _default = JobManager(
                 data_root(),
                 concurrency=concurrency,

@@ -1,16 +1,26 @@
-"""Limits for a shared deployment: how many jobs one visitor may queue, and how big anonymous runs may be.
+"""Limits for a shared deployment: jobs per visitor, and how big and how long anonymous runs may be.
 
-Visitors named in `trusted` (for example an admin) skip the size caps but not the queue limit. A cap of 0
-turns that cap off: the size caps are off by default, for the local dashboard, and a hosted deployment turns
-them on (the Dockerfile sets TIEVIZ_ANON_MAX_STEPS=2000 and TIEVIZ_ANON_MAX_PARAMS=20000000).
+A visitor who gave the host's secret token (TIEVIZ_HOST_TOKEN, compared in constant time) is trusted: they
+skip the size caps, the FLOP budget and the time limit, but not the queue limit. A visitor id is never
+proof of anything: it is a random name for one browser session. A cap of 0 turns that cap off: the caps are
+off by default, for the local dashboard, and a hosted deployment turns them on (see the Dockerfile).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hmac
+import logging
+from dataclasses import dataclass
 
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
+from tieviz.estimate import estimate_params, training_bytes, training_flops
+
+__all__ = ["LimitError", "Limits", "check_queue", "check_size", "estimate_params", "is_host_token"]
+
+HOST_TOKEN_ENV = "TIEVIZ_HOST_TOKEN"
+MIN_TOKEN_CHARS = 16  # a shorter secret could be guessed by trying
+log = logging.getLogger(__name__)
 
 
 class LimitError(ValueError):
@@ -20,31 +30,44 @@ class LimitError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     max_queued_per_visitor: int = 3  # queued plus running jobs one visitor may have at once; 0 = no limit
-    anon_max_steps: int = 0  # training steps per arm for visitors not in `trusted`; 0 = no cap
+    anon_max_steps: int = 0  # training steps per arm for untrusted visitors; 0 = no cap
     anon_max_params: int = 0  # estimated parameters of the largest arm; 0 = no cap
-    trusted: frozenset[str] = field(default_factory=frozenset)
+    anon_max_tflops: int = 0  # 10^12 FLOPs to train the three arms (`training_flops`); 0 = none
+    anon_max_minutes: int = 0  # wall-clock minutes a job nobody trusted asked for may run; 0 = no limit
+    anon_max_memory_mb: int = 0  # memory one training step may need (`training_bytes`), in MiB; 0 = none
 
     @classmethod
     def from_env(cls) -> Limits:
-        """From TIEVIZ_MAX_QUEUED_PER_VISITOR, _ANON_MAX_STEPS, _ANON_MAX_PARAMS and _TRUSTED_VISITORS."""
-        trusted = env_text("TIEVIZ_TRUSTED_VISITORS")
+        """From TIEVIZ_MAX_QUEUED_PER_VISITOR and the TIEVIZ_ANON_MAX_* settings (see the README)."""
+        if env_text("TIEVIZ_TRUSTED_VISITORS"):
+            log.warning("TIEVIZ_TRUSTED_VISITORS is ignored: anyone could type an id; set %s", HOST_TOKEN_ENV)
         return cls(
             max_queued_per_visitor=env_int("TIEVIZ_MAX_QUEUED_PER_VISITOR", cls.max_queued_per_visitor),
             anon_max_steps=env_int("TIEVIZ_ANON_MAX_STEPS", cls.anon_max_steps),
             anon_max_params=env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
-            trusted=frozenset(name.strip() for name in trusted.split(",") if name.strip()),
+            anon_max_tflops=env_int("TIEVIZ_ANON_MAX_TFLOPS", cls.anon_max_tflops),
+            anon_max_minutes=env_int("TIEVIZ_ANON_MAX_MINUTES", cls.anon_max_minutes),
+            anon_max_memory_mb=env_int("TIEVIZ_ANON_MAX_MEMORY_MB", cls.anon_max_memory_mb),
         )
 
 
-def estimate_params(config: ExperimentConfig) -> int:
-    """Parameters of the largest arm (untied): 2·V·d for W_E and W_U, T·d positions, ~12·L·d² for blocks."""
-    v, d, n_layers = config.data.vocab_size, config.model.d_model, config.model.n_layers
-    return 2 * v * d + config.model.seq_len * d + 12 * n_layers * d * d
+def host_token() -> str:
+    """The host's secret from TIEVIZ_HOST_TOKEN ('' = nobody is trusted); too short a secret is refused."""
+    token = env_text(HOST_TOKEN_ENV)
+    if token and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(f"{HOST_TOKEN_ENV} must be at least {MIN_TOKEN_CHARS} characters long.")
+    return token
 
 
-def check_size(config: ExperimentConfig, visitor: str, limits: Limits) -> None:
+def is_host_token(given: str) -> bool:
+    """Whether `given` is the host's token, compared in constant time; always False when none is set."""
+    expected = host_token()
+    return bool(expected) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def check_size(config: ExperimentConfig, trusted: bool, limits: Limits) -> None:
     """Refuses runs beyond the anonymous caps; trusted visitors pass."""
-    if visitor in limits.trusted:
+    if trusted:
         return
     steps = config.train.steps
     if limits.anon_max_steps and steps > limits.anon_max_steps:
@@ -57,6 +80,19 @@ def check_size(config: ExperimentConfig, visitor: str, limits: Limits) -> None:
         raise LimitError(
             f"this model has about {params:,} parameters, above this site's limit of "
             f"{limits.anon_max_params:,}; choose a smaller d_model, fewer layers or a smaller vocabulary"
+        )
+    tflops = training_flops(config) / 1e12
+    if limits.anon_max_tflops and tflops > limits.anon_max_tflops:
+        raise LimitError(
+            f"training this experiment takes about {tflops:,.0f} TFLOPs (3 models × {steps:,} steps of "
+            f"{config.train.batch_size} × {config.model.seq_len} tokens), above this site's budget of "
+            f"{limits.anon_max_tflops:,}; choose fewer steps, a smaller batch or context, or a smaller model"
+        )
+    need_mb = training_bytes(config) / 2**20
+    if limits.anon_max_memory_mb and need_mb > limits.anon_max_memory_mb:
+        raise LimitError(
+            f"one training step would need about {need_mb:,.0f} MiB of memory, above this site's limit of "
+            f"{limits.anon_max_memory_mb:,} MiB; choose a smaller batch, context, width or vocabulary"
         )
 
 

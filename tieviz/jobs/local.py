@@ -200,8 +200,11 @@ def recover(jobs: JobStore, skip: set[str] = frozenset()) -> list[str]:
 class Dispatcher:
     """The thread that claims queued jobs and watches the ones this manager started."""
 
-    def __init__(self, root: Path, jobs: JobStore, executor: Executor, concurrency: int | None) -> None:
+    def __init__(
+        self, root: Path, jobs: JobStore, executor: Executor, concurrency: int | None, max_minutes: float = 0
+    ) -> None:
         self.root, self.jobs, self.executor, self.concurrency = root, jobs, executor, concurrency
+        self.max_minutes = max_minutes  # wall-clock limit of untrusted jobs; 0 = none
         self._running: dict[str, Any] = {}  # job id -> executor handle
         self._stopping: dict[str, float] = {}  # job id -> when this manager first asked it to stop
         self._halt = threading.Event()
@@ -230,6 +233,7 @@ class Dispatcher:
         self._enforce_cancels()
         if time.monotonic() - self._last_scan > SCAN_SECONDS:
             recover(self.jobs, skip=set(self._running))
+            self._enforce_time_limit()
             self._last_scan = time.monotonic()
         while self.concurrency and not self._halt.is_set() and self._claim_and_launch():
             pass
@@ -247,7 +251,8 @@ class Dispatcher:
                 if state["status"] != "running":
                     return None  # the worker recorded its own outcome
                 status = "cancelled" if cancelled else "interrupted"
-                error = None if cancelled else f"its worker process stopped before it finished ({ended})"
+                reason = f"its worker process stopped before it finished ({ended})"
+                error = state.get("cancel_reason") if cancelled else reason
                 return {**state, "status": status, "error": error, "finished_at": time.time()}
 
             self.jobs.update(job_id, settle)
@@ -261,6 +266,25 @@ class Dispatcher:
                 self.executor.stop(handle)
             elif time.monotonic() - self._stopping[job_id] > CANCEL_GRACE_SECONDS:
                 self.executor.kill(handle)
+
+    def _enforce_time_limit(self) -> None:
+        """Asks untrusted jobs running past `max_minutes` to stop; `_enforce_cancels` kills stragglers."""
+        if not self.max_minutes:
+            return
+        now = time.time()
+        for job_id in list(self._running):
+            if job_id in self._stopping:
+                continue
+            try:
+                state = self.jobs.read(job_id)
+            except ValueError:
+                continue
+            started = state.get("started_at")
+            if state.get("trusted") or not started or now - started <= self.max_minutes * 60:
+                continue
+            reason = f"stopped after {self.max_minutes:g} minutes, this site's limit for one experiment"
+            self.jobs.update(job_id, lambda s, reason=reason: {**s, "cancel_reason": reason})
+            self.jobs.request_cancel(job_id)
 
     def _claim_and_launch(self) -> bool:
         """Claims the oldest queued job if a slot is free and starts it; False when there is nothing to do."""

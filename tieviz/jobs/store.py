@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import socket
 import time
@@ -34,6 +35,8 @@ ACTIVE: tuple[str, ...] = ("queued", "running")
 FINAL: tuple[str, ...] = ("done", "failed", "cancelled", "interrupted")
 PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through, for every seed before the analysis
 HOST = socket.gethostname()
+STATUSES = (*ACTIVE, *FINAL)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -198,9 +201,13 @@ class JobStore:
     def read(self, job_id: str) -> dict:
         path = self.dir(job_id) / "state.json"
         try:
-            return json.loads(path.read_text())
+            state = _parse_state(path.read_bytes(), job_id)
         except FileNotFoundError:
             raise ValueError(f"there is no job {job_id!r}") from None
+        if state is None:
+            _set_aside(path)
+            raise ValueError(f"there is no job {job_id!r} (its state file was unreadable and set aside)")
+        return state
 
     def update(self, job_id: str, change: Callable[[dict], dict | None]) -> dict:
         """Applies `change` to the state under the job lock; it returns the new state, or None to keep it."""
@@ -217,9 +224,14 @@ class JobStore:
         states = []
         for path in self.root.glob("*/state.json"):
             try:
-                states.append(json.loads(path.read_text()))
-            except (OSError, json.JSONDecodeError):
+                raw = path.read_bytes()
+            except OSError:
                 continue  # removed while listing; writes are atomic, so never half-written
+            state = _parse_state(raw, path.parent.name)
+            if state is None:
+                _set_aside(path)
+            else:
+                states.append(state)
         return sorted(states, key=lambda s: (s["created_at"], s["id"]))
 
     def positions(self, states: list[dict]) -> dict[str, int]:
@@ -241,3 +253,37 @@ class JobStore:
         return {
             arm: read_jsonl(live / f"{arm}.jsonl") for arm in ARM_NAMES if (live / f"{arm}.jsonl").exists()
         }
+
+
+def _parse_state(raw: bytes, job_id: str) -> dict | None:
+    """The job state in `raw`, or None when it is not one this version wrote (corrupt, foreign, hand-edited).
+
+    Checked field by field because every listing sorts and filters on these: one bad file must not take
+    the whole queue (and the Train page of every visitor) down with it.
+    """
+    try:
+        state = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    valid = (
+        isinstance(state, dict)
+        and state.get("id") == job_id
+        and isinstance(state.get("key"), str)
+        and isinstance(state.get("config"), dict)
+        and state.get("status") in STATUSES
+        and isinstance(state.get("visitors"), list)
+        and all(isinstance(v, str) for v in state["visitors"])
+        and isinstance(state.get("created_at"), int | float)
+        and not isinstance(state.get("created_at"), bool)
+    )
+    return state if valid else None
+
+
+def _set_aside(path: Path) -> None:
+    """Renames an unreadable state file to state.json.bad-<time>, so it is kept for a look but ignored."""
+    target = path.with_name(f"{path.name}.bad-{time.time():.0f}")
+    try:
+        path.rename(target)
+    except OSError:
+        return  # another process set it aside first
+    log.warning("tieviz jobs: set aside the unreadable job state %s as %s", path, target.name)

@@ -89,7 +89,7 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         summary = run_experiment(config, store, progress, should_stop)
         outcome = {"status": "done", "summary_path": str(experiment_path(store, summary.experiment_key))}
     except TrainingCancelled:
-        outcome = {"status": "cancelled"}
+        outcome = {"status": "cancelled", "error": jobs.read(job_id).get("cancel_reason")}
     except ValueError as error:  # the user's to fix: a corpus, a diverging learning rate, ...
         outcome = {"status": "failed", "error": failure_reason(error)}
     except Exception as error:

@@ -10,7 +10,8 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     examples     the example experiments a fresh install trains by itself, and the Overview's notice
     lesson       the pages in the lesson's order, the tools apart, the "Next" link
     presenter    presenter mode (?present=1), the page config
-    url          page state in the URL and its parsers, the visitor id
+    url          page state in the URL (view state only) and its parsers
+    identity     the session's visitor id, host access by the host's token
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
 
@@ -33,6 +34,7 @@ from tieviz.ui.cached import (
 )
 from tieviz.ui.display import EMPTY_MESSAGE, define, empty_state, link_to, show_figure, show_verdict
 from tieviz.ui.examples import examples_notice, start_examples_once
+from tieviz.ui.identity import host_access, visitor
 from tieviz.ui.lesson import begin_page, navigation_sections, next_link
 from tieviz.ui.picker import (
     PICKER_KEY,
@@ -43,8 +45,8 @@ from tieviz.ui.picker import (
     selected_experiment,
 )
 from tieviz.ui.presenter import page_config, presenter_toggle
-from tieviz.ui.training import device, manager, start_training
-from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state, visitor
+from tieviz.ui.training import device, manager, over_limits, start_training
+from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
     "EMPTY_MESSAGE",
@@ -70,12 +72,14 @@ __all__ = [
     "examples_notice",
     "estimate",
     "experiment_picker",
+    "host_access",
     "inside_app",
     "keep_in_url",
     "layouts",
     "link_to",
     "manager",
     "open_next_run",
+    "over_limits",
     "parse_bool",
     "records_frame",
     "require_app",

@@ -21,7 +21,7 @@ from tieviz import uploads
 from tieviz.catalog import data_root
 from tieviz.checkpoints import CheckpointError
 from tieviz.data import pydocs_text
-from tieviz.ui.url import visitor
+from tieviz.ui.identity import visitor
 
 _PATH = re.compile(r"(?:^|[\s'\"(])(?:/[^/\s'\"]+){2,}")  # an absolute path of two or more parts
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
-from tieviz.ui.url import visitor
+from tieviz.ui.identity import trusted, visitor
 
 if TYPE_CHECKING:
     from tieviz.jobs import JobManager
@@ -46,7 +46,7 @@ def start_training(config: ExperimentConfig) -> bool:
     from tieviz.jobs import LimitError
 
     try:
-        job = manager().submit(config, visitor())
+        job = manager().submit(config, visitor(), trusted=trusted())
     except LimitError as error:
         st.error(f"Not started: {error}.", icon=":material/block:")
         return False
@@ -55,3 +55,16 @@ def start_training(config: ExperimentConfig) -> bool:
         return False
     st.session_state["last_job"] = job.id
     return True
+
+
+def over_limits(config: ExperimentConfig) -> str | None:
+    """Why this site would refuse the experiment for this session (sizes, caps, budget), before a click."""
+    from tieviz.estimate import check_bounds
+    from tieviz.jobs.limits import check_size
+
+    try:
+        check_bounds(config)
+        check_size(config, trusted(), manager().limits)
+    except ValueError as error:
+        return str(error)
+    return None

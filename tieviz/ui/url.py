@@ -1,13 +1,13 @@
 """Page state in the URL, so a shared link opens the same view: seeding widgets, writing them back, parsers.
 
+View state only: who the visitor is never goes in the URL (see `tieviz.ui.identity`).
+
 The parsers turn a ?key=value text into what a widget takes, raising ValueError for anything else so
 that `url_state` falls back to the default.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,16 +32,6 @@ def keep_in_url(*keys: str) -> None:
         text = "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
         if st.query_params.get(key) != text:
             st.query_params[key] = text
-
-
-def visitor() -> str:
-    """This browser session's id, kept in the URL (?visitor=...) so a reload still finds its jobs."""
-    if "visitor" not in st.session_state:
-        raw = st.query_params.get("visitor", "")
-        st.session_state["visitor"] = raw if re.fullmatch(r"[a-z0-9]{8,32}", raw) else uuid.uuid4().hex[:12]
-    if st.query_params.get("visitor") != st.session_state["visitor"]:
-        st.query_params["visitor"] = st.session_state["visitor"]
-    return st.session_state["visitor"]
 
 
 def parse_bool(raw: str) -> bool:

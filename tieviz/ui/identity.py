@@ -1,0 +1,53 @@
+"""Who this browser session is: a random visitor id kept in the session, and host access by a secret.
+
+Neither lives in the URL. An id in the URL made a shared link share the sender's jobs and uploads, and any
+id could be claimed by typing it. Streamlit cannot set cookies, so the id lasts as long as the session: a
+reload starts a new visitor, while running jobs carry on and finished experiments stay in the picker.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import streamlit as st
+
+from tieviz.jobs.limits import host_token, is_host_token
+
+VISITOR_KEY = "tieviz_visitor"  # session-state keys; no widget or URL parameter uses them
+TRUSTED_KEY = "tieviz_host_access"
+TOKEN_INPUT = "host_token_input"
+OLD_URL_PARAM = "visitor"  # links made before identity left the URL still carry it
+
+
+def visitor() -> str:
+    """This session's visitor id, made at random on first use; a ?visitor= in the URL is dropped unread."""
+    if VISITOR_KEY not in st.session_state:
+        st.session_state[VISITOR_KEY] = secrets.token_hex(8)
+    if OLD_URL_PARAM in st.query_params:
+        del st.query_params[OLD_URL_PARAM]
+    return st.session_state[VISITOR_KEY]
+
+
+def trusted() -> bool:
+    """Whether this session gave the host's token (see `host_access`)."""
+    return bool(st.session_state.get(TRUSTED_KEY))
+
+
+def _check_token() -> None:
+    """Callback of the token box: the typed text is compared, then forgotten, never kept or shown."""
+    given = st.session_state.pop(TOKEN_INPUT, "") or ""
+    st.session_state[TRUSTED_KEY] = is_host_token(given)
+    st.session_state["host_token_refused"] = bool(given) and not st.session_state[TRUSTED_KEY]
+
+
+def host_access() -> None:
+    """A password box for the host's token, shown only where the host set TIEVIZ_HOST_TOKEN."""
+    if not host_token():
+        return
+    if trusted():
+        st.caption("Host access: this site's size, budget and time limits do not apply in this session.")
+        return
+    with st.expander("Host access", icon=":material/key:"):
+        st.text_input("Host token", type="password", key=TOKEN_INPUT, on_change=_check_token)
+        if st.session_state.get("host_token_refused"):
+            st.error("That is not this site's host token.", icon=":material/block:")
