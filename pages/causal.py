@@ -37,8 +37,8 @@ except ValueError as error:
     st.stop()
 
 st.caption(seeds_note(summary))
-cols = st.columns(len(shifts))
-for col, shift in zip(cols, shifts, strict=True):
+cols = [col for _ in range(0, len(shifts), 2) for col in st.columns(2)]  # two a row: values carry intervals
+for col, shift in zip(cols, shifts, strict=False):
     col.metric(
         f"{shift.label}: bias, tied",
         format_stat(shift.tied_bias, signed=True),

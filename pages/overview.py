@@ -40,8 +40,10 @@ elif experiment is not None:
     summary = experiment.summary
     st.subheader("Headline numbers")
     st.caption(seeds_note(summary))
-    for col, tile in zip(st.columns(5), headlines(summary), strict=True):
-        col.metric(tile.label, tile.value, help=tile.help)
+    tiles = headlines(summary)
+    for row in (tiles[:3], tiles[3:]):  # three a row: a value with its interval needs the width
+        for col, tile in zip(st.columns(3), row, strict=False):
+            col.metric(tile.label, tile.value, help=tile.help)
     for claim in ("bias", "scaling"):
         ui.show_verdict(summary.verdict(claim))
     with st.expander("Every measure, with chance floors and the same-recipe baseline"):

@@ -70,11 +70,11 @@ class Summary:
         return self.stats.get(name)
 
     def verdict(self, claim: str):
-        """The stored verdict of a claim as a `tieviz.analysis.verdicts.Verdict`, or None."""
-        from tieviz.analysis.verdicts import Verdict
+        """A claim's `tieviz.analysis.verdicts.Verdict`, read from the stored stats by this tieviz's wording
+        (the stored text may be an older wording of the same numbers), or None for an unknown claim."""
+        from tieviz.analysis.verdicts import experiment_verdicts
 
-        stored = self.verdicts.get(claim)
-        return None if stored is None else Verdict(stored["status"], stored["text"])
+        return experiment_verdicts(self).get(claim)
 
     def token_scope(self) -> str:
         """Which tokens the bias tables compare, in words."""

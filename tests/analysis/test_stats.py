@@ -52,6 +52,7 @@ def test_digits_follow_the_interval():
     assert decimals_for(2.31) == 1 and decimals_for(0.016) == 3 and decimals_for(23.0) == 0
     assert format_stat(SeedStat(7.89, 5.59, 10.19, (7.89,) * 3), "×") == "7.9 ± 2.3×"
     assert format_stat(SeedStat(0.329, 0.313, 0.345, (0.329,) * 5), signed=True) == "+0.329 ± 0.016"
+    assert format_stat(SeedStat(-0.0873, -0.0938, -0.0808, (0.0,) * 5), signed=True) == "−0.0873 ± 0.0065"
 
 
 def test_round_trip_through_a_dict():

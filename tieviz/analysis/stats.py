@@ -84,12 +84,15 @@ def decimals_for(half_width: float | None, default: int = 2) -> int:
 
 
 def format_stat(stat: SeedStat, unit: str = "", signed: bool = False, default_decimals: int = 2) -> str:
-    """ "7.9 ± 2.3×" with as many digits as the interval supports; "0.33 (one seed)" without an interval."""
+    """ "7.9 ± 2.3×" with as many digits as the interval supports; "0.33 (one seed)" without an interval.
+
+    Negative numbers take a true minus sign (−), as the pages' labels do.
+    """
     sign = "+" if signed else ""
     if not math.isfinite(stat.mean):
         return "n/a"
     if not stat.has_interval:
         suffix = " (one seed)" if stat.n == 1 else ""
-        return f"{stat.mean:{sign}.{default_decimals}f}{unit}{suffix}"
+        return f"{stat.mean:{sign}.{default_decimals}f}{unit}{suffix}".replace("-", "−")
     places = decimals_for(stat.half_width, default_decimals)
-    return f"{stat.mean:{sign}.{places}f} ± {stat.half_width:.{places}f}{unit}"
+    return f"{stat.mean:{sign}.{places}f} ± {stat.half_width:.{places}f}{unit}".replace("-", "−")

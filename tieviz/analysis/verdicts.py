@@ -293,16 +293,24 @@ def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
 
 
 def experiment_verdicts(summary) -> dict[str, Verdict]:
-    """Every claim's verdict for a `tieviz.summary.Summary` (summary.json's `verdicts`)."""
+    """Every claim's verdict for a `tieviz.summary.Summary` (summary.json's `verdicts`); a claim whose
+    numbers the summary lacks is left out."""
     stats = summary.stats
-    out = {
-        "bias": bias_claim(stats, summary.floors),
-        "scaling": scaling_claim(stats, summary.alpha),
-        "ratio": ratio_claim(stats),
-        "lens": lens_claim(stats["lens.early_kl_gap"]),
+    truth = "bigram.truth_corr_gap" in stats
+    claims = {
+        "bias": lambda: bias_claim(stats, summary.floors),
+        "scaling": lambda: scaling_claim(stats, summary.alpha),
+        "ratio": lambda: ratio_claim(stats),
+        "lens": lambda: lens_claim(stats["lens.early_kl_gap"]),
+        "symmetry": lambda: symmetry_claim(
+            stats["bigram.truth_corr_gap" if truth else "bigram.corr_gap"],
+            "true transitions" if truth else "bigrams",
+        ),
     }
-    if "bigram.truth_corr_gap" in stats:
-        out["symmetry"] = symmetry_claim(stats["bigram.truth_corr_gap"], "true transitions")
-    else:
-        out["symmetry"] = symmetry_claim(stats["bigram.corr_gap"], "bigrams")
+    out = {}
+    for claim, verdict in claims.items():
+        try:
+            out[claim] = verdict()
+        except KeyError:
+            continue
     return out
