@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:"),
     st.Page("pages/lens.py", title="Tuned lens", icon=":material/layers:"),
     st.Page("pages/checkpoints.py", title="Checkpoints", icon=":material/upload_file:"),
+    st.Page("pages/sweeps.py", title="Sweeps", icon=":material/stacked_line_chart:"),
 ]
 
 ui.warm_imports()
