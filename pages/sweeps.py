@@ -56,7 +56,7 @@ with st.container(border=True):
         st.error(f"This sweep cannot run: {error}", icon=":material/error:")
     if sweep is not None:
         st.caption(
-            f"{len(sweep.values)} points × {seeds} seeds; {AXES[axis]} = "
+            f"{len(sweep.values)} points × {seeds} seed{'s' if seeds != 1 else ''}; {AXES[axis]} = "
             + ", ".join(f"{v:g}" for v in sweep.values)
         )
     if st.button(

@@ -42,6 +42,7 @@ def _band(fig: go.Figure, x, low, high, colour: str, row: int, group: str) -> No
         go.Scatter(
             x=np.concatenate([xs, xs[::-1]]),
             y=np.concatenate([hi, lo[::-1]]),
+            mode="lines",
             fill="toself",
             fillcolor=colour,
             opacity=0.18,
