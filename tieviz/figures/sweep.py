@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tieviz.analysis.verdicts import MEASURE_NAMES
-from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour, log_ticks, mark_no_data
+from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour, mark_no_data
 from tieviz.figures.bias import Measure
 
 AXIS_TITLES = {
@@ -124,8 +124,8 @@ def sweep_figure(record: dict, measure: Measure = "lin_cos") -> CaptionedFigure:
     fig.update_yaxes(title_text=f"bias: {name} out − in", row=1, col=1)
     fig.update_yaxes(title_text=name, row=2, col=1)
     fig.update_xaxes(title_text=AXIS_TITLES[axis], row=2, col=1)
-    if axis in LOG_AXES:
-        fig.update_xaxes(type="log", **log_ticks(x))
+    ticks = {"tickvals": x.tolist(), "ticktext": [f"{v:g}" for v in x]}  # ticks at the swept values
+    fig.update_xaxes(type="log" if axis in LOG_AXES else "linear", **ticks)
     if not points:
         mark_no_data(fig)
     n_seeds = max((len(p.get("seeds", [])) for p in points), default=0)
