@@ -11,7 +11,7 @@ from tieviz import ui
 from tieviz.analysis.verdicts import MEASURE_NAMES, Verdict
 from tieviz.config import PRESETS, preset
 from tieviz.sweep import AXES, SweepConfig, collect_sweep, sweep_rows
-from tieviz.ui.sweeps import SWEEP_KEY, recorded_sweeps, start_sweep, submit_points
+from tieviz.ui.sweeps import SWEEP_KEY, point_states, recorded_sweeps, resume_sweep, start_sweep
 
 ui.require_app()
 
@@ -80,7 +80,8 @@ if st.session_state.get(SWEEP_KEY) not in by_key:
 def label(key: str) -> str:
     s = by_key[key]
     return (
-        f"{s.base.preset} · {AXES[s.axis]} = {', '.join(f'{v:g}' for v in s.values)} · {s.base.seeds} seeds"
+        f"{s.base.preset} · {AXES[s.axis]} = {', '.join(f'{v:g}' for v in s.values)} · "
+        f"{s.base.seeds} seed{'s' if s.base.seeds != 1 else ''}"
     )
 
 
@@ -101,7 +102,7 @@ measure = st.selectbox(
 def sweep_panel() -> None:
     from tieviz.figures.sweep import sweep_figure
 
-    points = submit_points(chosen)
+    points = point_states(chosen)
     record = collect_sweep(chosen, ui.manager().runs)
     done = len(record["points"])
     if done < len(points):
@@ -125,5 +126,14 @@ def sweep_panel() -> None:
         st.rerun()  # the last point finished: a full run stops this panel's polling
 
 
-polling = any(p.status in ACTIVE for p in submit_points(chosen))
+states = point_states(chosen)
+missing = [p for p in states if p.status == "missing"]
+if missing:
+    st.warning(
+        f"{len(missing)} point(s) of this sweep are neither stored nor queued (it was started elsewhere and "
+        "not finished).",
+        icon=":material/warning:",
+    )
+    st.button("Train the missing points", key="sweep-resume", on_click=resume_sweep, args=(chosen,))
+polling = any(p.status in ACTIVE for p in states)
 st.fragment(sweep_panel, run_every=2 if polling else None)()

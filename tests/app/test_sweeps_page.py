@@ -92,3 +92,24 @@ def test_a_sweep_started_here_runs_as_jobs_and_fills_in(open_app, tmp_path):
     [bias] = [t for t in chart["data"] if t.get("name") == "tied bias (out − in)"]
     x = bias["x"]  # Plotly sends arrays base64-encoded
     assert np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).tolist() == [1.0, 2.0]
+
+
+@pytest.mark.slow
+def test_an_unfinished_sweep_is_only_resumed_on_request(open_app, tmp_path):
+    from tieviz.config import preset
+    from tieviz.experiment import resolve
+    from tieviz.runs import RunStore
+    from tieviz.sweep import SweepConfig, save_request
+
+    base = preset("toy", steps=4, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=1)
+    sweep = SweepConfig(resolve(base), "n_layers", (1, 2))
+    save_request(sweep, RunStore(tmp_path / "runs"))  # recorded, as the CLI does first, but never trained
+    at = open_app(tmp_path, PAGE)
+    assert not at.exception and not errors(at)
+    assert at.selectbox(key="sweep").value == sweep.key()
+    assert any("neither stored nor queued" in w.value for w in at.warning)
+    assert not JobStore(tmp_path / "jobs").all()  # looking queues nothing
+    at.button(key="sweep-resume").click().run()
+    jobs = wait_for_jobs(tmp_path, timeout=400)
+    assert sorted(j["config"]["model"]["n_layers"] for j in jobs) == [1, 2]
+    assert all(j["status"] == "done" for j in jobs), [j.get("error") for j in jobs]

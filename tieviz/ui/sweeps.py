@@ -13,23 +13,31 @@ from tieviz.ui.training import manager
 from tieviz.ui.url import visitor
 
 SWEEP_KEY = "sweep"  # session state and URL: the key of the sweep the page shows
+MINE = "sweeps_mine"  # session state: keys of the sweeps whose points this session queues
 FAILED = ("failed", "cancelled", "interrupted")
 
 
 @dataclass(frozen=True)
 class PointState:
     value: float
-    status: str  # "stored", a job status, or "waiting" (not yet queued: the visitor's queue is full)
+    # "stored", a job status, "waiting" (this session will queue it when its queue has room) or "missing"
+    # (nobody is queuing it: a sweep another session or the CLI started and did not finish)
+    status: str
     error: str | None = None
 
 
 def start_sweep(sweep: SweepConfig) -> SweepConfig | None:
-    """Records the sweep and queues its first points; shows why not (a bad setting) and returns None."""
+    """Records the sweep and queues its first points; shows why not (a limit, a bad setting), returns None."""
+    from tieviz.jobs.limits import check_size
+
     jobs = manager()
     try:
         resolved = replace(sweep, base=jobs.executor.resolve(sweep.base))
+        for config in resolved.points():
+            check_size(config, visitor(), jobs.limits)  # a size cap refuses the sweep now, not a point later
         save_request(resolved, jobs.runs)
-        submit_points(resolved)
+        st.session_state.setdefault(MINE, set()).add(resolved.key())
+        point_states(resolved)
     except ValueError as error:
         st.error(f"Not started: {error}", icon=":material/error:")
         return None
@@ -37,15 +45,22 @@ def start_sweep(sweep: SweepConfig) -> SweepConfig | None:
     return resolved
 
 
-def submit_points(sweep: SweepConfig) -> list[PointState]:
-    """Queues every point that is neither stored nor has a job yet, until the visitor's queue is full;
-    returns each point's state. Called on every poll, so the rest follow as earlier points finish."""
+def resume_sweep(sweep: SweepConfig) -> None:
+    """Makes this session queue the sweep's missing points (a sweep someone else started, or interrupted)."""
+    st.session_state.setdefault(MINE, set()).add(sweep.key())
+
+
+def point_states(sweep: SweepConfig) -> list[PointState]:
+    """Each point's state. For a sweep this session started, also queues every point that is neither stored
+    nor has a job, until the visitor's queue is full: called on every poll, so the rest follow as earlier
+    points finish. Other sweeps are only looked at: their unqueued points are "missing"."""
     from tieviz.experiment import cached_summary
     from tieviz.jobs import LimitError
 
     jobs = manager()
     latest = {job.key: job for job in reversed(jobs.jobs())}  # newest first from jobs(): newest wins
-    full, states = False, []
+    full = sweep.key() not in st.session_state.get(MINE, set())
+    states = []
     for value, config in zip(sweep.values, sweep.points(), strict=True):
         job = latest.get(config.key())
         if job is None and cached_summary(config, jobs.runs) is not None:
@@ -57,7 +72,11 @@ def submit_points(sweep: SweepConfig) -> list[PointState]:
             except LimitError:
                 full = True
         if job is None:
-            states.append(PointState(value, "waiting"))
+            states.append(
+                PointState(
+                    value, "waiting" if sweep.key() in st.session_state.get(MINE, set()) else "missing"
+                )
+            )
         else:
             states.append(PointState(value, job.status, job.error))
     return states
