@@ -152,6 +152,8 @@ def test_a_sweep_is_found_again_and_fills_in_as_points_finish(tmp_path, training
     full = collect_sweep(sweep, store)
     assert full["complete"] and [p["steps"] for p in full["points"]] == [4, 6]
     assert json.loads(path.read_text())["complete"]  # stored once complete
+    written = path.stat().st_mtime_ns
+    assert collect_sweep(sweep, store) == full and path.stat().st_mtime_ns == written  # and not again
     rows = sweep_rows(full)
     assert {r["stat"] for r in rows} >= {"bias.lin_cos", "floor.lin_cos", "score.lin_cos_out"}
     assert len([r for r in rows if r["stat"] == "bias.lin_cos"]) == 2

@@ -213,9 +213,17 @@ def collect_sweep(sweep: SweepConfig, store: RunStore) -> dict[str, Any]:
         if (summary := cached_summary(config, store)) is not None:
             summaries[value] = summary
     record = sweep_record(sweep, summaries)
-    if record["complete"]:
-        write_json_atomic(sweep_path(store, sweep.key()), record)
+    path = sweep_path(store, sweep.key())
+    if record["complete"] and not _stored_complete(path):  # once: pages call this on every poll
+        write_json_atomic(path, record)
     return record
+
+
+def _stored_complete(path: Path) -> bool:
+    try:
+        return bool(json.loads(path.read_text()).get("complete"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def list_sweeps(store: RunStore) -> list[tuple[Path, SweepConfig]]:
