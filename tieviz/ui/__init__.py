@@ -10,7 +10,7 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     url          page state in the URL and its parsers, the visitor id
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
-    sweeps       start_sweep, point_states, resume_sweep, recorded_sweeps (imported directly by pages/sweeps.py)
+    sweeps       start_sweep, point_states, resume_sweep, recorded_sweeps (pages/sweeps.py imports them)
 
 The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder) and
 tieviz.estimate (the training time estimate).
