@@ -92,9 +92,18 @@ def test_each_axis_changes_only_its_setting():
     assert SweepConfig(base, "alpha", (1, 2)).key() != SweepConfig(base, "alpha", (1, 3)).key()
 
 
-def test_an_alpha_sweep_trains_the_tied_and_untied_runs_once(tmp_path, trainings):
+def test_an_alpha_sweep_trains_the_tied_and_untied_runs_once(tmp_path, trainings, monkeypatch):
+    lens_fits: list[str] = []
+    real_lens = results.model_lens_result
+
+    def counting_lens(model, ids, cache_dir, model_key, *args, **kwargs):
+        lens_fits.append(model_key)
+        return real_lens(model, ids, cache_dir, model_key, *args, **kwargs)
+
+    monkeypatch.setattr(results, "model_lens_result", counting_lens)
     store = RunStore(tmp_path / "runs")
     record = run_sweep(tiny(), "alpha", "0.5,1,2", store)
+    assert len(lens_fits) == len(set(lens_fits)) == 4  # each seed's tied and untied lens, scored once
     # 2 seeds: tied and untied once each (shared by all points); scaled at 0.5 and 2 (at 1 it is tied)
     arms = [(a["tied"], a["alpha"]) for a in trainings]
     assert len(trainings) == 8
