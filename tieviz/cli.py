@@ -15,6 +15,7 @@ from tieviz.errors import error_line
 from tieviz.estimate import check_bounds
 
 EXIT_USER_ERROR = 2
+SWEEP_FLAGS = {"alpha": "--alpha", "d_model": "--d-model", "n_layers": "--layers", "steps": "--steps"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,36 +23,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     exp = sub.add_parser("experiment", help="train the tied, untied and scaled arms and summarise the bias")
-    exp.add_argument("--preset", default="demo", help=f"one of {', '.join(PRESETS)} (default demo)")
-    exp.add_argument("--out", required=True, type=Path, help="directory for summary.json")
-    exp.add_argument("--runs-dir", default=None, help="run store (default $TIEVIZ_RUNS or ./runs)")
-    exp.add_argument("--corpus", help="toy, pydocs, or a path to a UTF-8 text file")
+    _experiment_flags(exp, "directory for summary.json")
     exp.add_argument("--steps", type=int)
     exp.add_argument("--d-model", type=int, dest="d_model")
     exp.add_argument("--layers", type=int, dest="n_layers")
-    exp.add_argument("--heads", type=int, dest="n_heads")
-    exp.add_argument("--vocab", type=int, dest="vocab_size")
-    exp.add_argument("--seq-len", type=int, dest="seq_len")
-    exp.add_argument("--batch", type=int, dest="batch_size")
-    exp.add_argument("--lr", type=float)
-    exp.add_argument("--seed", type=int)
     exp.add_argument("--alpha", type=float, help="input-gradient scale of the scaled arm (default 5)")
-    exp.add_argument(
-        "--seeds", type=int, help="train every arm for this many seeds, from --seed on (toy: 5, else 1)"
+
+    swp = sub.add_parser(
+        "sweep", help="one experiment per value of --alpha, --d-model, --layers or --steps: the bias along it"
     )
-    exp.add_argument(
-        "--init",
-        choices=("independent", "shared"),
-        help="independent (default): the untied reference draws its own initial weights; "
-        "shared: it starts from the tied arms' matrix",
-    )
-    exp.add_argument(
-        "--tokens",
-        help="tokens the bias measures compare: a number (the most frequent ones) or 'all' (the whole "
-        "vocabulary, as the paper); default: the preset's",
-    )
-    exp.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
-    exp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _experiment_flags(swp, "directory for sweep.json")
+    for axis, flag in SWEEP_FLAGS.items():
+        swp.add_argument(flag, dest=axis, help="comma-separated values to sweep (one value: a fixed setting)")
 
     fig = sub.add_parser("figures", help="write every figure of an experiment as HTML and PNG")
     fig.add_argument("dir", type=Path, help="an experiment's --out directory")
@@ -61,6 +44,36 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("path")
     ins.add_argument("--json", action="store_true", dest="as_json")
     return parser
+
+
+def _experiment_flags(command: argparse.ArgumentParser, out_help: str) -> None:
+    """The settings `experiment` and `sweep` share (the sweep's axes are added by each command)."""
+    command.add_argument("--preset", default="demo", help=f"one of {', '.join(PRESETS)} (default demo)")
+    command.add_argument("--out", required=True, type=Path, help=out_help)
+    command.add_argument("--runs-dir", default=None, help="run store (default $TIEVIZ_RUNS or ./runs)")
+    command.add_argument("--corpus", help="toy, pydocs, or a path to a UTF-8 text file")
+    command.add_argument("--heads", type=int, dest="n_heads")
+    command.add_argument("--vocab", type=int, dest="vocab_size")
+    command.add_argument("--seq-len", type=int, dest="seq_len")
+    command.add_argument("--batch", type=int, dest="batch_size")
+    command.add_argument("--lr", type=float)
+    command.add_argument("--seed", type=int)
+    command.add_argument(
+        "--seeds", type=int, help="train every arm for this many seeds, from --seed on (toy: 5, else 1)"
+    )
+    command.add_argument(
+        "--init",
+        choices=("independent", "shared"),
+        help="independent (default): the untied reference draws its own initial weights; "
+        "shared: it starts from the tied arms' matrix",
+    )
+    command.add_argument(
+        "--tokens",
+        help="tokens the bias measures compare: a number (the most frequent ones) or 'all' (the whole "
+        "vocabulary, as the paper); default: the preset's",
+    )
+    command.add_argument("--device", help="auto, cpu, cuda or mps (default auto)")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def experiment_config(args: argparse.Namespace):
@@ -184,6 +197,93 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep_settings(args: argparse.Namespace):
+    """(base config, axis, values) of `sweep`: the one flag given several values is the axis."""
+    from tieviz.sweep import parse_values
+
+    fixed = argparse.Namespace(**vars(args))
+    axes = {}
+    for axis, flag in SWEEP_FLAGS.items():
+        raw = getattr(args, axis)
+        if raw is None:
+            continue
+        try:
+            values = parse_values(axis, raw)
+        except ValueError as error:
+            raise ValueError(f"{flag}: {error}") from None
+        if len(values) > 1 or "," in raw:
+            axes[axis] = values
+            setattr(fixed, axis, None)
+        else:
+            setattr(fixed, axis, values[0])
+    if len(axes) != 1:
+        given = ", ".join(SWEEP_FLAGS[a] for a in axes) or "none"
+        raise ValueError(
+            f"a sweep takes one axis with comma-separated values, e.g. --alpha 0.5,1,2 (got {given})"
+        )
+    [(axis, values)] = axes.items()
+    base = experiment_config(fixed)
+    return base, axis, values
+
+
+class _SweepBar:
+    """One tqdm bar on stderr across every point's arms and seeds; runs fetched from the store skip ahead."""
+
+    def __init__(self, points: list, values: tuple, axis: str, enabled: bool) -> None:
+        from tieviz.config import ARM_NAMES
+
+        self.axis, self.bar, self.offsets, total = axis, None, {}, 0
+        for index, config in enumerate(points):
+            for seed in config.seed_list:
+                for name in ARM_NAMES:
+                    self.offsets[(index, name, seed)] = total
+                    total += config.train.steps
+        self.values = values
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=sys.stderr, unit="step", dynamic_ncols=True)
+
+    def __call__(self, index: int, phase: str, done: int, total: int, metrics: dict) -> None:
+        if self.bar is None:
+            return
+        where = f"{self.axis} {self.values[index]:g}"
+        if (index, phase, metrics.get("seed")) in self.offsets:
+            self.bar.n = self.offsets[(index, phase, metrics["seed"])] + done
+            loss = metrics.get("train_loss", float("nan"))
+            self.bar.set_description(f"{where} seed {metrics['seed']} {phase} loss {loss:.3f}")
+        else:
+            self.bar.set_description(f"{where} analysis: {metrics.get('stage', '')}")
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from tieviz.analysis.stats import SeedStat, format_stat
+    from tieviz.runs import RunStore, write_json_atomic
+    from tieviz.sweep import SweepConfig, run_sweep
+
+    base, axis, values = sweep_settings(args)
+    sweep = SweepConfig(base, axis, values)
+    for config in sweep.points():
+        _validate(config)
+    bar = _SweepBar(sweep.points(), sweep.values, axis, enabled=not args.quiet)
+    try:
+        record = run_sweep(base, axis, values, RunStore(args.runs_dir), progress=bar)
+    finally:
+        bar.close()
+    write_json_atomic(args.out / "sweep.json", record)
+    print(f"{len(record['points'])} points of {axis}; sweep in {args.out / 'sweep.json'}")
+    for point in record["points"]:
+        bias = SeedStat.from_dict(point["stats"]["bias.lin_cos"])
+        print(f"  {axis} = {point[axis]:g}: linear-map bias {format_stat(bias, signed=True)}")
+    print(f"verdict: {record['verdict']['status']}. {record['verdict']['text']}")
+    return 0
+
+
 def cmd_figures(args: argparse.Namespace) -> int:
     from tieviz.export import export_figures
 
@@ -198,7 +298,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return main_inspect(args.path, args.as_json)
 
 
-COMMANDS = {"experiment": cmd_experiment, "figures": cmd_figures, "inspect": cmd_inspect}
+COMMANDS = {"experiment": cmd_experiment, "sweep": cmd_sweep, "figures": cmd_figures, "inspect": cmd_inspect}
 
 
 def main(argv: list[str] | None = None) -> int:

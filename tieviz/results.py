@@ -5,6 +5,7 @@ The analyses in `tieviz.analysis` take plain arrays; this module knows where tho
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -176,7 +177,22 @@ class LensResult:
 def lens_result(
     run: Run, steps: int = LENS_STEPS, progress: Callable[[int, int], None] | None = None
 ) -> LensResult:
-    """Tuned and logit lens statistics of one run, held out; the trained translators are cached in the run."""
+    """Tuned and logit lens statistics of one run, held out; the trained translators are cached in the run.
+
+    Without a progress callback the statistics are also kept in memory per (run, steps): a committed run
+    never changes, and every point of an α sweep scores the same tied and untied runs again.
+    """
+    if progress is None:
+        return _remembered_lens_result(str(run.path.resolve()), run.key, steps)
+    return _lens_result(run, steps, progress)
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered_lens_result(path: str, key: str, steps: int) -> LensResult:
+    return _lens_result(Run(Path(path)), steps, None)
+
+
+def _lens_result(run: Run, steps: int, progress: Callable[[int, int], None] | None) -> LensResult:
     fit, score = lens_windows(run)
     return model_lens_result(
         run.load_model(), fit, run.analysis_dir("lens"), run.key, steps, progress, score_ids=score

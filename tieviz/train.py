@@ -151,7 +151,11 @@ def train_model(
     t, device = arm.train, arm.train.device
     model.to(device).train()
     split = GradientSplit(model, alpha=arm.alpha)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=(0.9, 0.95))
+    # foreach: each update op runs once over all parameters instead of once per tensor. The updates are
+    # bitwise those of the per-tensor loop (torch's CPU default); on a CPU a toy arm trains ~10 % faster.
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=(0.9, 0.95), foreach=True
+    )
     sampler = BatchSampler(corpus.train_ids, arm.model.seq_len, t.batch_size, seed=t.seed)
     val_windows = fixed_windows(corpus.val_ids, arm.model.seq_len, max_windows=8 * t.batch_size)
     save_at = set(checkpoint_steps(t.steps, t.n_checkpoints))

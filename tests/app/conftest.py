@@ -20,10 +20,17 @@ PAGES = (
     "pages/causal.py",
     "pages/lens.py",
     "pages/checkpoints.py",
+    "pages/sweeps.py",
     "pages/glossary.py",
 )
 # Pages that need no trained experiment.
-STANDALONE_PAGES = ("pages/why_tie.py", "pages/train.py", "pages/checkpoints.py", "pages/glossary.py")
+STANDALONE_PAGES = (
+    "pages/why_tie.py",
+    "pages/train.py",
+    "pages/checkpoints.py",
+    "pages/sweeps.py",
+    "pages/glossary.py",
+)
 # Pages that analyse a trained experiment, and so show the empty state without one.
 ANALYSIS_PAGES = tuple(p for p in PAGES if p not in STANDALONE_PAGES)
 

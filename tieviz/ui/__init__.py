@@ -14,6 +14,7 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     identity     the session's visitor id, host access by the host's token
     training     the job manager, the "auto" device, start_training
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
+    sweeps       start_sweep, point_states, resume_sweep, recorded_sweeps (pages/sweeps.py imports them)
 
 The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder), tieviz.estimate
 (how to say a duration) and tieviz.timing (the training time estimate from earlier runs here).

@@ -36,6 +36,7 @@ LESSON = (
 # Pages that are tools rather than steps of the argument (the lesson's last step, a checkpoint, is one).
 TOOLS = (
     Step("pages/train.py", "Train", "train your own experiment"),
+    Step("pages/sweeps.py", "Sweeps", "the bias against α and against scale"),
     LESSON[-1],
     Step("pages/glossary.py", "Glossary", "the words, defined"),
 )
