@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from tieviz.sweep import SweepConfig, list_sweeps, save_request
+from tieviz.ui.identity import trusted, visitor
 from tieviz.ui.training import manager
-from tieviz.ui.url import visitor
 
 SWEEP_KEY = "sweep"  # session state and URL: the key of the sweep the page shows
 MINE = "sweeps_mine"  # session state: keys of the sweeps whose points this session queues
@@ -34,7 +34,7 @@ def start_sweep(sweep: SweepConfig) -> SweepConfig | None:
     try:
         resolved = replace(sweep, base=jobs.executor.resolve(sweep.base))
         for config in resolved.points():
-            check_size(config, visitor(), jobs.limits)  # a size cap refuses the sweep now, not a point later
+            check_size(config, trusted(), jobs.limits)  # a size cap refuses the sweep now, not a point later
         save_request(resolved, jobs.runs)
         st.session_state.setdefault(MINE, set()).add(resolved.key())
         point_states(resolved)
@@ -68,7 +68,7 @@ def point_states(sweep: SweepConfig) -> list[PointState]:
             continue
         if job is None and not full:
             try:
-                job = jobs.submit(config, visitor())
+                job = jobs.submit(config, visitor(), trusted=trusted())
             except LimitError:
                 full = True
         if job is None:
