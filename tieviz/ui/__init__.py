@@ -23,7 +23,15 @@ from tieviz.estimate import device_words, duration
 from tieviz.timing import estimate
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import bigrams, embedding_set, layouts, records_frame, run_metrics
-from tieviz.ui.display import EMPTY_MESSAGE, define, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.display import (
+    EMPTY_MESSAGE,
+    define,
+    empty_state,
+    link_to,
+    live_chart,
+    show_figure,
+    show_verdict,
+)
 from tieviz.ui.examples import examples_notice, start_examples_once
 from tieviz.ui.lesson import begin_page, navigation_sections, next_link
 from tieviz.ui.picker import (
@@ -66,6 +74,7 @@ __all__ = [
     "keep_in_url",
     "layouts",
     "link_to",
+    "live_chart",
     "manager",
     "open_next_run",
     "parse_bool",
