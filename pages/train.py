@@ -201,8 +201,8 @@ def show_job(job, manager, mine: bool) -> None:
                     live, alpha=cfg["alpha"], total_steps=train["steps"]
                 ).figure
                 ratio_chart.update_layout(title_text="Gradient ratio so far (output / input)")
-                left.plotly_chart(loss_chart, key=f"live-loss-{job.id}", theme=None)
-                right.plotly_chart(ratio_chart, key=f"live-ratio-{job.id}", theme=None)
+                ui.live_chart(loss_chart, f"live-loss-{job.id}", left)
+                ui.live_chart(ratio_chart, f"live-ratio-{job.id}", right)
         elif job.status == "done":
             took = (job.finished_at or 0) - (job.started_at or 0)
             how = "from the cache, instantly" if took < 1 else f"in {ui.duration(took)[6:]}"

@@ -34,7 +34,8 @@ def assert_titled(cf: CaptionedFigure, n_axes: int):
     assert layout.yaxis.title.text  # the row title once, on the first panel: later it would hide labels
     for i in range(1, n_axes + 1):
         suffix = "" if i == 1 else str(i)
-        assert layout[f"xaxis{suffix}"].title.text
+        # Axis titles once, on the first panel: repeated on narrow panels they collide.
+        assert (layout[f"xaxis{suffix}"].title.text is None) == (i > 1)
         assert (layout[f"yaxis{suffix}"].title.text is None) == (i > 1)
 
 

@@ -62,7 +62,8 @@ def token_heatmap_grid(titles: list[str], horizontal_spacing: float = 0.06) -> g
     fig = make_subplots(
         rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=horizontal_spacing
     )
-    fig.update_xaxes(title_text=COLUMN_TITLE, type="category")
+    fig.update_xaxes(type="category")
+    fig.update_xaxes(title_text=COLUMN_TITLE, row=1, col=1)  # once, like the rows: repeated, they collide
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_yaxes(title_text=ROW_TITLE, row=1, col=1)  # once: on later panels it would overlap the labels
     for col in range(2, len(titles) + 1):  # same tokens in every row: labels once, so panels do not collide

@@ -12,7 +12,7 @@ def causal_bias_figure(shifts: list[CausalShift], alpha: float) -> CaptionedFigu
     """Grouped bars: output − input for the tied and the α-scaled model, one group per measure."""
     if not shifts:
         raise ValueError("give at least one measure to compare")
-    labels = [s.label for s in shifts]
+    labels = [s.label.replace(" (", "<br>(") for s in shifts]  # two short lines: no slanted labels
     fig = go.Figure()
     for arm, name, stats in (
         ("tied", "tied", [s.tied_bias for s in shifts]),
@@ -37,6 +37,7 @@ def causal_bias_figure(shifts: list[CausalShift], alpha: float) -> CaptionedFigu
         template=TEMPLATE,
         title_text=f"Does scaling the input gradient by α = {alpha:g} shrink the bias?",
         xaxis_title="similarity measure",
+        xaxis_tickangle=0,
         yaxis_title="bias: output − input",
         barmode="group",
         legend_title_text="model",

@@ -33,7 +33,15 @@ from tieviz.ui.cached import (
     untied_drift,
     whole_vocabulary_stats,
 )
-from tieviz.ui.display import EMPTY_MESSAGE, define, empty_state, link_to, show_figure, show_verdict
+from tieviz.ui.display import (
+    EMPTY_MESSAGE,
+    define,
+    empty_state,
+    link_to,
+    live_chart,
+    show_figure,
+    show_verdict,
+)
 from tieviz.ui.examples import examples_notice, start_examples_once
 from tieviz.ui.identity import host_access, visitor
 from tieviz.ui.lesson import begin_page, navigation_sections, next_link
@@ -78,6 +86,7 @@ __all__ = [
     "keep_in_url",
     "layouts",
     "link_to",
+    "live_chart",
     "manager",
     "open_next_run",
     "over_limits",

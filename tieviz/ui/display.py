@@ -131,3 +131,10 @@ def define(*keys: str) -> None:
     from tieviz.glossary import TERMS
 
     st.caption("  \n".join(f"**{TERMS[k].word}**: {TERMS[k].meaning}" for k in keys))
+
+
+def live_chart(figure: Any, key: str, where: Any = st) -> None:
+    """A chart with no caption or downloads (the Train page's live curves), laid out like every figure."""
+    from tieviz.figures.base import for_screen
+
+    where.plotly_chart(for_screen(figure, presenting()), key=key, theme=None)

@@ -35,10 +35,13 @@ def page_config() -> None:
     st.html(NARROW_SCREEN_CSS)
 
 
-# On a phone a chart title long enough for a laptop is clipped: draw chart titles smaller there.
+# On a phone, titles sized for a laptop are clipped or collide: draw chart titles, panel titles, axis
+# titles and legends smaller there (tick labels keep their size).
 NARROW_SCREEN_CSS = """<style>
 @media (max-width: 640px) {
   .js-plotly-plot .gtitle { font-size: 13px !important; }
+  .js-plotly-plot .infolayer .annotation-text, .js-plotly-plot .infolayer .legendtext,
+  .js-plotly-plot .infolayer text[class$="title"] { font-size: 11px !important; }
 }
 </style>"""
 
