@@ -53,7 +53,8 @@ def seeds_note(summary: Summary) -> str:
 
 
 def _stat_text(stat: SeedStat | None, signed: bool = False, unit: str = "") -> str:
-    return "n/a" if stat is None else format_stat(stat, unit=unit, signed=signed)
+    """A number with its interval; with one seed just the number (the page's note says "one seed")."""
+    return "n/a" if stat is None else format_stat(stat, unit=unit, signed=signed, mark_one_seed=False)
 
 
 def bias_rows(

@@ -182,3 +182,9 @@ def test_summary_round_trips_its_verdicts_and_stats():
     again = Summary.from_dict(raw)
     assert again.verdict("bias") == summary.verdict("bias")
     assert again.stat("bias.tied.lin_cos") == summary.stat("bias.tied.lin_cos")
+
+
+def test_a_one_seed_verdict_says_one_seed_once():
+    verdict = bias_claim(bias_stats(dict.fromkeys(MEASURES, [0.10])))
+    assert verdict.text.count("one seed") == 2  # "(…, one seed …)" in the numbers and the caveat
+    assert "(one seed)" not in verdict.text

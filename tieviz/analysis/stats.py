@@ -83,16 +83,23 @@ def decimals_for(half_width: float | None, default: int = 2) -> int:
     return max(0, 1 - math.floor(math.log10(half_width)))
 
 
-def format_stat(stat: SeedStat, unit: str = "", signed: bool = False, default_decimals: int = 2) -> str:
+def format_stat(
+    stat: SeedStat,
+    unit: str = "",
+    signed: bool = False,
+    default_decimals: int = 2,
+    mark_one_seed: bool = True,
+) -> str:
     """ "7.9 ± 2.3×" with as many digits as the interval supports; "0.33 (one seed)" without an interval.
 
-    Negative numbers take a true minus sign (−), as the pages' labels do.
+    Negative numbers take a true minus sign (−), as the pages' labels do. `mark_one_seed=False` leaves
+    out "(one seed)" where the surrounding text already says so once.
     """
     sign = "+" if signed else ""
     if not math.isfinite(stat.mean):
         return "n/a"
     if not stat.has_interval:
-        suffix = " (one seed)" if stat.n == 1 else ""
+        suffix = " (one seed)" if stat.n == 1 and mark_one_seed else ""
         return f"{stat.mean:{sign}.{default_decimals}f}{unit}{suffix}".replace("-", "−")
     places = decimals_for(stat.half_width, default_decimals)
     return f"{stat.mean:{sign}.{places}f} ± {stat.half_width:.{places}f}{unit}".replace("-", "−")
