@@ -83,7 +83,7 @@ def experiment_picker() -> Experiment | None:
             st.caption("No finished experiment yet.")
             st.page_link(TRAIN_PAGE, label="Train one", icon=":material/play_arrow:")
             return None
-        if (wanted := st.session_state.pop(_OPEN_KEY, None)) in by_key:
+        if (wanted := _take_open_request()) in by_key:
             st.session_state[PICKER_KEY] = wanted
         st.session_state[PICKER_KEY] = _chosen_key(list(by_key))
         key = st.selectbox(
@@ -99,9 +99,25 @@ def experiment_picker() -> Experiment | None:
     return load_entry(by_key[key])
 
 
-def open_next_run(key: str) -> None:
-    """Selects experiment `key` in the picker on the next script run (the widget is drawn already)."""
-    st.session_state[_OPEN_KEY] = key
+def open_next_run(key: str, runs: int = 2) -> None:
+    """Selects experiment `key` in the picker on the next `runs` script runs (the widget is drawn already).
+
+    Two: the run that switches pages, and the page it lands on. A page switch can bring the browser's
+    old picker value back with it, so the request must outlive the first run; it ends after `runs` so
+    the visitor's own choice wins from then on.
+    """
+    st.session_state[_OPEN_KEY] = (key, runs)
+
+
+def _take_open_request() -> str | None:
+    """The experiment an `open_next_run` asked for, counting down its runs."""
+    request = st.session_state.pop(_OPEN_KEY, None)
+    if not request:
+        return None
+    key, runs = request
+    if runs > 1:
+        st.session_state[_OPEN_KEY] = (key, runs - 1)
+    return key
 
 
 def load_entry(entry: ExperimentEntry) -> Experiment | None:
