@@ -25,7 +25,7 @@ if experiment is None:
 from tieviz.analysis.causal import causal_shifts  # noqa: E402
 from tieviz.analysis.stats import format_stat  # noqa: E402
 from tieviz.evidence import seeds_note  # noqa: E402
-from tieviz.figures.bias import bias_over_training_figure  # noqa: E402
+from tieviz.figures.bias import summary_bias_figure  # noqa: E402
 from tieviz.figures.causal import causal_bias_figure  # noqa: E402
 
 summary = experiment.summary
@@ -76,15 +76,8 @@ measure = st.radio(
     "Measure", tuple(MEASURE_WORDS), format_func=MEASURE_WORDS.get, key="causal_measure", horizontal=True
 )
 ui.keep_in_url("causal_measure")
-floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
 ui.show_figure(
-    bias_over_training_figure(
-        summary.bias_over_training,
-        measure,
-        floor=None if floor is None else floor.mean,
-        baseline=None if baseline is None else baseline.mean,
-        n_seeds=summary.n_seeds,
-    ),
+    summary_bias_figure(summary, measure),
     summary.bias_over_training,
 )
 st.markdown(

@@ -22,7 +22,7 @@ if experiment is None:
     st.stop()
 
 from tieviz.analysis.maps import neighbour_table  # noqa: E402
-from tieviz.figures.bias import bias_over_training_figure  # noqa: E402
+from tieviz.figures.bias import summary_bias_figure  # noqa: E402
 from tieviz.figures.maps import embedding_map_figure  # noqa: E402
 
 TITLES = {
@@ -134,14 +134,7 @@ measure = st.radio(
     horizontal=True,
 )
 ui.keep_in_url("maps_measure")
-floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
 ui.show_figure(
-    bias_over_training_figure(
-        summary.bias_over_training,
-        measure,
-        floor=None if floor is None else floor.mean,
-        baseline=None if baseline is None else baseline.mean,
-        n_seeds=summary.n_seeds,
-    ),
+    summary_bias_figure(summary, measure),
     summary.bias_over_training,
 )

@@ -49,18 +49,11 @@ elif experiment is not None:
     with st.expander("Every measure, with chance floors and the same-recipe baseline"):
         st.dataframe(bias_table(summary), hide_index=True, key="overview-bias-table", width="stretch")
         st.caption(bias_table_caption(summary))
-    from tieviz.figures.bias import bias_over_training_figure
+    from tieviz.figures.bias import summary_bias_figure
     from tieviz.figures.curves import gradient_ratio_figure, loss_figure
 
-    floor, baseline = summary.floors.get("lin_cos"), summary.baseline.get("lin_cos")
     ui.show_figure(  # first, before the step records are read: it needs only the summary
-        bias_over_training_figure(
-            summary.bias_over_training,
-            "lin_cos",
-            floor=None if floor is None else floor.mean,
-            baseline=None if baseline is None else baseline.mean,
-            n_seeds=summary.n_seeds,
-        ),
+        summary_bias_figure(summary, "lin_cos"),
         summary.bias_over_training,
     )
     ui.link_to("pages/maps.py", "Embedding maps and all bias scores", experiment)

@@ -75,14 +75,7 @@ def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[Capti
     )
     yield curves.loss_figure(arm_metrics)
     for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
-        floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
-        yield bias.bias_over_training_figure(
-            summary.bias_over_training,
-            measure,
-            floor=None if floor is None else floor.mean,
-            baseline=None if baseline is None else baseline.mean,
-            n_seeds=summary.n_seeds,
-        )
+        yield bias.summary_bias_figure(summary, measure)
 
     lenses = results.lens_from_summary(summary.lens)  # computed when the experiment was summarised
     tuned = {name: r.tuned for name, r in lenses.items()}

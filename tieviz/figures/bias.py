@@ -95,3 +95,15 @@ def bias_over_training_figure(
         mark_no_data(fig)
     fig.update_xaxes(**log_ticks(steps[steps >= 1]))
     return CaptionedFigure(fig, caption, f"bias_over_training_{measure}")
+
+
+def summary_bias_figure(summary, measure: Measure = "lin_cos") -> CaptionedFigure:
+    """`bias_over_training_figure` of a `tieviz.summary.Summary`, with its floor, baseline and seed count."""
+    floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
+    return bias_over_training_figure(
+        summary.bias_over_training,
+        measure,
+        floor=None if floor is None else floor.mean,
+        baseline=None if baseline is None else baseline.mean,
+        n_seeds=summary.n_seeds,
+    )
