@@ -69,6 +69,11 @@ def bias_per_step(runs: dict[str, Run], tokens: np.ndarray) -> dict[int, dict[st
     return {step: bias_at(runs, tokens, step) for step in common if step > 0}
 
 
+def permutations_per_seed(n_seeds: int) -> int:
+    """Shuffles per seed so that the floor averages at least MIN_PERMUTATIONS in all (ceil)."""
+    return -(-MIN_PERMUTATIONS // n_seeds)
+
+
 def chance_floor(
     tied: np.ndarray, untied: list[np.ndarray], permutations: int, seed: int
 ) -> dict[str, float]:
@@ -141,7 +146,7 @@ def bias_numbers(bias: dict[str, dict[str, float]]) -> dict[str, float]:
 def bias_stats(seed_runs: SeedRuns, tokens: np.ndarray) -> tuple[dict[str, SeedStat], dict[str, SeedStat]]:
     """(stats, floors) of the final bias over other tokens than the summary's, e.g. the whole vocabulary."""
     seeds = sorted(seed_runs)
-    permutations = -(-MIN_PERMUTATIONS // len(seeds))
+    permutations = permutations_per_seed(len(seeds))
     numbers, floors = [], []
     for seed in seeds:
         runs = seed_runs[seed]
@@ -221,7 +226,7 @@ def summarize(
     seeds = sorted(seed_runs)
     first = seed_runs[seeds[0]]
     tokens = top_token_ids(first["untied"], config.top_n)
-    permutations = -(-MIN_PERMUTATIONS // len(seeds))  # ceil: at least MIN_PERMUTATIONS in all
+    permutations = permutations_per_seed(len(seeds))
     total = len(seeds) + 1
     measured = []
     for index, seed in enumerate(seeds):

@@ -119,15 +119,18 @@ def _read_upload(folder: Path, visitor: str) -> Upload | None:
         return None
 
 
-def _upload_folders(data: Path) -> list[tuple[Path, float]]:
-    """Every upload folder under the uploads folder (complete or not) with its age stamp."""
+def _visitor_dirs(data: Path) -> list[Path]:
+    """Each visitor's real folder under the uploads folder (links and foreign names skipped)."""
     root = uploads_root(data)
     if not _real_dir(root):
         return []
+    return [d for d in root.iterdir() if _VISITOR.fullmatch(d.name) and _real_dir(d)]
+
+
+def _upload_folders(data: Path) -> list[tuple[Path, float]]:
+    """Every upload folder under the uploads folder (complete or not) with its age stamp."""
     found = []
-    for visitor_dir in root.iterdir():
-        if not (_VISITOR.fullmatch(visitor_dir.name) and _real_dir(visitor_dir)):
-            continue
+    for visitor_dir in _visitor_dirs(data):
         for folder in visitor_dir.iterdir():
             if _UPLOAD_ID.fullmatch(folder.name) and _real_dir(folder):
                 upload = _read_upload(folder, visitor_dir.name)
@@ -171,13 +174,8 @@ def cleanup_uploads(
 
 def _text_uploads(data: Path) -> list[tuple[Path, float]]:
     """Every text upload (a plain file named as save_text_upload names them) with its modification time."""
-    root = uploads_root(data)
-    if not _real_dir(root):
-        return []
     found = []
-    for visitor_dir in root.iterdir():
-        if not (_VISITOR.fullmatch(visitor_dir.name) and _real_dir(visitor_dir)):
-            continue
+    for visitor_dir in _visitor_dirs(data):
         for path in visitor_dir.iterdir():
             if _TEXT_NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
                 try:
