@@ -3,12 +3,14 @@ import pytest
 
 from tieviz.analysis.alignment import (
     EmbeddingSimilarity,
+    _knn_mask,
     bias_scores,
     compare_embeddings,
     linear_cka,
     mapped_cosines,
     mutual_knn_overlap,
     mutual_knn_per_token,
+    unit_rows,
 )
 
 
@@ -71,6 +73,28 @@ def test_mutual_knn_known_small_case():
     np.testing.assert_array_equal(mutual_knn_per_token(x, y, k=1), [0.0, 0.0, 0.0, 0.0])
     np.testing.assert_array_equal(mutual_knn_per_token(x, x, k=1), [1.0, 1.0, 1.0, 1.0])
     assert mutual_knn_overlap(x, y, k=3) == pytest.approx(1.0)  # k = N - 1: everything is a neighbour
+
+
+def test_ties_at_the_kth_neighbour_go_to_the_smaller_token_index():
+    # Token 0's neighbours 1, 2 and 3 are equally similar (same direction): with k = 2 it keeps 1 and 2.
+    x = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0], [0.0, 1.0], [-1.0, 0.1]])
+    y = x.copy()
+    y[3] = [0.0, -1.0]  # token 3 moves away; if token 0 had kept 3 rather than 2 its overlap would drop
+    assert mutual_knn_per_token(x, y, k=2)[0] == pytest.approx(1.0)
+    assert _knn_mask(x, 2)[0].tolist() == [False, True, True, False, False, False]
+
+
+def test_knn_mask_equals_a_stable_full_sort(rng):
+    tied_rows = np.round(rng.normal(size=(200, 3))) + [0.0, 0.0, 0.5]  # many equal directions; none zero
+    for x in (rng.normal(size=(200, 6)), tied_rows):
+        unit = unit_rows(x)
+        sims = unit @ unit.T
+        np.fill_diagonal(sims, -np.inf)
+        for k in (1, 7):
+            order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            expected = np.zeros(sims.shape, dtype=bool)
+            np.put_along_axis(expected, order, True, axis=1)
+            np.testing.assert_array_equal(_knn_mask(x, k), expected)
 
 
 def test_mutual_knn_rejects_k_too_large(rng):
