@@ -141,7 +141,7 @@ except ValueError as error:
 missing_file = config is not None and config.data.corpus == "file" and not config.data.path
 if config is not None and not missing_file:
     target = device if config.train.device == "auto" else config.train.device
-    guess = ui.estimate(config, target, ui.recent_summaries())
+    guess = ui.time_estimate(config, target, ui.recent_summaries())
     st.markdown(
         f"**Estimated time: {ui.duration(guess.seconds)} on {ui.device_words(target)}** ({guess.words}; "
         f"3 models × {config.train.steps:,} steps of {config.train.batch_size} × {config.model.seq_len} "

@@ -93,3 +93,19 @@ def test_every_seed_trains_its_arms_and_is_analysed():
     guess = estimate(preset("toy", seeds=3, steps=100), "cpu", [summary])
     assert guess.basis == "same shape"
     assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * (3 * 100 * 0.12 + 6.0))
+
+
+def test_runs_the_store_holds_are_not_trained_again_but_every_seed_is_analysed():
+    """A 3-seed experiment whose first 2 seeds are stored: 3 arms to train; 3 seeds to analyse."""
+    earlier = preset("toy", seeds=2, steps=100)
+    # 2 seeds: 72 s of arms (0.12 s a step), 12 s of analysis; it reused one seed, so wall < train + analysis.
+    summary = {**summary_of(earlier), "train_seconds": 72.0, "analysis_seconds": 12.0, "wall_seconds": 50.0}
+    config = preset("toy", seeds=3, steps=100)
+    guess = estimate(config, "cpu", [summary], runs_stored=6)
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * 100 * 0.12 + 3 * 6.0)
+    stored = estimate(config, "cpu", [summary], runs_stored=9, summary_stored=True)
+    assert stored.basis == "stored" and stored.seconds == STARTUP_SECONDS["cpu"]
+    # Every run stored but no summary yet (another seed count was analysed): only the analysis is left.
+    assert estimate(config, "cpu", [summary], runs_stored=9).seconds == pytest.approx(
+        STARTUP_SECONDS["cpu"] + 3 * 6.0
+    )

@@ -130,6 +130,11 @@ def arm_seeds(config: ExperimentConfig) -> list[tuple[str, int]]:
     return [(name, seed) for seed in config.seed_list for name in ARM_NAMES]
 
 
+def stored_run_count(config: ExperimentConfig, store: RunStore) -> int:
+    """How many of a resolved config's (arm, seed) runs are already complete in the store (not retrained)."""
+    return sum(store.is_complete(config.arm(name, seed).key()) for name, seed in arm_seeds(config))
+
+
 def stored_runs(config: ExperimentConfig, store: RunStore) -> dict[int, dict[str, Run]]:
     """The completed runs of every (arm, seed); ValueError naming the first one missing."""
     runs: dict[int, dict[str, Run]] = {}
@@ -187,9 +192,13 @@ def run_experiment(
 
     from tieviz.summarize import summarize
 
+    analysis_started = time.perf_counter()
     summary = summarize(config, seed_runs, progress=progress)
     summary = replace(
-        summary, wall_seconds=time.perf_counter() - started, train_seconds=_train_seconds(seed_runs)
+        summary,
+        wall_seconds=time.perf_counter() - started,
+        train_seconds=_train_seconds(seed_runs),
+        analysis_seconds=time.perf_counter() - analysis_started,
     )
     write_json_atomic(experiment_path(store, config.key()), summary.to_dict())
     return summary

@@ -51,6 +51,7 @@ class Summary:
     verdicts: dict[str, dict[str, str]]  # claim -> {"status", "text"}
     wall_seconds: float | None = None
     train_seconds: float | None = None  # sum of the runs' own training times
+    analysis_seconds: float | None = None  # the analysis after training (all seeds), in this process
     cache_hit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # keys a newer tieviz wrote, kept on rewrite
 

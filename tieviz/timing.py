@@ -1,7 +1,8 @@
 """How long an experiment will take on this machine, from what earlier experiments here took.
 
 An experiment's wall time is a job's start-up (a fresh Python process importing torch), three arms of
-`steps` steps each, then the analysis (bias scores, bigrams, the tuned lens). Every run records its
+`steps` steps for each seed (less the runs the store already holds), then the analysis of every seed
+(bias scores, bigrams, the tuned lens). Every run records its
 wall time (`run.json`), and every experiment its total (`summary.json`), so the costs come, in order of
 preference, from:
 
@@ -33,8 +34,9 @@ ANALYSIS_STEPS = 300
 STARTUP_SECONDS = {"cpu": 8.0, "mps": 8.0, "cuda": 12.0}  # the job's worker process: Python, torch, data
 MEASURED_RUNS = 5  # the newest experiments on this device that calibrate the model for a new shape
 
-Basis = Literal["same shape", "this machine", "guess"]
+Basis = Literal["stored", "same shape", "this machine", "guess"]
 BASIS_WORDS = {
+    "stored": "already trained and analysed here: it is read back from the run store",
     "same shape": "from an earlier run of this shape on this machine",
     "this machine": "scaled from the speed of earlier runs on this machine",
     "guess": "a rough guess from the model size; it improves after the first run",
@@ -100,7 +102,10 @@ def measured(summary: dict) -> Measured | None:
         else:  # an older summary: one seed, its arms' own times
             trained = config.seeds * sum(_arm_seconds(arm) for arm in summary["arms"].values())
         step_seconds = trained / (config.seeds * len(summary["arms"]) * config.train.steps)
-        analysis = (float(summary["wall_seconds"]) - trained) / config.seeds  # per seed
+        if summary.get("analysis_seconds") is not None:  # recorded since the run store reuses seeds' runs
+            analysis = float(summary["analysis_seconds"]) / config.seeds
+        else:  # an older summary: everything it did not spend training (right when nothing was reused)
+            analysis = (float(summary["wall_seconds"]) - trained) / config.seeds
         if step_seconds <= 0 or analysis < 0:
             return None
         return Measured(config, str(summary["device"]), step_seconds, analysis)
@@ -108,9 +113,22 @@ def measured(summary: dict) -> Measured | None:
         return None
 
 
-def estimate(config: ExperimentConfig, device: str, summaries: list[dict] = ()) -> Estimate:
-    """Wall time of `config` on `device`, from earlier experiments' summaries (newest first)."""
+def estimate(
+    config: ExperimentConfig,
+    device: str,
+    summaries: list[dict] = (),
+    runs_stored: int = 0,
+    summary_stored: bool = False,
+) -> Estimate:
+    """Wall time of `config` on `device`, from earlier experiments' summaries (newest first).
+
+    runs_stored: how many of its (arm, seed) runs the run store already holds; they are not trained again
+    (an experiment that shares seeds with an earlier one trains only the new ones), but are analysed.
+    summary_stored: its summary is stored too, so with every run stored nothing is trained or analysed.
+    """
     kind = device if device in STEP_MODEL else "cpu"
+    if summary_stored and runs_stored >= 3 * config.seeds:
+        return Estimate(STARTUP_SECONDS[kind], "stored")
     here = [s for s in summaries if isinstance(s, dict) and s.get("device") == device]
     matching = [s for s in here if (c := _config(s)) is not None and shape(c) == shape(config)]
     same = [m for m in map(measured, matching[:1]) if m is not None]
@@ -127,4 +145,7 @@ def estimate(config: ExperimentConfig, device: str, summaries: list[dict] = ()) 
         basis = "this machine"
     else:
         step, analysis, basis = model, ANALYSIS_STEPS * model, "guess"
-    return Estimate(STARTUP_SECONDS[kind] + config.seeds * (3 * config.train.steps * step + analysis), basis)
+    to_train = max(0, 3 * config.seeds - runs_stored)
+    return Estimate(
+        STARTUP_SECONDS[kind] + to_train * config.train.steps * step + config.seeds * analysis, basis
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tieviz import ui
-from tieviz.timing import STARTUP_SECONDS
+from tieviz.timing import STARTUP_SECONDS, estimate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def test_url_parsers_refuse_what_a_widget_cannot_take():
 def test_every_name_the_pages_use_is_exported():
     scripts = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
     used = {name for path in scripts for name in re.findall(r"(?<![.\w])ui\.(\w+)", path.read_text())}
-    assert {"show_figure", "experiment_picker", "estimate"} <= used  # the scan finds them
+    assert {"show_figure", "experiment_picker", "time_estimate"} <= used  # the scan finds them
     assert sorted(used - set(ui.__all__)) == []
     assert all(hasattr(ui, name) for name in ui.__all__)
 
@@ -47,7 +47,31 @@ def test_the_train_page_estimate_reads_earlier_timings_from_the_listing(toy_data
     stored = json.loads((data / "runs" / "experiments" / f"{summary['experiment_key']}.json").read_text())
     assert summaries == [stored]
     config = ExperimentConfig.from_dict(summary["config"])
-    guess = ui.estimate(config, summary["device"], summaries)
+    guess = estimate(config, summary["device"], summaries)
     assert guess.basis == "same shape"
-    # The same experiment again: its own training and analysis time, plus a job's start-up.
-    assert guess.seconds == pytest.approx(summary["wall_seconds"] + STARTUP_SECONDS[summary["device"]])
+    # The same experiment in a fresh store: its own training and analysis time, plus a job's start-up.
+    expected = summary["train_seconds"] + summary["analysis_seconds"] + STARTUP_SECONDS[summary["device"]]
+    assert guess.seconds == pytest.approx(expected)
+
+
+def test_the_train_page_estimate_leaves_out_what_the_data_folder_already_holds(toy_data, monkeypatch):
+    """The same experiment again is read back; one more seed trains only that seed's three runs."""
+    from dataclasses import replace
+
+    from tieviz.config import ExperimentConfig
+
+    data, summary = toy_data
+    monkeypatch.setenv("TIEVIZ_DATA", str(data))
+    summaries, device = ui.recent_summaries(), summary["device"]
+    config = ExperimentConfig.from_dict(summary["config"])
+    again = ui.time_estimate(config, device, summaries)
+    assert again.basis == "stored" and again.seconds == STARTUP_SECONDS[device]
+
+    seeds = config.seeds
+    more = ui.time_estimate(replace(config, seeds=seeds + 1), device, summaries)
+    one_arm_per_step = summary["train_seconds"] / (3 * seeds * config.train.steps)
+    analysis_per_seed = summary["analysis_seconds"] / seeds
+    assert more.basis == "same shape"
+    assert more.seconds == pytest.approx(
+        STARTUP_SECONDS[device] + 3 * config.train.steps * one_arm_per_step + (seeds + 1) * analysis_per_seed
+    )

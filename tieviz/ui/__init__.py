@@ -17,12 +17,12 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     sweeps       start_sweep, point_states, resume_sweep, recorded_sweeps (pages/sweeps.py imports them)
 
 The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder), tieviz.estimate
-(how to say a duration) and tieviz.timing (the training time estimate from earlier runs here).
+(how to say a duration) and tieviz.timing (the training time estimate from earlier runs here, which
+training.time_estimate feeds with what the data folder already holds).
 """
 
 from tieviz.catalog import data_root
 from tieviz.estimate import device_words, duration
-from tieviz.timing import estimate
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import (
     bigrams,
@@ -54,7 +54,7 @@ from tieviz.ui.picker import (
     selected_experiment,
 )
 from tieviz.ui.presenter import page_config, presenter_toggle
-from tieviz.ui.training import device, manager, over_limits, start_training
+from tieviz.ui.training import device, manager, over_limits, start_training, time_estimate
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
@@ -79,7 +79,7 @@ __all__ = [
     "embedding_set",
     "empty_state",
     "examples_notice",
-    "estimate",
+    "time_estimate",
     "experiment_picker",
     "host_access",
     "inside_app",

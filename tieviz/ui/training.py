@@ -57,6 +57,28 @@ def start_training(config: ExperimentConfig) -> bool:
     return True
 
 
+def time_estimate(config: ExperimentConfig, target: str, summaries: list[dict]):
+    """The Train page's estimate (`tieviz.timing.Estimate`): runs this data folder already holds for these
+    settings on `target` are not trained again, so they are left out of the time."""
+    from dataclasses import replace
+
+    from tieviz.experiment import experiment_path, stored_run_count
+    from tieviz.runs import RunStore
+    from tieviz.timing import estimate
+
+    if config.data.corpus == "file":  # a file's run keys need its hash: not worth reading it on every rerun
+        return estimate(config, target, summaries)
+    resolved = replace(config, train=replace(config.train, device=target))
+    store = RunStore(data_root() / "runs")
+    return estimate(
+        config,
+        target,
+        summaries,
+        runs_stored=stored_run_count(resolved, store),
+        summary_stored=experiment_path(store, resolved.key()).exists(),
+    )
+
+
 def over_limits(config: ExperimentConfig) -> str | None:
     """Why this site would refuse the experiment for this session (sizes, caps, budget), before a click."""
     from tieviz.estimate import check_bounds
