@@ -220,7 +220,23 @@ def summarize(
     seed_runs: SeedRuns,
     progress: Callable[[str, int, int, dict], None] | None = None,
 ) -> Summary:
-    """Measure every seed, then the stats, floors, baseline and verdicts. Runs are [seed][arm]."""
+    """Measure every seed, then the stats, floors, baseline and verdicts. Runs are [seed][arm].
+
+    NumPy's BLAS runs single-threaded here: the hundreds of [1000, 128] fits and products are too small
+    to share between threads, and with another process on the cores (a second job, a sweep) a
+    multi-threaded BLAS spun so long that each one took 10-50 times as long.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _summarize(config, seed_runs, progress)
+
+
+def _summarize(
+    config: ExperimentConfig,
+    seed_runs: SeedRuns,
+    progress: Callable[[str, int, int, dict], None] | None,
+) -> Summary:
     from tieviz.analysis.verdicts import experiment_verdicts
 
     seeds = sorted(seed_runs)

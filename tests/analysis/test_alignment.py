@@ -6,6 +6,7 @@ from tieviz.analysis.alignment import (
     _knn_mask,
     bias_scores,
     compare_embeddings,
+    least_squares_fit,
     linear_cka,
     mapped_cosines,
     mutual_knn_overlap,
@@ -162,3 +163,13 @@ def test_bias_scores_favour_the_matrix_the_tied_one_resembles(rng):
     ]
     for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
         assert scores[f"{measure}_out"] > scores[f"{measure}_in"] + 0.3, measure
+
+
+def test_least_squares_fit_equals_lstsq_also_for_a_rank_deficient_source(rng):
+    target = rng.normal(size=(300, 20))
+    full = rng.normal(size=(300, 16))
+    deficient = np.hstack([full, full[:, :4] * 2.0])  # 20 columns, rank 16
+    for source in (full, deficient, rng.normal(size=(10, 16))):  # the last: fewer tokens than columns
+        t = target[: source.shape[0]]
+        mapping, *_ = np.linalg.lstsq(source, t, rcond=None)
+        np.testing.assert_allclose(least_squares_fit(source, t), source @ mapping, atol=1e-10)

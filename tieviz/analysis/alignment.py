@@ -90,6 +90,20 @@ def mutual_knn_overlap(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
     return float(mutual_knn_per_token(x, y, k).mean())
 
 
+def least_squares_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """source @ M for the least-squares M of source M ≈ target: target projected onto source's columns.
+
+    Solved through the eigenvectors of the [d, d] Gram matrix sourceᵀ source, several times faster than
+    `np.linalg.lstsq`'s SVD of the [N, d] source (the bias over training makes hundreds of these fits).
+    Directions whose eigenvalue is below eps · max(N, d) of the largest are dropped, as lstsq drops
+    negligible singular values, so a rank-deficient source (a repeated column) is handled alike.
+    """
+    values, vectors = np.linalg.eigh(source.T @ source)
+    keep = values > values[-1] * max(source.shape) * np.finfo(np.float64).eps
+    basis = (source @ vectors[:, keep]) / np.sqrt(values[keep])  # orthonormal columns spanning source
+    return basis @ (basis.T @ target)
+
+
 def mapped_cosines(
     source: np.ndarray, target: np.ndarray, method: Literal["linear", "orthogonal"]
 ) -> np.ndarray:
@@ -102,8 +116,7 @@ def mapped_cosines(
     source, target = _pair(source, target)
     source, target = _centre(source), _centre(target)
     if method == "linear":
-        mapping, *_ = np.linalg.lstsq(source, target, rcond=None)
-        mapped = source @ mapping
+        mapped = least_squares_fit(source, target)
     elif method == "orthogonal":
         width = max(source.shape[1], target.shape[1])
         source = np.pad(source, ((0, 0), (0, width - source.shape[1])))
