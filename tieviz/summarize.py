@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tieviz.analysis.alignment import MEASURES, bias_scores, compare_embeddings
+from tieviz.analysis.alignment import MEASURES, bias_scores, compare_embeddings, compare_prepared, prepare
 from tieviz.analysis.curves import EARLY_FRACTION, LATE_FRACTION, paper_share_summary, window_mean
 from tieviz.analysis.lens import early_layers
 from tieviz.analysis.stats import SeedStat, seed_stat
@@ -54,11 +54,11 @@ def arm_summary(run: Run) -> dict:
 
 def bias_at(runs: dict[str, Run], tokens: np.ndarray, step: int | None = None) -> dict[str, dict[str, float]]:
     """Every measure of the tied and scaled matrices against the untied pair, at one saved step."""
-    untied_in, untied_out = runs["untied"].embeddings(step)
+    untied_in, untied_out = (prepare(m[tokens]) for m in runs["untied"].embeddings(step))  # used twice
     result = {}
     for name in BIAS_ARMS:
         shared, _ = runs[name].embeddings(step)
-        result[name] = bias_scores(shared[tokens], untied_in[tokens], untied_out[tokens])
+        result[name] = bias_scores(shared[tokens], untied_in, untied_out)
     return result
 
 
@@ -84,10 +84,11 @@ def chance_floor(
     """
     rng = np.random.default_rng(seed)
     scores: dict[str, list[float]] = {m: [] for m in MEASURES}
+    prepared = prepare(tied)
     for _ in range(permutations):
         order = rng.permutation(tied.shape[0])
         for matrix in untied:
-            similarity = compare_embeddings(tied, matrix[order])
+            similarity = compare_prepared(prepared, prepare(matrix[order]))
             for m in MEASURES:
                 scores[m].append(getattr(similarity, m))
     return {m: float(np.mean(v)) for m, v in scores.items()}

@@ -6,11 +6,13 @@ from tieviz.analysis.alignment import (
     _knn_mask,
     bias_scores,
     compare_embeddings,
+    compare_prepared,
     least_squares_fit,
     linear_cka,
     mapped_cosines,
     mutual_knn_overlap,
     mutual_knn_per_token,
+    prepare,
     unit_rows,
 )
 
@@ -173,3 +175,24 @@ def test_least_squares_fit_equals_lstsq_also_for_a_rank_deficient_source(rng):
         t = target[: source.shape[0]]
         mapping, *_ = np.linalg.lstsq(source, t, rcond=None)
         np.testing.assert_allclose(least_squares_fit(source, t), source @ mapping, atol=1e-10)
+
+
+def test_prepared_comparison_equals_each_measure_computed_alone(rng):
+    target, source = rng.normal(size=(150, 12)) + 3.0, rng.normal(size=(150, 9))
+    sim = compare_prepared(prepare(target, k=7), prepare(source, k=7))
+    np.testing.assert_allclose(sim.lin_cos_per_token, mapped_cosines(source, target, "linear"), atol=1e-12)
+    np.testing.assert_allclose(
+        sim.proc_cos_per_token, mapped_cosines(source, target, "orthogonal"), atol=1e-12
+    )
+    np.testing.assert_array_equal(sim.mknn_per_token, mutual_knn_per_token(target, source, k=7))
+    assert sim.cka == pytest.approx(linear_cka(target, source), abs=1e-12)
+    with pytest.raises(ValueError, match="same tokens"):
+        compare_prepared(prepare(target, k=7), prepare(source[:100], k=7))
+    with pytest.raises(ValueError, match="k = 150"):
+        prepare(target, k=150)
+
+
+def test_bias_scores_take_prepared_matrices_and_give_the_same_scores(rng):
+    tied, untied_in, untied_out = (rng.normal(size=(80, 6)) for _ in range(3))
+    plain = bias_scores(tied, untied_in, untied_out)
+    assert bias_scores(tied, prepare(untied_in), prepare(untied_out)) == plain

@@ -98,10 +98,15 @@ def least_squares_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     Directions whose eigenvalue is below eps · max(N, d) of the largest are dropped, as lstsq drops
     negligible singular values, so a rank-deficient source (a repeated column) is handled alike.
     """
-    values, vectors = np.linalg.eigh(source.T @ source)
-    keep = values > values[-1] * max(source.shape) * np.finfo(np.float64).eps
-    basis = (source @ vectors[:, keep]) / np.sqrt(values[keep])  # orthonormal columns spanning source
+    basis = column_basis(source)
     return basis @ (basis.T @ target)
+
+
+def column_basis(x: np.ndarray) -> np.ndarray:
+    """[N, r] orthonormal columns spanning x's columns (r = its numerical rank); see least_squares_fit."""
+    values, vectors = np.linalg.eigh(x.T @ x)
+    keep = values > values[-1] * max(x.shape) * np.finfo(np.float64).eps
+    return (x @ vectors[:, keep]) / np.sqrt(values[keep])
 
 
 def mapped_cosines(
@@ -118,14 +123,19 @@ def mapped_cosines(
     if method == "linear":
         mapped = least_squares_fit(source, target)
     elif method == "orthogonal":
-        width = max(source.shape[1], target.shape[1])
-        source = np.pad(source, ((0, 0), (0, width - source.shape[1])))
-        target = np.pad(target, ((0, 0), (0, width - target.shape[1])))
-        u, _, vt = np.linalg.svd(source.T @ target)
-        mapped = source @ (u @ vt)
+        return _procrustes_cosines(source, target)
     else:
         raise ValueError(f"method must be 'linear' or 'orthogonal', got {method!r}")
     return _row_cosines(mapped, target)
+
+
+def _procrustes_cosines(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row cosines after the best rotation of centred source onto centred target (zero-padded)."""
+    width = max(source.shape[1], target.shape[1])
+    source = np.pad(source, ((0, 0), (0, width - source.shape[1])))
+    target = np.pad(target, ((0, 0), (0, width - target.shape[1])))
+    u, _, vt = np.linalg.svd(source.T @ target)
+    return _row_cosines(source @ (u @ vt), target)
 
 
 @dataclass(frozen=True)
@@ -141,20 +151,64 @@ class EmbeddingSimilarity:
     mknn_per_token: np.ndarray
 
 
-def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> EmbeddingSimilarity:
-    """All measures of how alike target (the tied matrix) [N, d] and source (an untied matrix) [N, d'] are."""
-    lin = mapped_cosines(source, target, "linear")
-    proc = mapped_cosines(source, target, "orthogonal")
-    mknn = mutual_knn_per_token(target, source, k)
+@dataclass(frozen=True)
+class PreparedEmbedding:
+    """One [N, d] matrix with what every comparison needs from it alone, computed once.
+
+    The bias over training compares each untied matrix with the tied and the scaled one at every saved
+    step; preparing it once halves the neighbour searches and the least-squares bases.
+    """
+
+    centred: np.ndarray  # [N, d] float64, column means removed
+    basis: np.ndarray  # [N, r] orthonormal columns spanning `centred`: least-squares maps from it
+    neighbours: np.ndarray  # [N, N] bool, each row's k cosine nearest neighbours
+    gram_norm: float  # ||centredᵀ centred||_F, CKA's normaliser
+    k: int
+
+
+def prepare(x: np.ndarray, k: int = 10) -> PreparedEmbedding:
+    """x [N, d] ready for `compare_prepared`; ValueError for what no measure can compare."""
+    x, _ = _pair(x, x)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if k >= x.shape[0]:
+        raise ValueError(f"k = {k} neighbours needs more than {k} tokens, got {x.shape[0]}")
+    centred = _centre(x)
+    return PreparedEmbedding(
+        centred=centred,
+        basis=column_basis(centred),
+        neighbours=_knn_mask(x, k),
+        gram_norm=float(np.linalg.norm(centred.T @ centred, "fro")),
+        k=k,
+    )
+
+
+def compare_prepared(target: PreparedEmbedding, source: PreparedEmbedding) -> EmbeddingSimilarity:
+    """`compare_embeddings` of two prepared matrices (same tokens, same k)."""
+    if target.centred.shape[0] != source.centred.shape[0] or target.k != source.k:
+        raise ValueError("prepared matrices must have the same tokens (rows) and the same k")
+    t, src = target.centred, source.centred
+    lin = _row_cosines(source.basis @ (source.basis.T @ t), t)
+    proc = _procrustes_cosines(src, t)
+    den = target.gram_norm * source.gram_norm
+    if den == 0:
+        raise ValueError("linear CKA is undefined when a matrix has identical rows (no variance)")
+    mknn = (target.neighbours & source.neighbours).sum(axis=1) / target.k
     return EmbeddingSimilarity(
         lin_cos=float(lin.mean()),
         proc_cos=float(proc.mean()),
-        cka=linear_cka(target, source),
+        cka=float(np.linalg.norm(t.T @ src, "fro") ** 2 / den),
         mknn=float(mknn.mean()),
         lin_cos_per_token=lin,
         proc_cos_per_token=proc,
         mknn_per_token=mknn,
     )
+
+
+def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> EmbeddingSimilarity:
+    """All measures of how alike target (the tied matrix) [N, d] and source (an untied matrix) [N, d'] are."""
+    _pair(target, source)
+    return compare_prepared(prepare(target, k), prepare(source, k))
 
 
 MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")  # the scores of EmbeddingSimilarity, in report order
@@ -165,13 +219,18 @@ def scores_by_side(similarities: dict[str, EmbeddingSimilarity]) -> dict[str, fl
     return {f"{m}_{side}": getattr(similarities[side], m) for m in MEASURES for side in ("out", "in")}
 
 
-def bias_scores(
-    tied: np.ndarray, untied_in: np.ndarray, untied_out: np.ndarray, k: int = 10
-) -> dict[str, float]:
-    """Similarity of the tied matrix to the untied output ("_out") and input ("_in") matrices, all [N, d].
+Matrix = np.ndarray | PreparedEmbedding
+
+
+def bias_scores(tied: Matrix, untied_in: Matrix, untied_out: Matrix, k: int = 10) -> dict[str, float]:
+    """Similarity of the tied matrix to the untied output ("_out") and input ("_in") matrices, all [N, d]
+    (arrays, or prepared with this k when one matrix is compared several times).
 
     The unembedding bias of claim 1 is each "_out" score minus its "_in" score.
     """
+    tied, untied_in, untied_out = (
+        m if isinstance(m, PreparedEmbedding) else prepare(m, k) for m in (tied, untied_in, untied_out)
+    )
     return scores_by_side(
-        {"out": compare_embeddings(tied, untied_out, k), "in": compare_embeddings(tied, untied_in, k)}
+        {"out": compare_prepared(tied, untied_out), "in": compare_prepared(tied, untied_in)}
     )
