@@ -15,6 +15,7 @@ with st.sidebar:
 ui.presenter_toggle()
 ui.start_examples_once()  # a fresh install trains the toy and the default example without a click
 experiment = ui.experiment_picker()
+ui.results_opener()  # opens a finished training's results on the Overview (asked for by the Train page)
 ui.begin_page(page.title)
 with ui.inside_app(experiment):  # pages read the picked experiment back with ui.selected_experiment()
     page.run()

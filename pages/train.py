@@ -171,8 +171,8 @@ def cancel(job_id: str) -> None:
 
 
 def open_experiment(key: str) -> None:
-    st.session_state[ui.PICKER_KEY] = key
-    st.session_state["train_open"] = True
+    ui.open_results_soon(key)
+    st.session_state["train_open"] = True  # the panel's run that follows this click reruns the whole app
 
 
 def show_job(job, manager, mine: bool) -> None:
@@ -221,8 +221,8 @@ def show_job(job, manager, mine: bool) -> None:
 
 
 def jobs_panel() -> None:
-    if st.session_state.get("train_open"):
-        st.rerun()  # switch pages from a full run: a switch inside a fragment leaves the old URL showing
+    if st.session_state.pop("train_open", False):
+        st.rerun()  # a full run stops this panel's timer before the results open (see tieviz.ui.opening)
     manager = ui.manager()
     me = ui.visitor()
     every = manager.jobs()  # one read of the job folder per refresh
@@ -239,19 +239,15 @@ def jobs_panel() -> None:
     finished = next((j for j in mine if j.id == last and j.status == "done"), None)
     if finished is not None and st.session_state.get("train_opened") != last:
         st.session_state["train_opened"] = last
-        ui.open_next_run(finished.key)
-        st.session_state["train_open"] = True
-        st.rerun()  # its results open by themselves, on the Overview
+        ui.open_results_soon(finished.key)
+        st.rerun()  # its results open by themselves, on the Overview (see tieviz.ui.opening)
     active = {j.id for j in [*mine, *others] if j.status in ACTIVE}
-    if st.session_state.get("train_watching", set()) - active:
+    if st.session_state.get("train_watching", set()) - active and not ui.opening():
         st.session_state["train_watching"] = active
         st.rerun()  # a job just finished: redraw the whole app so the sidebar picker lists it
     st.session_state["train_watching"] = active
 
 
-if st.session_state.pop("train_open", False):
-    st.switch_page("pages/overview.py")
-
 st.subheader("Your experiments")
-polling = any(j.status in ACTIVE for j in ui.manager().jobs())
+polling = not ui.opening() and any(j.status in ACTIVE for j in ui.manager().jobs())
 st.fragment(jobs_panel, run_every=1 if polling else None)()

@@ -103,7 +103,10 @@ def test_finished_job_joins_the_picker(open_app, tmp_path):
     assert not at.exception
     [job] = wait_for_jobs(tmp_path, timeout=400)
     assert job["status"] == "done", job.get("error")
-    at.run()  # the finished experiment opens by itself, with no click
+    at.run()  # the finished experiment opens by itself, with no click: this run arms the opener
+    assert not at.exception
+    assert at.get_by_key("train-start")  # still on Train: the opener waits for the browser's next message
+    at.run()  # AppTest fires no timers: this run stands in for the opener's tick (tieviz.ui.opening)
     assert not at.exception
     assert at.sidebar.selectbox(key="run").value == job["key"]
     assert at.get_by_key("chart-gradient_ratio")  # now on the Overview, showing the new experiment

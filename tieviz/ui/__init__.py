@@ -13,6 +13,7 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     url          page state in the URL (view state only) and its parsers
     identity     the session's visitor id, host access by the host's token
     training     the job manager, the "auto" device, start_training
+    opening      opening a finished experiment on the Overview from the Train page (results_opener)
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
     sweeps       start_sweep, point_states, resume_sweep, recorded_sweeps (pages/sweeps.py imports them)
 
@@ -45,6 +46,7 @@ from tieviz.ui.display import (
 from tieviz.ui.examples import examples_notice, start_examples_once
 from tieviz.ui.identity import host_access, visitor
 from tieviz.ui.lesson import begin_page, navigation_sections, next_link
+from tieviz.ui.opening import open_results_soon, opening, results_opener
 from tieviz.ui.picker import (
     PICKER_KEY,
     Experiment,
@@ -89,10 +91,13 @@ __all__ = [
     "live_chart",
     "manager",
     "open_next_run",
+    "open_results_soon",
+    "opening",
     "over_limits",
     "parse_bool",
     "records_frame",
     "require_app",
+    "results_opener",
     "recent_summaries",
     "run_metrics",
     "selected_experiment",
