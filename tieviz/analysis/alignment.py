@@ -67,9 +67,13 @@ def _knn_mask(x: np.ndarray, k: int) -> np.ndarray:
     unit = unit_rows(x)
     sims = unit @ unit.T
     np.fill_diagonal(sims, -np.inf)
-    kth = -np.partition(-sims, k - 1, axis=1)[:, k - 1 : k]  # each row's k-th largest similarity
+    n = sims.shape[1]
+    kth = np.partition(sims, n - k, axis=1)[:, n - k : n - k + 1]  # each row's k-th largest similarity
+    mask = sims >= kth
+    if (mask.sum(axis=1) == k).all():  # no ties at the k-th value (the usual case)
+        return mask
     above = sims > kth
-    at = sims == kth
+    at = mask & ~above
     wanted = k - above.sum(axis=1, keepdims=True)  # how many of the ties at the k-th value to keep
     return above | (at & (np.cumsum(at, axis=1) <= wanted))
 
