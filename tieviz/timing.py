@@ -26,11 +26,12 @@ from typing import Literal
 from tieviz.config import ExperimentConfig
 
 # Seconds of fixed cost per step (data, optimiser, evaluations, snapshots) and effective operations per
-# second, by device kind. CPU: fitted to the toy (~0.017 s a step) and demo (~0.067 s a step) presets on
-# an idle 2-core CPU; for a loaded machine the measured runs correct it.
-STEP_MODEL = {"cpu": (0.016, 1.1e11), "mps": (0.01, 1e12), "cuda": (0.01, 1e13)}
-# The analysis after training, in step-equivalents of the same model (the tuned lens trains ~250 steps).
-ANALYSIS_STEPS = 300
+# second, by device kind. CPU: fitted to the toy (0.0122 s a step) and demo (0.055 s a step) presets on a
+# quiet 2-core CPU; for a loaded machine the measured runs correct it.
+STEP_MODEL = {"cpu": (0.011, 9.2e10), "mps": (0.01, 1e12), "cuda": (0.01, 1e13)}
+# The analysis after training, per seed, in step-equivalents of the same model (toy and demo: ~75; most of
+# it is the tuned lens, 150 steps for each of two models).
+ANALYSIS_STEPS = 75
 STARTUP_SECONDS = {"cpu": 8.0, "mps": 8.0, "cuda": 12.0}  # the job's worker process: Python, torch, data
 MEASURED_RUNS = 5  # the newest experiments on this device that calibrate the model for a new shape
 
