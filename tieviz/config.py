@@ -186,7 +186,7 @@ PRESETS: dict[str, ExperimentConfig] = {
         seeds=5,  # a few seconds each: five give an interval a class can trust
     ),
     # The default: Python's documentation, three seeds, about two minutes on a 2-core CPU. 220 steps of
-    # 16 x 64 tokens over a 1,000-word vocabulary (it was 500 steps and 2,000 words, 2.5 times the compute
+    # 16 x 64 tokens over a 1,000-word vocabulary (it was 500 steps and 2,000 words, 3.1 times the compute
     # a seed): every claim still holds on every seed, and three seeds give intervals in the time one took.
     "demo": ExperimentConfig(
         preset="demo",
