@@ -18,6 +18,7 @@ from tieviz.jobs.store import JobStore
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TRAIN_TIMEOUT_S = 300  # two experiments at once on a loaded two-core CI machine
+SUBMIT_TIMEOUT_S = 60  # from a click on Start to the job in the job store
 OVERVIEW_TITLE = "Weight tying shapes embeddings for output"
 
 # Sidebar label, path, words of the page's title, and the charts it must draw (`chart-<name>` keys).
@@ -193,9 +194,15 @@ def train_until_done(visitors: list[Visitor], jobs_dir) -> None:
     for visitor in visitors:
         visitor.start()
     deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    submitted_by = time.monotonic() + SUBMIT_TIMEOUT_S
+    while missing := [v for v in visitors if not _submitted(v, jobs_dir)]:  # each click queued a job
+        if time.monotonic() > submitted_by:
+            raise AssertionError(f"no job was queued {SUBMIT_TIMEOUT_S} s after Start: {_seen(missing)}")
+        visitors[0].page.wait_for_timeout(250)
     pending = list(visitors)
     while pending:
-        assert time.monotonic() < deadline, f"training did not finish within {TRAIN_TIMEOUT_S} s"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"training did not finish within {TRAIN_TIMEOUT_S} s: {_seen(pending)}")
         pending = [v for v in pending if not v.poll()]
         visitors[0].page.wait_for_timeout(500)
     for visitor in visitors:  # a job that finished before any look at the panel: find it by its steps
@@ -206,6 +213,19 @@ def train_until_done(visitors: list[Visitor], jobs_dir) -> None:
             assert len(found) == 1, found
             visitor.job = found[0]
         visitor.saw_live = f"st-key-live-loss-{visitor.job}" in visitor.page.evaluate("window.liveCharts")
+
+
+def _submitted(visitor: Visitor, jobs_dir) -> bool:
+    return any(s["config"]["train"]["steps"] == visitor.steps for s in JobStore(jobs_dir).all())
+
+
+def _seen(visitors: list[Visitor]) -> str:
+    """What each visitor's page shows, for a failure message: its address and the start of its text."""
+    return "; ".join(
+        f"{v.steps}-step visitor at {href(v.page)}: "
+        + v.page.locator("[data-testid='stMain']").inner_text()[:600].replace("\n", " | ")
+        for v in visitors
+    )
 
 
 def open_finished(visitor: Visitor) -> str:
