@@ -59,7 +59,9 @@ def _experiment_flags(command: argparse.ArgumentParser, out_help: str) -> None:
     command.add_argument("--lr", type=float)
     command.add_argument("--seed", type=int)
     command.add_argument(
-        "--seeds", type=int, help="train every arm for this many seeds, from --seed on (toy: 5, else 1)"
+        "--seeds",
+        type=int,
+        help="train every arm for this many seeds, from --seed on (the preset's: toy 5, demo 3, gpu 1)",
     )
     command.add_argument(
         "--init",
