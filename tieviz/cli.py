@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tieviz.config import PRESETS, preset
 from tieviz.errors import error_line
-from tieviz.estimate import check_bounds
+from tieviz.estimate import check_bounds, config_sizes
 
 EXIT_USER_ERROR = 2
 SWEEP_FLAGS = {"alpha": "--alpha", "d_model": "--d-model", "n_layers": "--layers", "steps": "--steps"}
@@ -126,16 +126,8 @@ def _tokens(value: str | None) -> int | None:
 
 
 def _validate(config) -> None:
-    checks = {
-        "steps": config.train.steps,
-        "d_model": config.model.d_model,
-        "layers": config.model.n_layers,
-        "heads": config.model.n_heads,
-        "seq_len": config.model.seq_len,
-        "batch": config.train.batch_size,
-        "seeds": config.seeds,
-    }
-    for name, value in checks.items():
+    checks = {name: value for name, value in config_sizes(config).items() if name != "vocab"}
+    for name, value in {**checks, "seeds": config.seeds}.items():
         if value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
     if config.data.vocab_size < 8:

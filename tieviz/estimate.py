@@ -62,13 +62,9 @@ def physical_memory() -> int | None:
         return None
 
 
-def check_bounds(config: ExperimentConfig, memory: int | None = None) -> None:
-    """Refuses, before any work, sizes beyond SIZE_LIMITS or a step that needs more memory than `memory`.
-
-    `memory` defaults to this machine's RAM: a run that cannot fit would only fail later with an
-    allocation error (or swap the server to a halt).
-    """
-    sizes = {
+def config_sizes(config: ExperimentConfig) -> dict[str, int]:
+    """The sizes SIZE_LIMITS bounds, by the names its messages use."""
+    return {
         "steps": config.train.steps,
         "d_model": config.model.d_model,
         "layers": config.model.n_layers,
@@ -77,7 +73,15 @@ def check_bounds(config: ExperimentConfig, memory: int | None = None) -> None:
         "batch": config.train.batch_size,
         "vocab": config.data.vocab_size,
     }
-    for name, value in sizes.items():
+
+
+def check_bounds(config: ExperimentConfig, memory: int | None = None) -> None:
+    """Refuses, before any work, sizes beyond SIZE_LIMITS or a step that needs more memory than `memory`.
+
+    `memory` defaults to this machine's RAM: a run that cannot fit would only fail later with an
+    allocation error (or swap the server to a halt).
+    """
+    for name, value in config_sizes(config).items():
         if value > SIZE_LIMITS[name]:
             raise ValueError(f"{name} {value:,} is above the most tieviz accepts ({SIZE_LIMITS[name]:,})")
     memory = physical_memory() if memory is None else memory
