@@ -22,6 +22,7 @@ if experiment is None:
     ui.empty_state("Then the tied and the α-scaled model are compared here.")
     st.stop()
 
+from tieviz.analysis.alignment import MEASURE_LABELS  # noqa: E402
 from tieviz.analysis.causal import causal_shifts  # noqa: E402
 from tieviz.analysis.stats import format_stat  # noqa: E402
 from tieviz.evidence import seeds_note  # noqa: E402
@@ -65,15 +66,9 @@ ui.show_figure(causal_bias_figure(shifts, alpha), rows)
 st.dataframe(rows, hide_index=True, key="causal-table", width="stretch")
 
 st.subheader("Over training")
-MEASURE_WORDS = {
-    "lin_cos": "linear-map cosine (paper)",
-    "proc_cos": "Procrustes cosine",
-    "cka": "linear CKA",
-    "mknn": "mutual 10-NN overlap",
-}
-ui.url_state("causal_measure", "lin_cos", ui.choice(tuple(MEASURE_WORDS)))
+ui.url_state("causal_measure", "lin_cos", ui.choice(tuple(MEASURE_LABELS)))
 measure = st.radio(
-    "Measure", tuple(MEASURE_WORDS), format_func=MEASURE_WORDS.get, key="causal_measure", horizontal=True
+    "Measure", tuple(MEASURE_LABELS), format_func=MEASURE_LABELS.get, key="causal_measure", horizontal=True
 )
 ui.keep_in_url("causal_measure")
 ui.show_figure(

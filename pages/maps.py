@@ -94,7 +94,8 @@ if token is not None:
         )
 
 st.subheader("Bias scores")
-from tieviz.evidence import MEASURE_LABELS, bias_rows, bias_table, bias_table_caption, seeds_note  # noqa: E402
+from tieviz.analysis.alignment import MEASURE_LABELS  # noqa: E402
+from tieviz.evidence import bias_rows, bias_table, bias_table_caption, seeds_note  # noqa: E402
 
 summary = experiment.summary
 scopes = {

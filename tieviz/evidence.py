@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tieviz.analysis.alignment import MEASURES
+from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES
 from tieviz.analysis.stats import SeedStat, format_stat
 from tieviz.analysis.verdicts import MEASURE_NAMES, PAPER_MEASURE
 from tieviz.summary import Summary
 
-# The paper's measures first: the linear-map cosine is its Table 1 headline, Procrustes its alpha read-out.
-MEASURE_ORDER = ("lin_cos", "proc_cos", "cka", "mknn")
-MEASURE_LABELS = {
-    "lin_cos": "linear-map cosine (paper's headline)",
-    "proc_cos": "Procrustes cosine (paper)",
-    "cka": "linear CKA (centred kernel alignment)",
-    "mknn": "mutual 10-NN overlap",
-}
-assert set(MEASURE_ORDER) == set(MEASURES) == set(MEASURE_NAMES)
+# Tables list alignment.MEASURES in order, the paper's measures first: the linear-map cosine is its Table 1
+# headline, Procrustes its alpha read-out.
+assert set(MEASURES) == set(MEASURE_LABELS) == set(MEASURE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ def bias_rows(
     floor (rows shuffled) and the same-recipe baseline (two seeds' untied output matrices)."""
     rows = []
     for arm in arms:
-        for m in MEASURE_ORDER:
+        for m in MEASURES:
             floor, base = floors.get(m), baseline.get(m)
             rows.append(
                 {

@@ -216,6 +216,13 @@ def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> E
 
 
 MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")  # the scores of EmbeddingSimilarity, in report order
+# Their labels in tables and menus; the paper's own two measures say so.
+MEASURE_LABELS = {
+    "lin_cos": "linear-map cosine (paper)",
+    "proc_cos": "Procrustes cosine (paper)",
+    "cka": "linear CKA",
+    "mknn": "mutual 10-NN overlap",
+}
 
 
 def scores_by_side(similarities: dict[str, EmbeddingSimilarity]) -> dict[str, float]:

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tieviz.analysis.alignment import MEASURE_LABELS
 from tieviz.analysis.stats import SeedStat
 
-# The bias measures (tieviz.analysis.alignment.bias_scores), the paper's measure first.
-MEASURES = {
-    "lin_cos": "linear-map cosine (paper)",
-    "proc_cos": "Procrustes cosine (paper)",
-    "cka": "linear CKA",
-    "mknn": "mutual 10-NN overlap",
-}
+MEASURES = MEASURE_LABELS  # the bias measures (alignment.bias_scores), the paper's measure first
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,9 @@ from typing import Literal
 import numpy as np
 import plotly.graph_objects as go
 
+from tieviz.analysis.verdicts import MEASURE_NAMES
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
 
-_MEASURES = {
-    "lin_cos": "linear-map cosine",
-    "proc_cos": "Procrustes cosine",
-    "cka": "linear CKA",
-    "mknn": "mutual 10-NN overlap",
-}
 Measure = Literal["lin_cos", "proc_cos", "cka", "mknn"]
 
 
@@ -31,9 +26,9 @@ def bias_over_training_figure(
     at each saved checkpoint, x on a log axis because checkpoints are log-spaced. `floor` (rows shuffled)
     and `baseline` (two seeds' untied output matrices) are drawn as dotted horizontal lines.
     """
-    if measure not in _MEASURES:
-        raise ValueError(f"measure must be one of {', '.join(_MEASURES)}, got {measure!r}")
-    name = _MEASURES[measure]
+    if measure not in MEASURE_NAMES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURE_NAMES)}, got {measure!r}")
+    name = MEASURE_NAMES[measure]
     fig = base_figure(
         f"How the bias develops: {name} of the shared matrix to the untied matrices",
         "training step (log scale)",
