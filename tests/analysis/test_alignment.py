@@ -5,6 +5,7 @@ from tieviz.analysis.alignment import (
     EmbeddingSimilarity,
     _knn_mask,
     bias_scores,
+    column_basis,
     compare_embeddings,
     compare_prepared,
     least_squares_fit,
@@ -196,3 +197,13 @@ def test_bias_scores_take_prepared_matrices_and_give_the_same_scores(rng):
     tied, untied_in, untied_out = (rng.normal(size=(80, 6)) for _ in range(3))
     plain = bias_scores(tied, untied_in, untied_out)
     assert bias_scores(tied, prepare(untied_in), prepare(untied_out)) == plain
+
+
+def test_column_basis_drops_the_directions_a_rank_deficient_matrix_lacks(rng):
+    # Four columns mixed from others: their Gram eigenvalues are rounding noise, some of them positive.
+    for _ in range(5):
+        full = rng.normal(size=(300, 16))
+        x = np.hstack([full, full[:, :4] @ rng.normal(size=(4, 4))])
+        basis = column_basis(x - x.mean(axis=0))
+        assert basis.shape == (300, 16)
+        np.testing.assert_allclose(basis.T @ basis, np.eye(16), atol=1e-10)
