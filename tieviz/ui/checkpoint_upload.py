@@ -38,6 +38,8 @@ def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: st
         from tieviz.runs import Run
 
         return ca.text_from_run(Run(Path(text_key)))
+    if source == "file":  # text_key: the saved upload, read by the bounded reader
+        return ca.tokenize_text(Path(path), Path(text_key), vocab_size, source)
     return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
 
 
