@@ -34,6 +34,8 @@ def _data_bytes(data: Any) -> tuple[Callable[[], bytes], str, str]:
 
 
 def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_dict"):  # a summary's record (tieviz.summary.Record)
+        return value.to_dict()
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

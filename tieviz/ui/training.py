@@ -57,7 +57,7 @@ def start_training(config: ExperimentConfig) -> bool:
     return True
 
 
-def time_estimate(config: ExperimentConfig, target: str, summaries: list[dict]):
+def time_estimate(config: ExperimentConfig, target: str, summaries: list):
     """The Train page's estimate (`tieviz.timing.Estimate`): runs this data folder already holds for these
     settings on `target` are not trained again, so they are left out of the time."""
     from dataclasses import replace
