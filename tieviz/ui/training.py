@@ -58,7 +58,7 @@ def start_training(config: ExperimentConfig) -> bool:
     return True
 
 
-def time_estimate(config: ExperimentConfig, target: str, summaries: list[dict]):
+def time_estimate(config: ExperimentConfig, target: str, summaries: list):
     """The Train page's estimate (`tieviz.timing.Estimate`): runs this data folder already holds for these
     settings on `target` are not trained again, so they are left out of the time."""
     from dataclasses import replace
@@ -81,12 +81,10 @@ def time_estimate(config: ExperimentConfig, target: str, summaries: list[dict]):
 
 
 def over_limits(config: ExperimentConfig) -> str | None:
-    """Why this site would refuse the experiment for this session (sizes, caps, budget), before a click."""
-    from tieviz.estimate import check_bounds
+    """Why this site would refuse a valid experiment for this session (caps, budget), before a click."""
     from tieviz.jobs.limits import check_size
 
     try:
-        check_bounds(config)
         check_size(config, trusted(), manager().limits)
     except ValueError as error:
         return str(error)
