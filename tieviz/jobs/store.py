@@ -239,8 +239,8 @@ class JobStore:
         return sorted(states, key=lambda s: (s["created_at"], s["id"]))
 
     def positions(self, states: list[dict]) -> dict[str, int]:
-        queued = [s["id"] for s in states if s["status"] == "queued"]
-        return {job_id: index + 1 for index, job_id in enumerate(queued)}
+        """Each queued job's 1-based place in the fair-share order (`queue_order`)."""
+        return {state["id"]: index + 1 for index, state in enumerate(queue_order(states))}
 
     def request_cancel(self, job_id: str) -> None:
         (self.dir(job_id) / "cancel").touch()
@@ -257,6 +257,32 @@ class JobStore:
         return {
             arm: read_jsonl(live / f"{arm}.jsonl") for arm in ARM_NAMES if (live / f"{arm}.jsonl").exists()
         }
+
+
+def job_source(state: dict) -> str:
+    """Who a job counts against for fair share and the address cap: its address, else its first visitor."""
+    return str(state.get("source") or (state["visitors"][0] if state["visitors"] else ""))
+
+
+def queue_order(states: list[dict]) -> list[dict]:
+    """The queued jobs in the order they will run: fair share between sources, then oldest first.
+
+    A source's k-th queued job ranks k + the number of its jobs already running, so a source with a long
+    queue cannot starve one that asked once: sources take turns, whoever queued more.
+    """
+    running: dict[str, int] = {}
+    for state in states:
+        if state["status"] == "running":
+            running[job_source(state)] = running.get(job_source(state), 0) + 1
+    seen: dict[str, int] = {}
+    ranked = []
+    for state in sorted(
+        (s for s in states if s["status"] == "queued"), key=lambda s: (s["created_at"], s["id"])
+    ):
+        source = job_source(state)
+        ranked.append((running.get(source, 0) + seen.get(source, 0), state["created_at"], state["id"], state))
+        seen[source] = seen.get(source, 0) + 1
+    return [item[3] for item in sorted(ranked, key=lambda item: item[:3])]
 
 
 def _parse_state(raw: bytes, job_id: str) -> dict | None:
