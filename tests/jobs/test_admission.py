@@ -77,3 +77,15 @@ def test_the_dispatcher_claims_in_fair_share_order(tmp_path, managers):
     time.sleep(0.01)
     newcomer = manager.submit(tiny(50), fresh(), address="B")
     assert manager.get(newcomer.id).position == 2 and manager.get(first[2].id).position == 4
+
+
+@pytest.mark.parametrize(("trust", "expected"), [("0", "198.51.100.9"), ("1", "203.0.113.5")])
+def test_a_forwarded_header_counts_only_behind_a_proxy_the_host_trusts(monkeypatch, trust, expected):
+    from types import SimpleNamespace
+
+    from tieviz.ui import identity
+
+    context = SimpleNamespace(ip_address="198.51.100.9", headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.5"})
+    monkeypatch.setattr(identity, "st", SimpleNamespace(context=context))
+    monkeypatch.setenv("TIEVIZ_TRUST_PROXY", trust)
+    assert identity.address() == expected  # the client's own "1.2.3.4" is never believed
