@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tieviz.config import ARM_NAMES
+from tieviz.jobs.schema import ACTIVE as ACTIVE
+from tieviz.jobs.schema import FINAL as FINAL
+from tieviz.jobs.schema import STATUSES as STATUSES
+from tieviz.jobs.schema import state_problem
 from tieviz.runs import read_jsonl, write_json_atomic
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
-ACTIVE: tuple[str, ...] = ("queued", "running")
-FINAL: tuple[str, ...] = ("done", "failed", "cancelled", "interrupted")
 PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through, for every seed before the analysis
 HOST = socket.gethostname()
-STATUSES = (*ACTIVE, *FINAL)
 log = logging.getLogger(__name__)
 
 
@@ -288,25 +289,20 @@ def queue_order(states: list[dict]) -> list[dict]:
 def _parse_state(raw: bytes, job_id: str) -> dict | None:
     """The job state in `raw`, or None when it is not one this version wrote (corrupt, foreign, hand-edited).
 
-    Checked field by field because every listing sorts and filters on these: one bad file must not take
-    the whole queue (and the Train page of every visitor) down with it.
+    Checked as a whole (`schema.state_problem`: every field and the config of its kind), because every
+    listing sorts and filters on these and the Train page reads the config: one bad file must not take the
+    whole queue (and the Train page of every visitor) down with it. Why it was refused is logged.
     """
     try:
         state = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        log.warning("tieviz jobs: job %s has a state that is not JSON (%s)", job_id, type(error).__name__)
         return None
-    valid = (
-        isinstance(state, dict)
-        and state.get("id") == job_id
-        and isinstance(state.get("key"), str)
-        and isinstance(state.get("config"), dict)
-        and state.get("status") in STATUSES
-        and isinstance(state.get("visitors"), list)
-        and all(isinstance(v, str) for v in state["visitors"])
-        and isinstance(state.get("created_at"), int | float)
-        and not isinstance(state.get("created_at"), bool)
-    )
-    return state if valid else None
+    problem = state_problem(state, job_id)
+    if problem is not None:
+        log.warning("tieviz jobs: job %s has a state this version did not write: %s", job_id, problem[:200])
+        return None
+    return state
 
 
 def _set_aside(path: Path) -> None:
