@@ -253,5 +253,5 @@ def jobs_panel() -> None:
 
 
 st.subheader("Your experiments")
-polling = not ui.opening() and any(j.status in ACTIVE for j in ui.manager().jobs())
+polling = not ui.opening() and any(j.status in ACTIVE for j in ui.recent_jobs())
 st.fragment(jobs_panel, run_every=1 if polling else None)()
