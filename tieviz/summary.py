@@ -9,10 +9,14 @@ a summary written by an older schema is re-summarised from its stored runs (no r
     score.{tied,scaled}.{measure}_{out,in}            the two scores behind each bias
     bias_change.{measure}                             scaled bias − tied bias, paired by seed
     grad_ratio.{arm}_{early,late}, grad_ratio.tied_drop   tieviz's exact [V, d] split; drop = early − late
-    grad_share.{tied,scaled}.{first_100,overall}     the paper's output share (activation-gradient norms)
+    grad_share.{tied,scaled}.{first_1pct,first_5pct,overall}   the paper's output share (activation-
+                                                      gradient norms) over the first 1 % and 5 % of steps
     lens.early_kl.{tied,untied}, lens.early_kl_gap   held-out tuned-lens KL (nats), tied − untied
     bigram.corr_gap, bigram.truth_corr_gap            untied − tied correlation, bigrams / true transitions
     val_loss.{arm}
+    baseline.{measure}                                the untied output matrix onto a second untied
+                                                      model's (independent per seed); `baseline_method`
+    baseline_gap.{measure}                            score.tied.{measure}_out − baseline, paired by seed
 The mean-only sections (`bias`, `grad_ratio`, `lens`, ...) are the same numbers averaged over seeds.
 """
 
@@ -24,7 +28,10 @@ from typing import Any
 from tieviz.analysis.stats import SeedStat
 from tieviz.config import ExperimentConfig
 
-SCHEMA_VERSION = 2  # 1: one seed, no stats (unversioned); 2: seeds, stats, floors, baseline, verdicts
+# 1: one seed, no stats (unversioned); 2: seeds, stats, floors, baseline, verdicts; 3: the lens fitted to
+# convergence (settings in the key), the baseline per seed from a second untied model, 100+ shuffles
+# behind each floor, the untied reference's own data order, the output share at matched fractions
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,15 @@ class Summary:
     bias: dict[str, dict[str, float]]  # tied/scaled -> "{measure}_{out,in}" -> mean over seeds
     bias_over_training: dict  # steps, and per tied arm each "{measure}_{side}" series (mean over seeds)
     grad_ratio: dict[str, float]  # "{arm}_{early,late}" means
-    grad_share: dict | None  # tied/scaled -> first_100/overall (paper's definition); None: not logged
+    grad_share: dict | None  # tied/scaled -> curves.SHARE_FRACTIONS' spans (paper's definition); None: no log
     bigram: dict  # the first seed's bigram comparison (tokens, asymmetry, correlations)
-    lens: dict  # tied/untied per-layer means, held_out, fit_windows, score_windows
+    lens: dict  # tied/untied per-layer means and tuned intervals, held_out, windows, fit_steps, converged
     stats: dict[str, SeedStat]
-    floors: dict[str, SeedStat]  # measure -> the tied matrix against shuffled untied rows
-    baseline: dict[str, SeedStat]  # measure -> two seeds' untied output matrices; {} with one seed
+    floors: dict[str, SeedStat]  # measure -> the tied matrix against shuffled untied rows, mean per seed
+    baseline: dict[str, SeedStat]  # measure -> the same-recipe baseline (stats' baseline.*); {}: none
     verdicts: dict[str, dict[str, str]]  # claim -> {"status", "text"}
+    floors_shuffles: int = 0  # shuffles behind the floors, all seeds together (each untied matrix)
+    baseline_method: str = ""  # how `baseline` was measured (tieviz.summarize.baseline_method)
     wall_seconds: float | None = None
     train_seconds: float | None = None  # sum of the runs' own training times
     analysis_seconds: float | None = None  # the analysis after training (all seeds), in this process

@@ -187,6 +187,20 @@ def prepare(x: np.ndarray, k: int = 10) -> PreparedEmbedding:
     )
 
 
+def shuffled_rows(prepared: PreparedEmbedding, order: np.ndarray) -> PreparedEmbedding:
+    """`prepare(x[order])` from `prepare(x)` without redoing its work: every part only permutes.
+
+    Chance floors compare against a hundred shuffles of one matrix; this makes each shuffle an index.
+    """
+    return PreparedEmbedding(
+        centred=prepared.centred[order],
+        basis=prepared.basis[order],
+        neighbours=prepared.neighbours[order][:, order],
+        gram_norm=prepared.gram_norm,
+        k=prepared.k,
+    )
+
+
 def compare_prepared(target: PreparedEmbedding, source: PreparedEmbedding) -> EmbeddingSimilarity:
     """`compare_embeddings` of two prepared matrices (same tokens, same k)."""
     if target.centred.shape[0] != source.centred.shape[0] or target.k != source.k:
