@@ -284,6 +284,20 @@ def lens_summary(results: dict[str, LensResult]) -> dict:
     }
 
 
+def lens_bands(stored: dict, metric: str = "kl") -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Each model's tuned-lens per-layer 95 % interval over seeds (low, high) from summary.json's lens
+    section, in nats; None when the summary has none (one seed, or an older summary)."""
+    key = {"kl": "tuned_kl", "cross_entropy": "tuned_ce"}[metric]
+    bands = {}
+    for name in LENS_MODELS:
+        values = stored.get(name) or {}
+        low, high = values.get(f"{key}_low"), values.get(f"{key}_high")
+        if low is None or high is None or any(v is None for v in (*low, *high)):
+            return None
+        bands[name] = (np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64))
+    return bands
+
+
 def lens_from_summary(stored: dict) -> dict[str, LensResult]:
     """The inverse of `lens_summary`: each model's lens results as read back from summary.json."""
     from tieviz.analysis.lens import LensStatistics

@@ -12,16 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tieviz.analysis.alignment import (
-    MEASURES,
-    bias_scores,
-    compare_embeddings,
-    compare_prepared,
-    prepare,
-    shuffled_rows,
-)
+from tieviz.analysis.alignment import bias_scores, prepare, shuffled_rows
 from tieviz.analysis.curves import EARLY_FRACTION, LATE_FRACTION, paper_share_summary, window_mean
 from tieviz.analysis.lens import early_layers
+from tieviz.analysis.measures import MEASURES, scores
 from tieviz.analysis.stats import SeedStat, seed_stat
 from tieviz.config import COMPARED_ARMS, ExperimentConfig
 from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
@@ -91,16 +85,15 @@ def chance_floor(
     prepared once; a shuffle only permutes its rows.
     """
     rng = np.random.default_rng(seed)
-    scores: dict[str, list[float]] = {m: [] for m in MEASURES}
+    shuffled: dict[str, list[float]] = {m: [] for m in MEASURES}
     prepared = prepare(tied)
     sources = [prepare(matrix) for matrix in untied]
     for _ in range(permutations):
         order = rng.permutation(tied.shape[0])
         for source in sources:
-            similarity = compare_prepared(prepared, shuffled_rows(source, order))
-            for m in MEASURES:
-                scores[m].append(getattr(similarity, m))
-    return {m: float(np.mean(v)) for m, v in scores.items()}
+            for m, value in scores(prepared, shuffled_rows(source, order)).items():
+                shuffled[m].append(value)
+    return {m: float(np.mean(v)) for m, v in shuffled.items()}
 
 
 def measure_seed(
@@ -158,8 +151,7 @@ def same_recipe_baseline(runs: dict[str, Run], tokens: np.ndarray) -> dict[str, 
     """
     target = runs["baseline"].embeddings()[1][tokens]
     source = runs["untied"].embeddings()[1][tokens]
-    similarity = compare_embeddings(target, source)
-    return {m: getattr(similarity, m) for m in MEASURES}
+    return scores(prepare(target), prepare(source))
 
 
 def bias_numbers(bias: dict[str, dict[str, float]]) -> dict[str, float]:

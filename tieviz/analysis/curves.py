@@ -124,13 +124,18 @@ def rolling_output_share(
     return np.divide(sum_out, total, out=np.full(total.shape, np.nan), where=total > 0)
 
 
+def share_span_end(n_steps: int, key: str) -> int:
+    """The last step of one of SHARE_FRACTIONS' spans of a run of n_steps: the fraction rounded up, >= 1."""
+    return _window_end(n_steps, SHARE_FRACTIONS[key])
+
+
 def shares_at_fractions(grad_in: Sequence[float], grad_out: Sequence[float]) -> dict[str, float]:
     """`output_share` (a plain sum, no rolling window) over each of SHARE_FRACTIONS' first spans of steps;
     each span is at least one step."""
     n = len(grad_in)
     return {
-        key: output_share(grad_in[: _window_end(n, fraction)], grad_out[: _window_end(n, fraction)])
-        for key, fraction in SHARE_FRACTIONS.items()
+        key: output_share(grad_in[: share_span_end(n, key)], grad_out[: share_span_end(n, key)])
+        for key in SHARE_FRACTIONS
     }
 
 
