@@ -248,4 +248,4 @@ def bias_scores(tied: Matrix, untied_in: Matrix, untied_out: Matrix, k: int = 10
         m if isinstance(m, PreparedEmbedding) else prepare(m, k) for m in (tied, untied_in, untied_out)
     )
     sides = {"out": scores(tied, untied_out), "in": scores(tied, untied_in)}
-    return {f"{m}_{side}": sides[side][m] for m in MEASURES for side in ("out", "in")}
+    return {f"{m}_{side}": sides[side][m] for m in sides["out"] for side in ("out", "in")}
