@@ -66,8 +66,8 @@ def test_the_summary_records_its_design_baseline_floors_and_lens_fit(tiny_experi
         assert len(raw["stats"][f"baseline.{m}"]["per_seed"]) == summary.n_seeds == 2
     assert raw["floors_shuffles"] >= 100
     assert all(stat.n == 2 for name, stat in summary.stats.items() if name.startswith("bias."))
-    assert summary.lens["held_out"] is True and summary.lens["fit_windows"] > 0
-    assert raw["lens"]["converged"] is True
+    assert summary.lens.held_out is True and summary.lens.fit_windows > 0
+    assert raw["lens"]["converged"] is True and summary.lens.converged is True
     steps = [n for per_model in raw["lens"]["fit_steps"].values() for n in per_model]
     assert len(steps) == 4 and all(0 < n < config.lens.max_steps for n in steps)
     assert set(summary.arms) == {"tied", "untied", "scaled"}  # the baseline model is not a compared arm
@@ -98,12 +98,12 @@ def test_the_lens_is_fitted_on_training_text_and_scored_on_held_out_text(tiny_ex
     from tieviz.runs import Run
 
     _, _, summary = tiny_experiment
-    run = Run(Path(summary.arms["tied"]["run_dir"]))
+    run = Run(Path(summary.arms["tied"].run_dir))
     fit, score = lens_windows(run)
     tokens, split = run.tokens(), run.info["n_train_tokens"]
     assert fit.flatten().tolist() == tokens[: fit.numel()].tolist()  # the training split's start
     assert score.flatten().tolist() == tokens[split : split + score.numel()].tolist()  # validation text
-    assert summary.lens["fit_windows"] == fit.shape[0] and summary.lens["score_windows"] == score.shape[0]
+    assert summary.lens.fit_windows == fit.shape[0] and summary.lens.score_windows == score.shape[0]
     # Scored on other text than it was fitted on: an in-sample score would reproduce the fit's own KL.
     in_sample = model_lens_result(run.load_model(), fit, run.analysis_dir("lens"), run.key, 20)
     held_out = model_lens_result(

@@ -149,21 +149,21 @@ def lens_note(summary: Summary) -> str:
     """How the lens was fitted and scored, in one sentence."""
     lens = summary.lens
     fit = _fit_words(lens)
-    if lens.get("held_out"):
+    if lens.held_out:
         return (
-            f"Translators were fitted on {lens.get('fit_windows')} windows of training text{fit} and scored "
-            f"on {lens.get('score_windows')} held-out validation windows neither the model nor the lens saw."
+            f"Translators were fitted on {lens.fit_windows} windows of training text{fit} and scored "
+            f"on {lens.score_windows} held-out validation windows neither the model nor the lens saw."
         )
     return f"These lens statistics were scored on the text the translators were fitted on (in-sample){fit}."
 
 
-def _fit_words(lens: dict) -> str:
-    """How long the translators were fitted and whether every fit converged, in words."""
-    steps = [n for per_model in (lens.get("fit_steps") or {}).values() for n in per_model]
+def _fit_words(lens) -> str:
+    """How long the translators were fitted and whether every fit converged, in words (a LensRecord)."""
+    steps = [n for per_model in lens.fit_steps.values() for n in per_model]
     if not steps:
         return ""
     span = f"{min(steps)}" if min(steps) == max(steps) else f"{min(steps)} to {max(steps)}"
-    if lens.get("converged"):
+    if lens.converged:
         return (
             f", until their loss on a held-out quarter of it stopped falling ({span} Adam steps; every fit "
             "converged)"

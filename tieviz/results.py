@@ -17,6 +17,7 @@ from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_b
 from tieviz.config import LensConfig
 from tieviz.data import SPECIAL_TOKENS
 from tieviz.runs import Run
+from tieviz.summary import LensCurves, LensRecord
 
 LENS_SEQUENCES = 64  # windows the tuned lens is scored on (validation split); fitted on LensConfig's
 # The translators are fitted to convergence (`LensConfig`); an upload's lens may cap the steps lower.
@@ -183,12 +184,16 @@ def lens_result(
     run: Run,
     settings: LensConfig = DEFAULT_LENS,
     progress: Callable[[int, int], None] | None = None,
+    steps: int | None = None,
 ) -> LensResult:
     """Tuned and logit lens statistics of one run, held out; the trained translators are cached in the run.
 
     Without a progress callback the statistics are also kept in memory per (run, settings): a committed
     run never changes, and every point of an α sweep scores the same tied and untied runs again.
+    `steps` lowers the settings' step cap (quick previews and tests; the result says if it converged).
     """
+    if steps is not None:
+        settings = replace(settings, max_steps=min(steps, settings.max_steps))
     if progress is None:
         return _remembered_lens_result(str(run.path.resolve()), run.key, settings)
     return _lens_result(run, settings, progress)
@@ -284,40 +289,41 @@ def lens_summary(results: dict[str, LensResult]) -> dict:
     }
 
 
-def lens_bands(stored: dict, metric: str = "kl") -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    """Each model's tuned-lens per-layer 95 % interval over seeds (low, high) from summary.json's lens
-    section, in nats; None when the summary has none (one seed, or an older summary)."""
+def lens_bands(stored: LensRecord, metric: str = "kl") -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Each model's tuned-lens per-layer 95 % interval over seeds (low, high) from the summary's lens
+    record, in nats; None when the summary has none (one seed, or an older summary)."""
     key = {"kl": "tuned_kl", "cross_entropy": "tuned_ce"}[metric]
     bands = {}
     for name in LENS_MODELS:
-        values = stored.get(name) or {}
-        low, high = values.get(f"{key}_low"), values.get(f"{key}_high")
+        curves = stored.models.get(name)
+        low = None if curves is None else getattr(curves, f"{key}_low")
+        high = None if curves is None else getattr(curves, f"{key}_high")
         if low is None or high is None or any(v is None for v in (*low, *high)):
             return None
         bands[name] = (np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64))
     return bands
 
 
-def lens_from_summary(stored: dict) -> dict[str, LensResult]:
+def lens_from_summary(stored: LensRecord) -> dict[str, LensResult]:
     """The inverse of `lens_summary`: each model's lens results as read back from summary.json."""
     from tieviz.analysis.lens import LensStatistics
 
-    def statistics(values: dict, kind: str) -> LensStatistics:
+    def statistics(curves: LensCurves, kind: str) -> LensStatistics:
         return LensStatistics(
-            kl=np.asarray(values[f"{kind}_kl"]),
-            cross_entropy=np.asarray(values[f"{kind}_ce"]),
-            layer_names=list(values["layers"]),
+            kl=np.asarray(getattr(curves, f"{kind}_kl")),
+            cross_entropy=np.asarray(getattr(curves, f"{kind}_ce")),
+            layer_names=list(curves.layers),
         )
 
     return {
         name: LensResult(
-            tuned=statistics(values, "tuned"),
-            logit=statistics(values, "logit"),
-            contributions=np.asarray(values["contributions"]),
-            fit_windows=int(stored.get("fit_windows", 0)),
-            score_windows=int(stored.get("score_windows", 0)),
-            held_out=bool(stored.get("held_out", False)),
+            tuned=statistics(curves, "tuned"),
+            logit=statistics(curves, "logit"),
+            contributions=np.asarray(curves.contributions),
+            fit_windows=stored.fit_windows,
+            score_windows=stored.score_windows,
+            held_out=stored.held_out,
         )
-        for name, values in stored.items()
+        for name, curves in stored.models.items()
         if name in LENS_MODELS
     }

@@ -4,15 +4,20 @@ output matrices at each saved checkpoint. Accepts partial input, as a run may st
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.measures import PAPER_MEASURE, measure_record
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
 
+if TYPE_CHECKING:
+    from tieviz.summary import BiasOverTraining
+
 
 def bias_over_training_figure(
-    bias: dict,
+    bias: dict | BiasOverTraining,
     measure: str = PAPER_MEASURE,
     floor: float | None = None,
     baseline: float | None = None,
@@ -46,7 +51,7 @@ def bias_over_training_figure(
         )
         + "The bias can peak early and then fall back; what counts is where it ends."
     )
-    bias = bias or {}
+    bias = (bias.to_dict() if hasattr(bias, "to_dict") else bias) or {}  # a BiasOverTraining, or partial
     steps = np.asarray(bias.get("steps") or [], dtype=np.float64)
     drawn = False
     for index, arm in enumerate(a for a in ("tied", "scaled") if isinstance(bias.get(a), dict)):
