@@ -237,10 +237,9 @@ def early_window_sentence(summary: Summary) -> str:
             f"{_stat_text(early, unit='×')}, against {_stat_text(late, unit='×')} over the last "
             f"{LATE_FRACTION:.0%}."
         )
-    over = summary.bias_over_training or {}
-    tied = over.get("tied") or {}
-    steps = over.get("steps") or []
-    out, inp = tied.get(f"{PAPER_MEASURE}_out") or [], tied.get(f"{PAPER_MEASURE}_in") or []
+    over = summary.bias_over_training
+    steps = over.steps
+    out, inp = over.series("tied", f"{PAPER_MEASURE}_out"), over.series("tied", f"{PAPER_MEASURE}_in")
     if steps and len(out) == len(inp) == len(steps):
         bias = [o - i for o, i in zip(out, inp, strict=True)]
         peak = max(range(len(bias)), key=bias.__getitem__)
