@@ -40,6 +40,7 @@ elif experiment is not None:
     summary = experiment.summary
     st.subheader("Headline numbers")
     st.caption(seeds_note(summary))
+    ui.define("seed", "interval", "verdict")
     tiles = headlines(summary)
     for row in (tiles[:3], tiles[3:]):  # three a row: a value with its interval needs the width
         for col, tile in zip(st.columns(3), row, strict=False):
@@ -49,6 +50,7 @@ elif experiment is not None:
     with st.expander("Every measure, with chance floors and the same-recipe baseline"):
         st.dataframe(bias_table(summary), hide_index=True, key="overview-bias-table", width="stretch")
         st.caption(bias_table_caption(summary))
+        ui.define("chance_floor", "baseline")
     from tieviz.figures.bias import summary_bias_figure
     from tieviz.figures.curves import gradient_ratio_figure, loss_figure
 

@@ -32,6 +32,7 @@ st.markdown(
     "trains each seed's tied and untied models once and shares them between its points, and points trained "
     "before are reused."
 )
+ui.define("sweep", "chance_floor", "baseline")
 
 with st.container(border=True):
     left, middle, right = st.columns(3)

@@ -28,6 +28,8 @@ st.markdown(
     "picker in the sidebar; asking for one that was already trained opens it at once."
 )
 
+ui.define("arm", "seed", "interval")
+
 device_note = st.empty()  # filled once torch has said which device "auto" means (slow the first time)
 
 ui.url_state("train_preset", "toy", ui.choice(tuple(PRESETS)))

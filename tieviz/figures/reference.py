@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.curves import PAPER_FIRST_STEPS, PAPER_SHARE_WINDOW, rolling_output_share, series
-from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, mark_no_data
+from tieviz.figures.base import SHARE_AXIS, CaptionedFigure, arm_colour, base_figure, mark_no_data
 from tieviz.reference import ATTRIBUTION, Drift, GradientNorms
 
 REFERENCE_COLOUR = "#444444"
@@ -22,8 +22,7 @@ def paper_share_figure(
         "training step (log scale)",
         f"output share over {PAPER_SHARE_WINDOW}-step windows",
         xaxis_type="log",
-        yaxis_range=[0, 1],
-        yaxis_tickformat=".0%",
+        yaxis=SHARE_AXIS,
         legend_title_text="model",
     )
     caption = (
