@@ -75,11 +75,11 @@ if advanced:
                     path, words = save_text_upload(
                         ui.data_root(), ui.visitor(), upload.name, upload.getvalue()
                     )
-                    st.caption(f"{upload.name}: {words:,} words")
+                    st.caption(f"{ui.plain(upload.name)}: {words:,} words")
                     overrides["path"] = str(path)
                 except ValueError as error:
                     upload_error = str(error)
-                    st.error(f"This file cannot be used: {upload_error}", icon=":material/error:")
+                    st.error(f"This file cannot be used: {ui.plain(upload_error)}", icon=":material/error:")
         c = st.columns(4)
         overrides["d_model"] = c[0].number_input(
             "Width (d_model)", *BOUNDS["d_model"], base.model.d_model, 8, key=f"adv-{name}-d_model"
@@ -137,7 +137,7 @@ try:
     candidate.validate()  # the rules the CLI and the job manager apply, in one sentence
     config = candidate
 except ValueError as error:
-    st.error(f"These settings cannot run: {error}", icon=":material/error:")
+    st.error(f"These settings cannot run: {ui.plain(error)}", icon=":material/error:")
 
 missing_file = config is not None and config.data.corpus == "file" and not config.data.path
 if config is not None and not missing_file:
@@ -156,7 +156,7 @@ elif missing_file and upload_error is None:
 ui.host_access()
 refusal = ui.over_limits(config) if config is not None else None
 if refusal:
-    st.warning(f"This site would not run it: {refusal}.", icon=":material/block:")
+    st.warning(f"This site would not run it: {ui.plain(refusal)}.", icon=":material/block:")
 if st.button(
     "Start training",
     type="primary",
@@ -210,11 +210,13 @@ def show_job(job, manager, mine: bool) -> None:
             st.success(f"Finished {how}.", icon=":material/check_circle:")
             st.button("Open this experiment", key=f"open-{job.id}", on_click=open_experiment, args=(job.key,))
         elif job.status == "failed":
-            st.error(f"Training failed: {job.error}", icon=":material/error:")
+            st.error(f"Training failed: {ui.plain(job.error)}", icon=":material/error:")
         elif job.status == "cancelled":
-            st.warning(f"Cancelled: {job.error}." if job.error else "Cancelled.", icon=":material/cancel:")
+            st.warning(
+                f"Cancelled: {ui.plain(job.error)}." if job.error else "Cancelled.", icon=":material/cancel:"
+            )
         else:
-            st.warning(f"Interrupted: {job.error}", icon=":material/warning:")
+            st.warning(f"Interrupted: {ui.plain(job.error)}", icon=":material/warning:")
         if mine and job.status in ACTIVE:
             st.button(
                 "Cancel", key=f"cancel-{job.id}", icon=":material/stop:", on_click=cancel, args=(job.id,)

@@ -170,6 +170,9 @@ def run_experiment(
     config = resolve(config)
     if (summary := cached_summary(config, store)) is not None:
         return replace(summary, cache_hit=True)
+    from tieviz.threads import use_threads_for
+
+    use_threads_for(config)  # small models on one thread: a busy host stays fast (see tieviz.threads)
     started = time.perf_counter()
     corpus_cache: list[Any] = []
 

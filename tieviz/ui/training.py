@@ -13,6 +13,7 @@ import streamlit as st
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.ui.identity import trusted, visitor
+from tieviz.ui.text import plain
 
 if TYPE_CHECKING:
     from tieviz.jobs import JobManager
@@ -48,10 +49,10 @@ def start_training(config: ExperimentConfig) -> bool:
     try:
         job = manager().submit(config, visitor(), trusted=trusted())
     except LimitError as error:
-        st.error(f"Not started: {error}.", icon=":material/block:")
+        st.error(f"Not started: {plain(error)}.", icon=":material/block:")
         return False
     except ValueError as error:
-        st.error(f"Not started: {error}", icon=":material/error:")
+        st.error(f"Not started: {plain(error)}", icon=":material/error:")
         return False
     st.session_state["last_job"] = job.id
     return True
