@@ -175,6 +175,14 @@ def test_url_opens_the_same_view(open_app, toy_data):
     assert shared.slider(key="maps_n").value == 20
     assert shared.selectbox(key="maps_token").value == token
     assert shared.toggle(key="maps_scaled").value is True
+    # The UMAP choice says what the timing model expects for these 20 tokens and 4 maps, not a fixed guess.
+    import sys
+
+    from tieviz.estimate import duration
+    from tieviz.timing import umap_seconds
+
+    umap_label = shared.radio(key="maps_method").options[1]
+    assert duration(umap_seconds(20, 4, "umap" in sys.modules)) in umap_label
     # The neighbour tables of the searched token, one per matrix (tied, untied in/out, scaled).
     neighbours = [d.value for d in shared.dataframe if list(d.value.columns) == ["token", "cosine"]]
     assert len(neighbours) == 4
