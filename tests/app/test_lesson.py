@@ -153,3 +153,13 @@ def test_every_glossary_term_is_used_by_the_pages_and_every_page_term_is_defined
         assert key in TERMS
         users = [page for page, words in text.items() if TERMS[key].phrases[0].lower() in words]
         assert len(users) >= 2, f"{TERMS[key].word} is used on {users}"
+
+
+def test_every_page_script_is_in_the_lesson_and_so_under_test():
+    """The page tests take their pages from the lesson; a script left out of it would go untested."""
+    from pathlib import Path
+
+    from tests.app.conftest import PAGES
+
+    root = Path(__file__).resolve().parents[2]
+    assert sorted(PAGES) == sorted(f"pages/{p.name}" for p in (root / "pages").glob("*.py"))
