@@ -10,6 +10,7 @@ import streamlit as st
 from tieviz import ui
 from tieviz.analysis.verdicts import MEASURE_NAMES, Verdict
 from tieviz.config import PRESETS, preset
+from tieviz.jobs.store import ACTIVE as JOB_ACTIVE
 from tieviz.sweep import AXES, SweepConfig, collect_sweep, sweep_rows
 from tieviz.ui.sweeps import SWEEP_KEY, point_states, recorded_sweeps, resume_sweep, start_sweep
 
@@ -21,7 +22,7 @@ DEFAULT_VALUES = {
     "n_layers": "1, 2, 3",
     "steps": "50, 100, 200",
 }
-ACTIVE = ("queued", "running", "waiting")
+ACTIVE = (*JOB_ACTIVE, "waiting")  # a point this session will queue once its queue has room
 
 st.title("Sweeps: the bias along α and along scale")
 st.markdown(

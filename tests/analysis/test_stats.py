@@ -63,3 +63,17 @@ def test_round_trip_through_a_dict():
 def test_no_seeds_is_an_error():
     with pytest.raises(ValueError, match="at least one seed"):
         seed_stat([])
+
+
+def test_nats_to_bits_on_a_known_answer_for_numbers_arrays_and_seed_stats():
+    import math
+
+    import numpy as np
+
+    from tieviz.analysis.stats import nats_to_bits
+
+    assert nats_to_bits(math.log(2)) == pytest.approx(1.0)  # ln 2 nats is one bit
+    np.testing.assert_allclose(nats_to_bits(np.array([0.0, math.log(4)])), [0.0, 2.0])
+    stat = nats_to_bits(seed_stat([math.log(2), math.log(8)]))
+    assert stat.mean == pytest.approx(2.0) and stat.per_seed == pytest.approx((1.0, 3.0))
+    assert stat.ci_low < 2.0 < stat.ci_high

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from tieviz.analysis.model_parts import model_parts, residual_states
+from tieviz.analysis.stats import nats_to_bits
 from tieviz.atomic import atomic_path
 
 _FORMAT = "tieviz-tuned-lens-1"
@@ -189,7 +189,7 @@ class LensStatistics:
 
     @property
     def kl_bits(self) -> np.ndarray:
-        return self.kl / math.log(2)
+        return nats_to_bits(self.kl)
 
 
 def lens_statistics(model: nn.Module, lens: Lens, input_ids: torch.Tensor) -> LensStatistics:

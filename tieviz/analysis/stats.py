@@ -103,3 +103,19 @@ def format_stat(
         return f"{stat.mean:{sign}.{default_decimals}f}{unit}{suffix}".replace("-", "−")
     places = decimals_for(stat.half_width, default_decimals)
     return f"{stat.mean:{sign}.{places}f} ± {stat.half_width:.{places}f}{unit}".replace("-", "−")
+
+
+def nats_to_bits(value):
+    """Information in nats as bits (1 nat = 1/ln 2 = 1.443 bits): a number, an array or a SeedStat.
+
+    The one conversion: the lens statistics, its figure and its verdict all read their bits from here.
+    """
+    scale = 1 / math.log(2)
+    if isinstance(value, SeedStat):
+        return SeedStat(
+            value.mean * scale,
+            None if value.ci_low is None else value.ci_low * scale,
+            None if value.ci_high is None else value.ci_high * scale,
+            tuple(v * scale for v in value.per_seed),
+        )
+    return value * scale

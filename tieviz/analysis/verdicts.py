@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from tieviz.analysis.stats import SeedStat
+from tieviz.analysis.stats import SeedStat, nats_to_bits
 from tieviz.analysis.stats import format_stat as _format_stat
 
 format_stat = partial(_format_stat, mark_one_seed=False)  # a verdict says "one seed" once, in words
@@ -272,13 +272,7 @@ def symmetry_claim(gap: SeedStat, against: str = "bigrams") -> Verdict:
 
 def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
     """Claim 3 over seeds: is the tied model's early-layer held-out tuned-lens KL above the untied one's?"""
-    unit, scale = (" bits", 1 / 0.6931471805599453) if bits else (" nats", 1.0)
-    shown = SeedStat(
-        gap.mean * scale,
-        None if gap.ci_low is None else gap.ci_low * scale,
-        None if gap.ci_high is None else gap.ci_high * scale,
-        tuple(v * scale for v in gap.per_seed),
-    )
+    unit, shown = (" bits", nats_to_bits(gap)) if bits else (" nats", gap)
     numbers = (
         f"early-layer KL tied − untied {format_stat(shown, unit, signed=True)} ({_over(gap)}, held-out text)"
     )

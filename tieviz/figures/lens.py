@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.lens import LensStatistics
+from tieviz.analysis.stats import nats_to_bits
 from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour
 
 _METRIC_NAMES = {"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}
@@ -16,7 +16,7 @@ _METRIC_NAMES = {"kl": "KL to the final prediction", "cross_entropy": "next-toke
 
 def _values(stats: LensStatistics, metric: str, bits: bool) -> np.ndarray:
     values = np.asarray(getattr(stats, metric), dtype=np.float64)
-    return values / math.log(2) if bits else values
+    return nats_to_bits(values) if bits else values
 
 
 def lens_figure(
