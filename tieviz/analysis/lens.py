@@ -1,7 +1,7 @@
 """Logit lens and tuned lens (Belrose et al. 2023): what each layer's residual stream would predict.
 
 The tuned lens learns one affine translator per layer, initialised to the identity, trained to
-minimise KL(p_final || p_lens). science.md claim 3 reads its per-layer KL for tied vs untied models.
+minimise KL(p_final || p_lens). docs/science.md (claim 3) reads its per-layer KL for tied vs untied models.
 """
 
 from __future__ import annotations

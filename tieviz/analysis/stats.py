@@ -1,9 +1,9 @@
 """Numbers over seeds: a mean with its 95 % interval, and the precision that interval supports.
 
-A number from one seed is an anecdote (shared/science.md, "Evidence"). Every headline number of a
-multi-seed experiment is a `SeedStat`: the per-seed values, their mean and a two-sided 95 % Student-t
-interval for that mean (t with n - 1 degrees of freedom over the per-seed values; no bootstrap, which
-is unreliable for the 3 to 5 seeds tieviz trains). With one seed there is no interval and the bounds
+A number from one seed is an anecdote (docs/science.md, "How much a number may claim"). Every headline
+number of a multi-seed experiment is a `SeedStat`: the per-seed values, their mean and a two-sided 95 %
+Student-t interval for that mean (t with n - 1 degrees of freedom over the per-seed values; no bootstrap,
+which is unreliable for the 3 to 5 seeds tieviz trains). With one seed there is no interval and the bounds
 are None.
 """
 

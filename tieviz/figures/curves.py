@@ -1,4 +1,4 @@
-"""Curves over training: the gradient ratio and share (science.md claim 2) and the loss cost of each arm.
+"""Curves over training: the gradient ratio and share (docs/science.md, claim 2), and each arm's loss.
 
 Every figure accepts partial input, because the dashboard draws them while a run is still training.
 """

@@ -1,4 +1,4 @@
-"""Figures for the lens (science.md claim 3): per-layer KL / cross-entropy, and per-block residual updates."""
+"""The lens's figures (docs/science.md, claim 3): per-layer KL or cross-entropy, per-block updates."""
 
 from __future__ import annotations
 
