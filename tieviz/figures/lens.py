@@ -11,7 +11,10 @@ from tieviz.analysis.lens import LensStatistics
 from tieviz.analysis.stats import nats_to_bits
 from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour
 
-_METRIC_NAMES = {"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}
+METRIC_NAMES = {  # the lens measures, as every menu, axis and title names them
+    "kl": "KL to the final prediction",
+    "cross_entropy": "next-token cross-entropy",
+}
 
 
 def _values(stats: LensStatistics, metric: str, bits: bool) -> np.ndarray:
@@ -26,7 +29,7 @@ def lens_figure(
     bits: bool = True,
 ) -> CaptionedFigure:
     """One line per model across layers: tuned lens solid, logit lens (when given) dashed."""
-    if metric not in _METRIC_NAMES:
+    if metric not in METRIC_NAMES:
         raise ValueError(f"metric must be 'kl' or 'cross_entropy', got {metric!r}")
     if not stats:
         raise ValueError("give lens statistics for at least one model")
@@ -49,9 +52,9 @@ def lens_figure(
             )
     fig.update_layout(
         template=TEMPLATE,
-        title=f"What each layer already predicts: {_METRIC_NAMES[metric]} per layer",
+        title=f"What each layer already predicts: {METRIC_NAMES[metric]} per layer",
         xaxis_title="residual stream after layer (input = embeddings)",
-        yaxis_title=f"{_METRIC_NAMES[metric]} ({unit})",
+        yaxis_title=f"{METRIC_NAMES[metric]} ({unit})",
         legend_title_text="model, lens",
     )
     fig.update_xaxes(type="category")
