@@ -40,13 +40,13 @@ elif experiment is not None:
     summary = experiment.summary
     st.subheader("Headline numbers")
     st.caption(seeds_note(summary))
-    ui.define("seed", "interval", "verdict")
     tiles = headlines(summary)
     for row in (tiles[:3], tiles[3:]):  # three a row: a value with its interval needs the width
         for col, tile in zip(st.columns(3), row, strict=False):
             col.metric(tile.label, tile.value, help=tile.help)
     for claim in ("bias", "scaling"):
         ui.show_verdict(summary.verdict(claim))
+    ui.define("seed", "interval", "verdict")  # after the numbers: a class sees the finding first
     with st.expander("Every measure, with chance floors and the same-recipe baseline"):
         st.dataframe(bias_table(summary), hide_index=True, key="overview-bias-table", width="stretch")
         st.caption(bias_table_caption(summary))
