@@ -228,10 +228,24 @@ def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp
     assert float(mapped.rsplit(" ", 1)[1]) > 0.05
 
 
+def ui_device() -> str:
+    """The device "auto" resolves to on this machine, as the dashboard reports it."""
+    from tieviz.device import resolve_device
+
+    return resolve_device("auto")
+
+
 def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path):
     from tieviz.jobs.store import JobStore
 
     at = open_app(tmp_path)
+    from tieviz.config import preset
+    from tieviz.estimate import duration
+    from tieviz.timing import estimate
+
+    # The button's time is the timing model's (a fresh folder: its guess), not a fixed "under a minute".
+    expected = duration(estimate(preset("toy"), ui_device(), []).seconds)
+    assert at.button(key="overview-train-toy").label == f"Quick toy run ({expected})"
     at.button(key="overview-train-toy").click().run()
     assert not at.exception
     assert at.title[0].value == "Train tied and untied twins"
