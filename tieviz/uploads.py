@@ -31,10 +31,12 @@ TTL_ENV = "TIEVIZ_UPLOAD_TTL_HOURS"
 MAX_TOTAL_ENV = "TIEVIZ_UPLOAD_MAX_TOTAL_MB"
 VISITOR_COUNT_ENV = "TIEVIZ_UPLOAD_MAX_PER_VISITOR"
 VISITOR_MB_ENV = "TIEVIZ_UPLOAD_MAX_VISITOR_MB"
+STAGED_ENV = "TIEVIZ_UPLOAD_MAX_STAGED_MB"
 DEFAULT_TTL_HOURS = 24.0
 DEFAULT_MAX_TOTAL_MB = 20_480
 DEFAULT_VISITOR_COUNT = 10
 DEFAULT_VISITOR_MB = 8_192
+DEFAULT_STAGED_MB = 4_096
 _VISITOR = re.compile(r"[a-z0-9]{8,32}")
 _UPLOAD_ID = re.compile(r"ck-[0-9a-f]{12}")
 _TEXT_NAME = re.compile(r"[0-9a-f]{12}-[A-Za-z0-9._-]{1,60}")  # what save_text_upload writes
@@ -231,12 +233,13 @@ def new_upload(
     visitor: str,
     files: Sequence[tuple[str, bytes]] | Path,
     name: str,
-    max_bytes: int = 4 * 2**30,
+    max_bytes: int | None = None,
     policy: CleanupPolicy | None = None,
 ) -> Upload:
     """Stage `files` (see `stage_upload`) as a new upload of `visitor`, then apply the clean-up policy.
 
-    A single upload may not exceed the total cap either. On a refused upload nothing is left behind.
+    `max_bytes` (default `max_staged_bytes()`) caps one staged checkpoint unpacked; a single upload may not
+    exceed the total cap or the visitor's quota either. On a refused upload nothing is left behind.
     `data` may be relative (the README's ./data); it is resolved here because the staged checkpoint is.
     """
     policy = policy or CleanupPolicy.from_env()
@@ -244,7 +247,7 @@ def new_upload(
     folder = _visitor_dir(data, visitor) / f"ck-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
     try:
-        cap = min(max_bytes, policy.max_total_bytes, policy.max_visitor_bytes)
+        cap = min(max_bytes or max_staged_bytes(), policy.max_total_bytes, policy.max_visitor_bytes)
         checkpoint = stage_upload(files, folder, max_total_bytes=cap)
         created = time.time()
         meta = {"name": name, "created": created, "checkpoint": str(checkpoint.relative_to(folder))}
@@ -255,6 +258,11 @@ def new_upload(
     cleanup_uploads(data, policy, keep=[folder])
     enforce_visitor_quota(data, visitor, policy, keep=folder)
     return Upload(folder.name, visitor, folder, checkpoint.resolve(), name, created)
+
+
+def max_staged_bytes() -> int:
+    """$TIEVIZ_UPLOAD_MAX_STAGED_MB (default 4,096): the most one checkpoint may hold once unpacked."""
+    return int(env_positive(STAGED_ENV, DEFAULT_STAGED_MB) * 2**20)
 
 
 def remove_upload(upload: Upload) -> None:

@@ -75,9 +75,9 @@ def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> N
     incoming = Path(task["incoming"])
     try:
         progress("unpacking and checking the files", 0.1)
-        upload = uploads.new_upload(
-            data, task["visitor"], _read_incoming(incoming), task["name"], max_bytes=task.get("max_bytes")
-        )
+        policy = uploads.CleanupPolicy(**task["policy"]) if task.get("policy") else None  # the server's
+        files = _read_incoming(incoming)
+        upload = uploads.new_upload(data, task["visitor"], files, task["name"], task.get("max_bytes"), policy)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
     try:
@@ -129,8 +129,19 @@ def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray:
     tokens = int(task["tokens"])
     if tokens >= vocab_size:
         return np.arange(vocab_size)
-    text = read_text(Path(task["frequency"])) if task.get("frequency") else TokenText(None, None, (), "")
-    return text.top_ids(vocab_size, tokens)
+    return _task_text(task).top_ids(vocab_size, tokens)
+
+
+def _task_text(task: dict[str, Any]) -> TokenText:
+    """The text a task names: a run's own corpus ("run"), a text job's result ("frequency"), or none."""
+    if task.get("run"):  # an example checkpoint: its run's own corpus
+        from tieviz.checkpoint_analysis.text import text_from_run
+        from tieviz.runs import Run
+
+        return text_from_run(Run(Path(task["run"])))
+    if task.get("frequency"):
+        return read_text(Path(task["frequency"]))
+    return TokenText(None, None, (), "")
 
 
 def _compare(out: Path, task: dict[str, Any], progress: Progress) -> None:
@@ -147,7 +158,9 @@ def _compare(out: Path, task: dict[str, Any], progress: Progress) -> None:
 def _lens(out: Path, task: dict[str, Any], progress: Progress) -> None:
     from tieviz.checkpoint_analysis.analyses import checkpoint_lens
 
-    text = read_text(Path(task["text"]))
+    text = _task_text(task)
+    if text.ids is None:
+        raise ValueError("The tuned lens needs a text read with the checkpoint's tokenizer, and it has none.")
     result = checkpoint_lens(
         Path(task["checkpoint"]),
         text,

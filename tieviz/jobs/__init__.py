@@ -153,6 +153,14 @@ class JobManager:
             )
             return self._job(state)
 
+    def find_checkpoint(self, task: dict) -> Job | None:
+        """The newest job for exactly this task (any status), without queueing anything."""
+        from tieviz.jobs.checkpoint import task_key
+
+        key = task_key(task)
+        same = [s for s in self.jobs_store.all() if s["key"] == key]
+        return self._job(same[-1]) if same else None
+
     def result_dir(self, job_id: str) -> Path:
         """The folder a done checkpoint job wrote its results into."""
         from tieviz.jobs.checkpoint import result_dir
