@@ -98,7 +98,7 @@ except Exception as error:  # noqa: BLE001 - the page's edge: one line, never a 
     st.error(cu.refusal(error, "Reading the checkpoint"), icon=":material/error:")
     st.stop()
 summary = ckpt.summary
-st.subheader(upload.name)
+st.subheader(ui.plain(upload.name))
 cu.summary_card(summary)
 
 # ---------------------------------------------------------------- the text behind frequencies and bigrams
@@ -120,13 +120,14 @@ try:
     text = cu.token_text(upload, text_source, text_path, summary.vocab_size)
     if text.ids is None:
         st.info(
-            f"{text.note} There is no frequency information: the first token ids stand in for the most "
-            "frequent tokens, the maps are drawn in one colour, and bigrams and the tuned lens need a "
-            "tokenizer.",
+            f"{ui.plain(text.note)} There is no frequency information: the first token ids stand in for "
+            "the most frequent tokens, the maps are drawn in one colour, and bigrams and the tuned lens need "
+            "a tokenizer.",
             icon=":material/info:",
         )
     else:
-        st.caption(f"{text.ids.size:,} tokens read from {READ_FROM[text_source]}. {text.note}")
+        read_from = READ_FROM[text_source]
+        st.caption(f"{text.ids.size:,} tokens read from {read_from}. {ui.plain(text.note)}")
     n_max = max(10, min(5000, summary.vocab_size))
     n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
     ids = text.top_ids(summary.vocab_size, n)
@@ -242,7 +243,7 @@ with tabs[4]:
         with cu.panel("The comparison"):
             other_ckpt = cu.loaded(str(other.checkpoint))  # read (and checked) when it was staged
             st.caption(
-                f"Compared with {other.name}: {other_ckpt.summary.architecture}, "
+                f"Compared with {ui.plain(other.name)}: {ui.plain(other_ckpt.summary.architecture)}, "
                 f"{'tied' if other_ckpt.summary.tied else 'untied'}, "
                 f"vocabulary {other_ckpt.summary.vocab_size:,}."
             )
@@ -301,7 +302,7 @@ with tabs[4]:
                     icon=":material/warning:",
                 )
             for note in result.notes:
-                st.warning(note, icon=":material/warning:")
+                st.warning(ui.plain(note), icon=":material/warning:")
             rows = [
                 {
                     "measure": MEASURE_LABELS[m],

@@ -245,3 +245,39 @@ def bias_scores(tied: Matrix, untied_in: Matrix, untied_out: Matrix, k: int = 10
     return scores_by_side(
         {"out": compare_prepared(tied, untied_out), "in": compare_prepared(tied, untied_in)}
     )
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """The tied matrix against the untied output ("out") and input ("inp") matrices, and against the
+    output matrix with its rows shuffled once per chance-floor permutation."""
+
+    out: EmbeddingSimilarity
+    inp: EmbeddingSimilarity
+    chance: tuple[EmbeddingSimilarity, ...]
+
+
+def pair_scores(
+    tied: np.ndarray,
+    untied_in: np.ndarray,
+    untied_out: np.ndarray,
+    *,
+    k: int = 10,
+    shuffles: int = 3,
+    seed: int = 0,
+    progress=None,
+) -> PairScores:
+    """Table 1 of one tied/untied pair with its chance floor; rows are the same tokens in the same order.
+
+    The floor's permutations come from `np.random.default_rng(seed)`, one `permutation(N)` per shuffle.
+    """
+    tied_p = prepare(tied, k)
+    out_p = prepare(untied_out, k)
+    in_p = prepare(untied_in, k)
+    rng = np.random.default_rng(seed)
+    n = tied_p.centred.shape[0]
+    chance = tuple(
+        compare_prepared(tied_p, prepare(np.asarray(untied_out)[rng.permutation(n)], k))
+        for _ in range(shuffles)
+    )
+    return PairScores(compare_prepared(tied_p, out_p), compare_prepared(tied_p, in_p), chance)

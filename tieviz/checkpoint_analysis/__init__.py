@@ -23,7 +23,7 @@ from tieviz.checkpoint_analysis.loaded import (
     load_checkpoint,
     read_final_norm,
 )
-from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, pair_verdict, read_pair
+from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, read_pair
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
 from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
 from tieviz.checkpoint_analysis.work import (
@@ -45,7 +45,6 @@ __all__ = [
     "compare_cost",
     "compare_pair",
     "floor_is_high",
-    "pair_verdict",
     "read_lens",
     "read_pair",
     "read_result",

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tieviz.analysis.alignment import MEASURES, compare_embeddings, scores_by_side
 from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
 from tieviz.checkpoints import CheckpointError
 
@@ -44,37 +43,20 @@ def tied_and_untied(a: LoadedCheckpoint, b: LoadedCheckpoint) -> tuple[LoadedChe
 def paper_comparison(
     a: LoadedCheckpoint, b: LoadedCheckpoint, token_ids: np.ndarray, k: int = 10, seed: int = 0
 ) -> PaperComparison:
-    """Claim 1 over `token_ids`: the numbers of `bias_scores`, per-token cosines and a chance level."""
-    tied, untied = tied_and_untied(a, b)
+    """Claim 1 over `token_ids` with one chance shuffle: `compare` on two loaded checkpoints, in the
+    shape the page reads (kept for it until it reads `PairComparison` itself)."""
+    from tieviz.checkpoint_analysis.compare import compare
+
+    tied_and_untied(a, b)
     ids = np.asarray(token_ids, dtype=np.int64)
     if ids.size <= k:
         raise ValueError(f"The comparison needs more than {k} tokens, got {ids.size}.")
-    tied_E, untied_E, untied_U = tied.W_E[ids], untied.W_E[ids], untied.W_U[ids]
-    notes = []
-    if [tied.labels[i] for i in ids] != [untied.labels[i] for i in ids]:
-        notes.append("The two tokenizers differ (or one is missing): the same id may not be the same token.")
-    width = max(tied_E.shape[1], untied_E.shape[1])
-    if ids.size <= 5 * width:
-        notes.append(
-            f"With {ids.size} tokens for width {width}, the fitted maps have many parameters per token, so "
-            "even unrelated matrices score well above 0: compare with the chance column, and use more tokens "
-            "where the vocabulary allows."
-        )
-    similarities = {
-        "out": compare_embeddings(tied_E, untied_U, k),
-        "in": compare_embeddings(tied_E, untied_E, k),
-    }
-    shuffled = untied_U[np.random.default_rng(seed).permutation(ids.size)]
-    chance = compare_embeddings(tied_E, shuffled, k)
+    result = compare(a, b, token_ids=ids, k=k, shuffles=1, seed=seed)
     return PaperComparison(
-        token_ids=ids,
-        labels=[tied.labels[i] for i in ids],
-        scores=scores_by_side(similarities),
-        chance={m: getattr(chance, m) for m in MEASURES},
-        per_token={
-            f"{m}_{side}": getattr(similarities[side], f"{m}_per_token")
-            for m in ("lin_cos", "proc_cos")
-            for side in ("out", "in")
-        },
-        notes=tuple(notes),
+        token_ids=result.token_ids_tied,
+        labels=list(result.labels),
+        scores=result.scores,
+        chance=result.chance,
+        per_token=result.per_token,
+        notes=result.notes,
     )

@@ -124,11 +124,11 @@ def read_text(out: Path) -> TokenText:
     return TokenText(ids, counts, tuple(meta["special_ids"]), meta["source"], meta["note"])
 
 
-def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray:
-    """All ids, or the `tokens` most frequent in the text the task names (the first ids without one)."""
+def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray | None:
+    """None for all tokens, else the `tokens` most frequent in the text the task names (first ids without)."""
     tokens = int(task["tokens"])
     if tokens >= vocab_size:
-        return np.arange(vocab_size)
+        return None
     return _task_text(task).top_ids(vocab_size, tokens)
 
 

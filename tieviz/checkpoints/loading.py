@@ -80,6 +80,11 @@ class TokenLabels(Sequence[str]):
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def tokenizer(self) -> Any:
+        """The checkpoint's tokenizer, or None when it has none (labels are then "tok<i>")."""
+        return self._tokenizer
+
     @overload
     def __getitem__(self, index: int) -> str: ...
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
-from tieviz.estimate import check_bounds
 from tieviz.jobs.limits import (
     LimitError,
     Limits,
@@ -94,7 +93,7 @@ class JobManager:
         """
         from tieviz.experiment import cached_summary, experiment_path
 
-        check_bounds(config)
+        config.validate()
         check_size(config, trusted, self.limits)
         resolved = self.executor.resolve(config)
         key = resolved.key()

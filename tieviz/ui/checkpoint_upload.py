@@ -30,6 +30,7 @@ from tieviz.catalog import data_root
 from tieviz.checkpoint_analysis.host_models import HostModel, find_host_model
 from tieviz.checkpoints import CheckpointError
 from tieviz.ui.identity import trusted, visitor
+from tieviz.ui.text import plain
 from tieviz.ui.training import manager
 
 _PATH = re.compile(r"(?:^|[\s'\"(])(?:/[^/\s'\"]+){2,}")  # an absolute path of two or more parts
@@ -43,21 +44,24 @@ def loaded(path: str) -> ca.LoadedCheckpoint:
 
 
 def safe_line(message: str, what: str) -> str:
-    """A job's or refusal's one line, unless it looks like it holds a server path (then what failed)."""
+    """A job's or refusal's one line as plain text, unless it looks like it holds a server path.
+
+    It may quote the upload's own names, so it is escaped (`plain`) before it meets Markdown.
+    """
     message = " ".join(str(message).split())
-    return f"{what} failed on this checkpoint." if _PATH.search(message) else message
+    return plain(f"{what} failed on this checkpoint." if _PATH.search(message) else message)
 
 
 def refusal(error: Exception, what: str) -> str:
-    """One line for the page: a refusal's own sentence, else what failed and the exception's type only.
+    """One line for the page, as plain text: a refusal's own sentence, else what failed and the type only.
 
     Other exceptions' messages can carry the server's paths, so they are not shown, nor is any message
-    that looks like it holds one.
+    that looks like it holds one. A refusal quotes the upload's own names, so it is escaped (`plain`).
     """
     message = " ".join(str(error).split())
     if isinstance(error, CheckpointError | ValueError) and not _PATH.search(message):
-        return message
-    return f"{what} failed on this checkpoint ({type(error).__name__})."
+        return plain(message)
+    return plain(f"{what} failed on this checkpoint ({type(error).__name__}).")
 
 
 @contextmanager
@@ -84,13 +88,13 @@ def follow(task: dict, what: str) -> tuple[Path | None, str | None]:
     try:
         job = jobs.submit_checkpoint(task, visitor(), trusted=trusted())
     except LimitError as error:
-        return None, f"Not started: {error}."
+        return None, plain(f"Not started: {error}.")
     bar = None
     while job.status in ("queued", "running"):
         if job.status == "queued":
-            label = f"{what}: waiting for the job queue (position {job.position or 1})…"
+            label = f"{plain(what)}: waiting for the job queue (position {job.position or 1})…"
         else:
-            label = f"{what}: {job.phase or 'starting'}…"
+            label = f"{plain(what)}: {plain(job.phase or 'starting')}…"
         if bar is None:
             bar = st.progress(job.progress_fraction, text=label)
         else:
@@ -102,7 +106,8 @@ def follow(task: dict, what: str) -> tuple[Path | None, str | None]:
     if job.status == "done":
         return jobs.result_dir(job.id), None
     reason = safe_line(job.error or job.status, what)
-    return None, f"{what} failed: {reason}" if job.status == "failed" else f"{what} stopped: {reason}"
+    ended = "failed" if job.status == "failed" else "stopped"
+    return None, f"{plain(what)} {ended}: {reason}"
 
 
 def finished(task: dict) -> Path | None:
@@ -258,21 +263,22 @@ def layouts(cache_dir: str, ids: tuple[int, ...], method: str, _matrices: dict) 
 def summary_card(summary) -> None:
     params = f"{summary.n_params / 1e6:,.1f}M" if summary.n_params >= 1e6 else f"{summary.n_params:,}"
     cols = st.columns([3, 2, 2, 2, 1, 2])
-    cols[0].metric("Architecture", summary.architecture)
+    cols[0].metric("Architecture", plain(summary.architecture))
     cols[1].metric("Parameters", params)
     cols[2].metric("Vocabulary", f"{summary.vocab_size:,}")
     cols[3].metric("Width", f"{summary.d_model:,}")
-    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {summary.tied_reason}")
+    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {plain(summary.tied_reason)}")
     cols[5].metric("Embedding share", f"{summary.embedding_share:.1%}", help="W_E and W_U (once if tied)")
     st.caption(
-        f"{summary.model_type} · {summary.n_layers} layers · tying decided by {summary.tied_reason} · "
+        f"{plain(summary.model_type)} · {summary.n_layers} layers · tying decided by "
+        f"{plain(summary.tied_reason)} · "
         f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
         f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
     )
     for warning in summary.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(plain(warning), icon=":material/warning:")
     for note in summary.notes:
-        st.caption(note)
+        st.caption(plain(note))
 
 
 def series_panel(hosted: list[HostModel], main: Source, frequency: str) -> None:
