@@ -146,7 +146,7 @@ class JobManager:
                 if checkpoint.result_dir(self.jobs_store.root, state["id"]).is_dir():
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
             check_queue(self._active_count(states, visitor), visitor, self.limits)
-            hard = checkpoint.hard_limits(self.limits, trusted, cores)
+            hard = checkpoint.hard_limits(self.limits, trusted, cores, checkpoint.input_bytes(task))
             state = self.jobs_store.create(
                 key, task, visitor, trusted=trusted, kind=checkpoint.KIND, hard_limits=hard
             )

@@ -36,6 +36,7 @@ KIND = "checkpoint"
 TASKS = ("stage", "text", "compare", "lens", "series")
 HOST_MEMORY_SHARE = 0.75  # with no memory cap configured, a job may still not take the server's memory
 CPU_GRACE_SECONDS = 60  # CPU seconds beyond the time limit before the kernel stops a worker
+MIN_JOB_BYTES = 1 << 30  # what any checkpoint job may add: a tokenizer, a text, the two matrices
 PROGRESS_STEPS = 1000  # a checkpoint job's progress is step / total with this total
 STATE_INTERVAL = 0.3  # seconds between progress writes
 
@@ -63,14 +64,18 @@ def budget(limits: Limits, trusted: bool, cores: int = 1) -> Budget:
     )
 
 
-def hard_limits(limits: Limits, trusted: bool, cores: int = 1) -> dict[str, int]:
+def hard_limits(limits: Limits, trusted: bool, cores: int = 1, input_bytes: int = 0) -> dict[str, int]:
     """The kernel limits a checkpoint job's worker runs under: memory its own work may add, CPU seconds.
 
-    Recorded in the job's state so that the worker (started from a long-lived forkserver that does not see
-    later changes of the environment) applies exactly what was decided at submission.
+    The memory is the site's budget, but never less than MIN_JOB_BYTES plus twice the files a staging job
+    reads (they are held while written out): the budget sizes the work a visitor chooses (tokens compared,
+    a model for the lens), not whether an upload can be read at all. Recorded in the job's state so that
+    the worker (started from a long-lived forkserver that does not see later changes of the environment)
+    applies exactly what was decided at submission.
     """
     plan = budget(limits, trusted, cores)
-    hard = {"memory_bytes": int(plan.memory_bytes)}
+    floor = MIN_JOB_BYTES + 2 * int(input_bytes)
+    hard = {"memory_bytes": max(int(plan.memory_bytes), floor) if plan.memory_bytes else 0}
     if plan.seconds:
         hard["cpu_seconds"] = int(plan.seconds * max(1, cores) + CPU_GRACE_SECONDS)
     return hard
@@ -236,3 +241,11 @@ def _failed(jobs: JobStore, job_id: str, error: BaseException) -> dict[str, Any]
             "error": f"a library written in Rust crashed on this input ({error_line(error)})",
         }
     return {"status": "failed", "error": failure_reason(error)}
+
+
+def input_bytes(task: dict[str, Any]) -> int:
+    """Bytes of the uploaded files a staging task reads (0 for other tasks)."""
+    if task["task"] != "stage":
+        return 0
+    folder = Path(task["incoming"])
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) if folder.is_dir() else 0
