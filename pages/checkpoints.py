@@ -19,9 +19,9 @@ ui.define("embedding", "unembedding", "tying")
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
 from tieviz import uploads  # noqa: E402
-from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES  # noqa: E402
 from tieviz.catalog import data_root  # noqa: E402
 from tieviz.checkpoint_analysis.host_models import host_models  # noqa: E402
+from tieviz.ui import checkpoint_compare as cc  # noqa: E402
 from tieviz.ui import checkpoint_upload as cu  # noqa: E402
 
 MAIN, OTHER = "ckpt_main", "ckpt_other"  # session keys holding upload (or host model) ids
@@ -238,110 +238,11 @@ with tabs[4]:
     if HOSTED:
         host_picker("…or one this server offers", "ckpt_other_host", OTHER)
     other = cu.current(OTHER)
-    out, width = None, 0
     if other is not None:
         with cu.panel("The comparison"):
-            other_ckpt = cu.loaded(str(other.checkpoint))  # read (and checked) when it was staged
-            st.caption(
-                f"Compared with {ui.plain(other.name)}: {ui.plain(other_ckpt.summary.architecture)}, "
-                f"{'tied' if other_ckpt.summary.tied else 'untied'}, "
-                f"vocabulary {other_ckpt.summary.vocab_size:,}."
-            )
-            tied, untied = ca.tied_and_untied(ckpt, other_ckpt)
-            d_tied, d_untied = tied.W_E.shape[1], untied.W_E.shape[1]
-            choice = cu.token_choice(summary.vocab_size, d_tied, d_untied)
-            cost = choice.cost
-            if choice.all_tokens:
-                st.caption(
-                    f"All {summary.vocab_size:,} tokens by default, as in the paper: the estimate (memory "
-                    f"about {cost.peak_bytes / 2**20:,.0f} MiB, time {ui.duration(cost.seconds)}) fits this "
-                    "site's budget."
-                )
-            else:
-                st.info(
-                    f"{choice.tokens:,} of {summary.vocab_size:,} tokens (most frequent first) by default, "
-                    f"not the whole vocabulary: {choice.reason}.",
-                    icon=":material/info:",
-                )
-            tokens = st.number_input(
-                "Tokens compared",
-                min_value=12,
-                max_value=summary.vocab_size,
-                value=choice.tokens,
-                step=max(1, summary.vocab_size // 100),
-                key=f"ckpt_n_cmp_{upload.id}_{other.id}",
-            )
-            width = max(d_tied, d_untied)
-            task = {
-                "task": "compare",
-                "a": str(tied.path),
-                "b": str(untied.path),
-                "tokens": int(tokens),
-                "frequency": frequency,
-                "run": run_for_text,
-                "d_tied": int(d_tied),
-                "d_untied": int(d_untied),
-            }
-            out = cu.finished(task)
-            if out is None and st.button(f"Compare {int(tokens):,} tokens", key="ckpt-compare"):
-                out, why = cu.follow(task, "Comparing the pair")
-                if why:
-                    st.error(why, icon=":material/error:")
+            out = cc.pair_job(upload, ckpt, other, frequency, run_for_text)
         if out is not None:
-            from tieviz.figures.checkpoints import cosine_histogram_figure
-
-            result = cu.read_pair(str(out))
-            if result.floor_is_high:
-                st.warning(
-                    f"The chance floor is high: {result.tokens:,} tokens is fewer than 4× the width "
-                    f"({width:,}), so a least-squares map has almost as many parameters as there are tokens "
-                    "and fits even unrelated matrices well (linear-map cosine "
-                    f"{result.chance['lin_cos']:.2f} with the tokens shuffled). Read each score against its "
-                    "floor, and compare more tokens "
-                    "where the vocabulary allows.",
-                    icon=":material/warning:",
-                )
-            for note in result.notes:
-                st.warning(ui.plain(note), icon=":material/warning:")
-            rows = [
-                {
-                    "measure": MEASURE_LABELS[m],
-                    "vs untied output": result.scores[f"{m}_out"],
-                    "vs untied input": result.scores[f"{m}_in"],
-                    "output − input": result.bias(m),
-                    "chance floor": result.chance[m],
-                }
-                for m in MEASURES
-            ]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key="ckpt-paper-table")
-            ui.show_verdict(result.verdict)
-            floor_words = f"{result.shuffles} shuffle{'s' if result.shuffles != 1 else ''} of the tokens"
-            st.caption(
-                f"{result.tokens:,} of {result.vocab_size:,} tokens"
-                + (" (the whole vocabulary)" if result.all_tokens else "")
-                + f" at width {width:,}. The verdict is read from the paper's measure, the linear-map "
-                "cosine, against its chance floor (the tied matrix against the untied output matrix after "
-                f"{floor_words}); the other measures are shown beside it. Each ignores rotation and scale; "
-                "'output − input' above 0 means the tied matrix is shaped like an output matrix."
-            )
-            if (result.bias("cka") > 0) != (result.bias("lin_cos") > 0):
-                st.caption(
-                    f"CKA points the other way here ({result.bias('cka'):+.3f}): it weighs the directions of "
-                    "largest variance, the linear-map cosine weighs every token alike."
-                )
-            map_kind = st.radio(
-                "Map",
-                ("lin", "proc"),
-                horizontal=True,
-                key="ckpt_paper_method",
-                format_func={"lin": "linear map", "proc": "rotation"}.get,
-            )
-            data = pd.DataFrame({"token": result.labels, "id": result.token_ids} | result.per_token)
-            ui.show_figure(
-                cosine_histogram_figure(result.per_token, result.labels, map_kind, result.scores),
-                data,
-                key="ckpt-paper",
-            )
+            cc.show_pair(cu.read_pair(str(out)))
 
 with tabs[5], cu.panel("The series"):
-    cu.series_panel(HOSTED, upload, frequency)
+    cc.series_panel(HOSTED, upload, frequency)

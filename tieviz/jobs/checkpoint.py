@@ -159,6 +159,8 @@ def ended_reason(ended: str, state: dict[str, Any]) -> str:
             f"it used its {hard['cpu_seconds']:,} CPU seconds, this site's limit for one job (a tokenizer "
             "regex that backtracks, or a model too big for this host)"
         )
+    if ended == f"killed by signal {int(signal.SIGABRT)}" and hard.get("memory_bytes"):
+        return "a library aborted, most likely out of memory under this job's limit; try a smaller model"
     if ended == f"killed by signal {int(signal.SIGKILL)}":
         return "its worker was killed (most likely out of memory); try fewer tokens or a smaller model"
     return f"its worker process stopped before it finished ({ended})"

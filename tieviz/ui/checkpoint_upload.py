@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -134,6 +135,7 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | Non
         "policy": asdict(uploads.CleanupPolicy.from_env()),
     }
     out, why = follow(task, f"Reading {name}")
+    shutil.rmtree(incoming, ignore_errors=True)  # the job removes it; this covers a job that never ran
     if out is None:
         st.session_state.pop(slot, None)
         return why
@@ -279,72 +281,3 @@ def summary_card(summary) -> None:
         st.warning(plain(warning), icon=":material/warning:")
     for note in summary.notes:
         st.caption(plain(note))
-
-
-def series_panel(hosted: list[HostModel], main: Source, frequency: str) -> None:
-    """Several tied step checkpoints against one untied model: the bias over training, in one job."""
-    from tieviz.checkpoint_analysis.host_models import step_of
-    from tieviz.figures.checkpoints import series_bias_figure
-    from tieviz.reference import DRIFT_MODELS, public_drift
-    from tieviz.ui.display import show_figure
-
-    st.markdown(
-        "Checkpoints of one tied model at several training steps, each against one untied model: how the "
-        "bias grows (or not) over training, beside the paper's own untied models."
-    )
-    mine = uploads.list_uploads(data_root(), visitor())
-    options: dict[str, Source] = {m.id: m for m in hosted} | {u.id: u for u in mine}
-    if len(options) < 3:
-        st.info(
-            "A series needs at least two tied checkpoints and one untied model: upload them above (each "
-            "stays available here), or ask the host to list a folder of step checkpoints in `TIEVIZ_MODELS`.",
-            icon=":material/info:",
-        )
-        return
-    names = {key: source.name for key, source in options.items()}
-    tied_ids = st.multiselect(
-        "Tied checkpoints", list(options), format_func=names.get, key="ckpt_series_tied", default=None
-    )
-    rest = [key for key in options if key not in tied_ids]
-    untied_id = st.selectbox(
-        "The untied model", rest, format_func=names.get, index=None, key="ckpt_series_untied"
-    )
-    if len(tied_ids) < 2 or untied_id is None:
-        st.caption("Choose two or more tied checkpoints and the untied model to compare them with.")
-        return
-    chosen = [options[key] for key in tied_ids]
-    steps = [step_of(source.name) for source in chosen]
-    if all(step is not None for step in steps):
-        chosen, steps = zip(*sorted(zip(chosen, steps, strict=True), key=lambda pair: pair[1]), strict=True)
-    else:
-        steps = [None] * len(chosen)  # drawn in the order chosen
-    untied = loaded(str(options[untied_id].checkpoint))
-    first = loaded(str(chosen[0].checkpoint))
-    for source in chosen:
-        ca.tied_and_untied(loaded(str(source.checkpoint)), untied)  # refuses a pair that is not one of each
-    d_tied, d_untied = first.W_E.shape[1], untied.W_E.shape[1]
-    choice = token_choice(first.summary.vocab_size, d_tied, d_untied, pairs=len(chosen))
-    if not choice.all_tokens:
-        st.info(f"{choice.tokens:,} tokens per checkpoint, not all: {choice.reason}.", icon=":material/info:")
-    task = {
-        "task": "series",
-        "tied": [str(source.checkpoint) for source in chosen],
-        "labels": [source.name for source in chosen],
-        "steps": list(steps),
-        "untied": str(untied.path),
-        "tokens": choice.tokens,
-        "frequency": frequency if main.checkpoint in {s.checkpoint for s in chosen} else "",
-        "d_tied": int(d_tied),
-        "d_untied": int(d_untied),
-        "pairs": len(chosen),
-    }
-    out = finished(task)
-    if out is None and st.button(f"Compare {len(chosen)} checkpoints", key="ckpt-series-run"):
-        out, why = follow(task, "Comparing the series")
-        if why:
-            st.error(why, icon=":material/error:")
-    if out is not None:
-        points = ca.read_series(out)
-        public = [public_drift(model) for model in DRIFT_MODELS]
-        frame = [p.__dict__ for p in points]
-        show_figure(series_bias_figure(points, public), frame, key="ckpt-series")
