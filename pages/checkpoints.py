@@ -115,7 +115,13 @@ if text_source == "file":
     text_file = st.file_uploader("UTF-8 text", type=["txt"], key="ckpt_text_upload")
     if text_file is None:
         st.stop()
-    text_path = cu.save_text(upload, text_file.getvalue())  # read (bounded) by the job, not here
+    try:  # kept as an upload (content-addressed, under the visitor's quota); the job reads it in pieces
+        text_path, _ = uploads.save_text_upload(
+            ui.data_root(), ui.visitor(), text_file.name, text_file.getvalue()
+        )
+    except ValueError as error:
+        st.error(f"This text cannot be used: {ui.plain(error)}", icon=":material/error:")
+        st.stop()
 try:
     text = cu.token_text(upload, text_source, text_path, summary.vocab_size)
     if text.ids is None:

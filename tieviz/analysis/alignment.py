@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from tieviz.analysis.matrices import unit_rows
+from tieviz.analysis.measures import MEASURES, scores
 
 
 def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +188,20 @@ def prepare(x: np.ndarray, k: int = 10) -> PreparedEmbedding:
     )
 
 
+def shuffled_rows(prepared: PreparedEmbedding, order: np.ndarray) -> PreparedEmbedding:
+    """`prepare(x[order])` from `prepare(x)` without redoing its work: every part only permutes.
+
+    Chance floors compare against a hundred shuffles of one matrix; this makes each shuffle an index.
+    """
+    return PreparedEmbedding(
+        centred=prepared.centred[order],
+        basis=prepared.basis[order],
+        neighbours=prepared.neighbours[order][:, order],
+        gram_norm=prepared.gram_norm,
+        k=prepared.k,
+    )
+
+
 def compare_prepared(target: PreparedEmbedding, source: PreparedEmbedding) -> EmbeddingSimilarity:
     """`compare_embeddings` of two prepared matrices (same tokens, same k)."""
     if target.centred.shape[0] != source.centred.shape[0] or target.k != source.k:
@@ -215,16 +230,6 @@ def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> E
     return compare_prepared(prepare(target, k), prepare(source, k))
 
 
-MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")  # the scores of EmbeddingSimilarity, in report order
-# Their labels in tables and menus; the paper's own two measures say so.
-MEASURE_LABELS = {
-    "lin_cos": "linear-map cosine (paper)",
-    "proc_cos": "Procrustes cosine (paper)",
-    "cka": "linear CKA",
-    "mknn": "mutual 10-NN overlap",
-}
-
-
 def scores_by_side(similarities: dict[str, EmbeddingSimilarity]) -> dict[str, float]:
     """{"lin_cos_out": .., "lin_cos_in": .., ... "mknn_in"} from the "out" and "in" comparisons."""
     return {f"{m}_{side}": getattr(similarities[side], m) for m in MEASURES for side in ("out", "in")}
@@ -242,9 +247,8 @@ def bias_scores(tied: Matrix, untied_in: Matrix, untied_out: Matrix, k: int = 10
     tied, untied_in, untied_out = (
         m if isinstance(m, PreparedEmbedding) else prepare(m, k) for m in (tied, untied_in, untied_out)
     )
-    return scores_by_side(
-        {"out": compare_prepared(tied, untied_out), "in": compare_prepared(tied, untied_in)}
-    )
+    sides = {"out": scores(tied, untied_out), "in": scores(tied, untied_in)}
+    return {f"{m}_{side}": sides[side][m] for m in sides["out"] for side in ("out", "in")}
 
 
 @dataclass(frozen=True)

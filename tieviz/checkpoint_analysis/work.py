@@ -21,7 +21,6 @@ Progress = Callable[[str, float], None]
 RESULT = "result.json"
 ARRAYS = "arrays.npz"
 INCOMING_MANIFEST = "manifest.json"
-MAX_TEXT_BYTES = 8 * 2**20  # a text beyond this adds nothing to the frequencies of the top tokens
 
 
 # ---------------------------------------------------------------- handing uploaded files to a worker
@@ -76,30 +75,18 @@ def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> N
     try:
         progress("unpacking and checking the files", 0.1)
         policy = uploads.CleanupPolicy(**task["policy"]) if task.get("policy") else None  # the server's
-        files = _read_incoming(incoming)
-        upload = uploads.new_upload(data, task["visitor"], files, task["name"], task.get("max_bytes"), policy)
+        upload = uploads.new_upload(
+            data,
+            task["visitor"],
+            _read_incoming(incoming),
+            task["name"],
+            max_bytes=task.get("max_bytes"),
+            policy=policy,
+            check=load_checkpoint,  # read before the clean-up: a refused upload pushes nothing out
+        )
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
-    try:
-        progress("reading the config, the tensor headers and the two matrices", 0.6)
-        load_checkpoint(upload.checkpoint)
-    except BaseException:
-        uploads.remove_upload(upload)  # a staged checkpoint that cannot be read is not kept
-        raise
     _write(out, {"upload_id": upload.id})
-
-
-def _read_text_file(path: Path) -> str:
-    """The start of a UTF-8 text file, read in bounded memory (the frequencies need no more)."""
-    from tieviz.textfile import decoded_chunks
-
-    parts, size = [], 0
-    for raw, text in decoded_chunks(path):
-        parts.append(text)
-        size += len(raw)
-        if size >= MAX_TEXT_BYTES:
-            break
-    return "".join(parts)
 
 
 def _text(out: Path, task: dict[str, Any], progress: Progress) -> None:
@@ -107,7 +94,7 @@ def _text(out: Path, task: dict[str, Any], progress: Progress) -> None:
     from tieviz.data import pydocs_text
 
     progress("reading the text with the checkpoint's tokenizer", 0.1)
-    text = pydocs_text() if not task.get("text") else _read_text_file(Path(task["text"]))
+    text = pydocs_text() if not task.get("text") else Path(task["text"])  # a file: read piece by piece
     tokens = tokenize_text(Path(task["checkpoint"]), text, int(task["vocab_size"]), task["source"])
     arrays = {} if tokens.ids is None else {"ids": tokens.ids, "counts": tokens.counts}
     _write(

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tieviz.env import env_int
-from tieviz.jobs.store import HOST, JobStore, pid_alive, process_start
+from tieviz.jobs.store import HOST, JobStore, pid_alive, process_start, queue_order
 
 PRELOAD = [
     "torch",
@@ -314,7 +314,8 @@ class Dispatcher:
             mine = [s for s in states if s["status"] == "running" and self._counts_here(s)]
             busy = Counter(_lane(s) for s in mine)
             caps = {"experiment": self.concurrency, "checkpoint": self.checkpoint_concurrency}
-            queued = [s for s in states if s["status"] == "queued" and busy[_lane(s)] < caps[_lane(s)]]
+            # fair share between sources, then oldest first; only jobs whose lane has a free slot
+            queued = [s for s in queue_order(states) if busy[_lane(s)] < caps[_lane(s)]]
             if not queued:
                 return False
             slots = self.executor.gpu_slots() if self.executor.name == "local" else 0

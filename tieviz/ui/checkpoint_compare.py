@@ -11,7 +11,7 @@ import streamlit as st
 
 from tieviz import checkpoint_analysis as ca
 from tieviz import uploads
-from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES
+from tieviz.analysis.measures import MEASURE_LABELS, MEASURES
 from tieviz.catalog import data_root
 from tieviz.checkpoint_analysis.host_models import HostModel, step_of
 from tieviz.estimate import duration

@@ -8,7 +8,6 @@ follows each with a progress bar and reads its result from disk. What they compu
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -203,14 +202,6 @@ def _run_text(run_dir: Path) -> ca.TokenText:
     from tieviz.runs import Run
 
     return ca.text_from_run(Run(Path(run_dir)))
-
-
-def save_text(source: Source, raw: bytes) -> Path:
-    """A visitor's text beside the checkpoint's caches, named by its content, for the text job to read."""
-    path = source.cache_dir("texts") / f"{hashlib.sha256(raw).hexdigest()[:16]}.txt"
-    if not path.exists():
-        path.write_bytes(raw)
-    return path
 
 
 def text_folder(source: Source, text_source: str, text_path: Path | None, vocab_size: int) -> str:
