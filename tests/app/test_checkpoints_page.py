@@ -407,5 +407,5 @@ def test_the_staging_cap_comes_from_the_configuration(open_app, tmp_path, monkey
     assert any("up to 0 MiB once unpacked" in c.value for c in at.caption)
     at = upload(at, as_files(checkpoints["gpt2", True]))
     shown = errors(at)
-    assert len(shown) == 1 and "MiB" in shown[0], shown
+    assert len(shown) == 1 and "unpacks to more than the limit of 10 KiB" in shown[0], shown
     assert not at.metric and not list((tmp_path / "uploads").glob("*/ck-*"))
