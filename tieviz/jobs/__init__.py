@@ -81,7 +81,12 @@ class JobManager:
         self.executor = make_executor(executor or "local")
         recover(self.jobs_store)  # a restart shows lost runs as interrupted before anyone looks
         self._dispatcher = Dispatcher(
-            self.root, self.jobs_store, self.executor, concurrency, max_minutes=self.limits.anon_max_minutes
+            self.root,
+            self.jobs_store,
+            self.executor,
+            concurrency,
+            max_minutes=self.limits.anon_max_minutes,
+            disk_caps=(self.limits.runs_max_mb * 2**20, self.limits.jobs_max_mb * 2**20),
         )
         self._dispatcher.start()
 

@@ -215,13 +215,20 @@ class Dispatcher:
     """The thread that claims queued jobs and watches the ones this manager started."""
 
     def __init__(
-        self, root: Path, jobs: JobStore, executor: Executor, concurrency: int | None, max_minutes: float = 0
+        self,
+        root: Path,
+        jobs: JobStore,
+        executor: Executor,
+        concurrency: int | None,
+        max_minutes: float = 0,
+        disk_caps: tuple[int, int] = (0, 0),
     ) -> None:
         self.root, self.jobs, self.executor, self.concurrency = root, jobs, executor, concurrency
         self.max_minutes = max_minutes  # wall-clock limit of untrusted jobs; 0 = none
         # Checkpoint work (an upload being read, a comparison) has its own lane, so that a visitor's upload
         # does not wait behind an hour of someone's training; TIEVIZ_CHECKPOINT_CONCURRENCY sizes it.
         self.checkpoint_concurrency = env_int("TIEVIZ_CHECKPOINT_CONCURRENCY", 1)
+        self.disk_caps = disk_caps  # (run store, job store) bytes; see tieviz.jobs.disk
         self._running: dict[str, Any] = {}  # job id -> executor handle
         self._stopping: dict[str, float] = {}  # job id -> when this manager first asked it to stop
         self._halt = threading.Event()
@@ -256,10 +263,12 @@ class Dispatcher:
             pass
 
     def _reap(self) -> None:
+        ended_any = False
         for job_id, handle in list(self._running.items()):
             ended = self.executor.poll(handle)
             if ended is None:
                 continue
+            ended_any = True
             del self._running[job_id]
             self._stopping.pop(job_id, None)
             cancelled = self.jobs.cancel_requested(job_id)
@@ -277,6 +286,10 @@ class Dispatcher:
                 return {**state, "status": status, "error": error, "finished_at": time.time()}
 
             self.jobs.update(job_id, settle)
+        if ended_any and any(self.disk_caps):
+            from tieviz.jobs.disk import enforce_disk_caps
+
+            enforce_disk_caps(self.root, self.jobs, *self.disk_caps)
 
     def _enforce_cancels(self) -> None:
         for job_id, handle in self._running.items():

@@ -58,7 +58,7 @@ from tieviz.ui.picker import (
 )
 from tieviz.ui.presenter import page_config, presenter_toggle
 from tieviz.ui.text import plain
-from tieviz.ui.training import device, manager, over_limits, start_training, time_estimate
+from tieviz.ui.training import device, manager, over_limits, recent_jobs, start_training, time_estimate
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
@@ -101,6 +101,7 @@ __all__ = [
     "records_frame",
     "require_app",
     "results_opener",
+    "recent_jobs",
     "recent_summaries",
     "run_metrics",
     "selected_experiment",

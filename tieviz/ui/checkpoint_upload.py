@@ -124,7 +124,8 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | Non
     them, so a hostile archive or checkpoint costs a job, not the server.
     """
     data = data_root()
-    incoming = ca.write_incoming(data / "jobs" / ".incoming" / uuid.uuid4().hex, list(files))
+    # beside the job store, not in it: the job store's disk cap would count an upload in flight
+    incoming = ca.write_incoming(data / "incoming" / uuid.uuid4().hex, list(files))
     task = {
         "task": "stage",
         "incoming": str(incoming),
