@@ -27,7 +27,7 @@ from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, read_pair
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
 from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
 from tieviz.checkpoint_analysis.work import (
-    SeriesPoint,
+    SeriesRow,
     read_lens,
     read_result,
     read_series,
@@ -39,7 +39,7 @@ __all__ = [
     "LENS_MAX_PARAMS_ENV",
     "Budget",
     "PairResult",
-    "SeriesPoint",
+    "SeriesRow",
     "TokenChoice",
     "choose_tokens",
     "compare_cost",

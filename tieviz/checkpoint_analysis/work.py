@@ -196,7 +196,7 @@ def read_lens(out: Path):
 
 
 @dataclass(frozen=True)
-class SeriesPoint:
+class SeriesRow:
     label: str  # the checkpoint's name (its training step when it has one)
     step: int | None
     bias: float  # linear-map cosine, output minus input
@@ -237,9 +237,9 @@ def _series(out: Path, task: dict[str, Any], progress: Progress) -> None:
     _write(out, {"points": points})
 
 
-def read_series(out: Path) -> list[SeriesPoint]:
+def read_series(out: Path) -> list[SeriesRow]:
     saved = json.loads((out / RESULT).read_text(encoding="utf-8"))
-    return [SeriesPoint(**p) for p in saved["points"]]
+    return [SeriesRow(**p) for p in saved["points"]]
 
 
 def read_result(out: Path) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def series_bias_figure(points: Sequence, public: Sequence) -> CaptionedFigure:
     """Left: a checkpoint series' bias (linear-map cosine, output − input) over training, with the chance
     floor's distance; right: the paper's public untied models drifting from their start (`tieviz.reference`).
 
-    `points` are `SeriesPoint`s (label, step, bias, out, in_, chance); `public` are `reference.Drift`s.
+    `points` are `SeriesRow`s (label, step, bias, out, in_, chance); `public` are `reference.Drift`s.
     """
     from tieviz.reference import ATTRIBUTION
 
