@@ -135,3 +135,17 @@ def test_a_tokenizer_regex_that_backtracks_ends_only_its_job(tmp_path, managers,
         assert text.ids is None and "tokenizer" in text.note.lower(), text.note
     after = manager.submit_checkpoint(compare_task(pair), "alice")
     assert wait_for(manager, after.id, settled).status == "done"
+
+
+def test_the_tuned_lens_of_a_big_upload_is_refused_by_the_anonymous_caps(tmp_path, managers, pair):
+    from tieviz.jobs.checkpoint import lens_flops
+
+    task = {"task": "lens", "checkpoint": str(pair[0]), "frequency": "", "run": "", "n_params": 51_000_000}
+    capped = managers(tmp_path / "a", concurrency=0, limits=Limits(anon_max_params=20_000_000))
+    with pytest.raises(LimitError, match="51,000,000 parameters"):
+        capped.submit_checkpoint(task, "alice")
+    budget = managers(tmp_path / "b", concurrency=0, limits=Limits(anon_max_tflops=1))
+    assert lens_flops(51_000_000) > 1e12
+    with pytest.raises(LimitError, match="TFLOPs"):
+        budget.submit_checkpoint(task, "alice")
+    assert budget.submit_checkpoint(task, "host", trusted=True).status == "queued"

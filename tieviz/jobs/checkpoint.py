@@ -97,11 +97,28 @@ def check_task(task: dict[str, Any], trusted: bool, limits: Limits, cores: int =
         if why:
             raise LimitError(f"this comparison is too big for this site: {why}; compare fewer tokens")
     params = task.get("n_params")
-    if task["task"] == "lens" and limits.anon_max_params and params and params > limits.anon_max_params:
+    if task["task"] != "lens" or not params:
+        return
+    if limits.anon_max_params and params > limits.anon_max_params:
         raise LimitError(
             f"the tuned lens loads the whole model: {params:,} parameters, above this site's limit of "
             f"{limits.anon_max_params:,}"
         )
+    tflops = lens_flops(int(params)) / 1e12
+    if limits.anon_max_tflops and tflops > limits.anon_max_tflops:
+        raise LimitError(
+            f"fitting the tuned lens on this model takes about {tflops:,.0f} TFLOPs, above this site's "
+            f"budget of {limits.anon_max_tflops:,}"
+        )
+
+
+def lens_flops(n_params: int) -> float:
+    """Rough work of fitting and scoring the tuned lens: forward and backward passes of the whole model
+    (6 x parameters per token) over its windows at every step (`tieviz.results` LENS_* settings)."""
+    from tieviz.checkpoint_analysis.analyses import LENS_CONTEXT
+    from tieviz.results import LENS_SEQUENCES, LENS_STEPS
+
+    return 6.0 * n_params * LENS_SEQUENCES * LENS_CONTEXT * (LENS_STEPS + 2)
 
 
 def apply_hard_limits(hard: dict[str, int]) -> None:
