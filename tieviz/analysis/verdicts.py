@@ -181,17 +181,16 @@ def _baseline_sentence(stats: dict[str, SeedStat]) -> str:
     base = stats.get(f"baseline.{PAPER_MEASURE}")
     if gap is None or base is None:
         return ""
-    side = side_of(gap)
     words = {
-        "above": "above",
-        "below": "below",
-        "straddles": f"with no difference from (that {gap.n} seeds can detect)",
-        ONE_SEED: "beside",
-    }[side]
+        "above": "above it",
+        "below": "below it",
+        "straddles": f"within what {gap.n} seeds can tell from it (the interval includes 0)",
+        ONE_SEED: "beside it (one seed)",
+    }[side_of(gap)]
     return (
         f" Against the same-recipe baseline (the untied output matrix mapped onto a second untied model's: "
-        f"{format_stat(base)}) the tied-to-output score is {words} it (difference "
-        f"{format_stat(gap, signed=True)}, paired by seed)."
+        f"{format_stat(base)}) the tied-to-output score is {words}: difference "
+        f"{format_stat(gap, signed=True)}, paired by seed."
     )
 
 
