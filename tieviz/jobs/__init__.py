@@ -168,11 +168,19 @@ class JobManager:
             check_queue(self._active_count(states, visitor), visitor, self.limits)
             source = address or visitor
             check_admission(states, source, trusted, 0.0, self.limits, time.time())
-            hard = checkpoint.hard_limits(self.limits, trusted, cores)
+            hard = checkpoint.hard_limits(self.limits, trusted, cores, checkpoint.input_bytes(task))
             state = self.jobs_store.create(
                 key, task, visitor, trusted=trusted, kind=checkpoint.KIND, hard_limits=hard, source=source
             )
             return self._job(state)
+
+    def find_checkpoint(self, task: dict) -> Job | None:
+        """The newest job for exactly this task (any status), without queueing anything."""
+        from tieviz.jobs.checkpoint import task_key
+
+        key = task_key(task)
+        same = [s for s in self.jobs_store.all() if s["key"] == key]
+        return self._job(same[-1]) if same else None
 
     def result_dir(self, job_id: str) -> Path:
         """The folder a done checkpoint job wrote its results into."""
