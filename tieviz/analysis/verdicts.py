@@ -26,7 +26,7 @@ from tieviz.analysis.stats import format_stat as _format_stat
 
 format_stat = partial(_format_stat, mark_one_seed=False)  # a verdict says "one seed" once, in words
 
-BIAS_MARGIN = 0.02  # one uploaded pair: CKA difference below which the tied matrix is equally close to both
+BIAS_MARGIN = 0.02  # one uploaded pair: a difference too small to call a direction from (no interval there)
 
 
 AGREES, NO_CLEAR, DISAGREES, ONE_SEED = "agrees", "no clear effect", "disagrees", "one seed"
