@@ -8,11 +8,11 @@ import streamlit as st
 
 from tieviz import ui
 from tieviz.config import BOUNDS, CORPORA, DEVICES, PRESETS, preset
+from tieviz.jobs.store import ACTIVE
 from tieviz.uploads import save_text_upload
 
 ui.require_app()
 
-ACTIVE = ("queued", "running")
 PRESET_WORDS = {
     "toy": "Toy: a synthetic language with known word order, tiny models (seconds to a minute)",
     "demo": "Demo: Python's documentation text, the default that shows the bias (minutes on a CPU)",
@@ -28,6 +28,8 @@ st.markdown(
     "every number gets a 95 % interval and every verdict is read from it. Finished experiments join the "
     "picker in the sidebar; asking for one that was already trained opens it at once."
 )
+
+ui.define("arm", "seed", "interval")
 
 device_note = st.empty()  # filled once torch has said which device "auto" means (slow the first time)
 

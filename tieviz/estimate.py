@@ -48,10 +48,12 @@ def snapshot_count(n_checkpoints: int, vocab_size: int, d_model: int) -> int:
 
 def run_store_bytes(config: ExperimentConfig) -> int:
     """Disk the experiment's runs take: per arm and seed, the float32 model and its embedding snapshots."""
+    from tieviz.config import ARM_NAMES
+
     m, v = config.model, config.data.vocab_size
     snapshots = snapshot_count(config.train.n_checkpoints, v, m.d_model) + 2  # with step 0 and the last
     per_arm = BYTES_PER_FLOAT * (estimate_params(config) + snapshots * 2 * v * m.d_model)
-    return 3 * config.seeds * per_arm
+    return len(ARM_NAMES) * config.seeds * per_arm
 
 
 def training_bytes(config: ExperimentConfig) -> int:

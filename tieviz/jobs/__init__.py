@@ -105,7 +105,7 @@ class JobManager:
         that cannot run (an unreadable file, sizes that cannot fit in memory).
         """
         from tieviz.estimate import training_flops
-        from tieviz.experiment import cached_summary, experiment_path
+        from tieviz.experiment import cached_summary
 
         config.validate()
         check_size(config, trusted, self.limits)
@@ -122,7 +122,6 @@ class JobManager:
                 for state in reversed([s for s in same if s["status"] == "done"]):
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
                 now = time.time()
-                summary = str(experiment_path(self.runs, resolved.key()))
                 return self._job(
                     self.jobs_store.create(
                         key,
@@ -131,7 +130,6 @@ class JobManager:
                         "done",
                         started_at=now,
                         finished_at=now,
-                        summary_path=summary,
                         phase="analysis",
                     )
                 )

@@ -12,7 +12,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from tieviz.config import ExperimentConfig
+from tieviz.config import ARM_NAMES, ExperimentConfig
 from tieviz.env import env_int, env_text
 from tieviz.estimate import estimate_params, run_store_bytes, training_bytes, training_flops
 
@@ -118,9 +118,9 @@ def check_size(config: ExperimentConfig, trusted: bool, limits: Limits) -> None:
     disk_mb = run_store_bytes(config) / 2**20
     if limits.anon_max_disk_mb and disk_mb > limits.anon_max_disk_mb:
         raise LimitError(
-            f"its {3 * config.seeds} trained models would keep about {disk_mb:,.0f} MiB on disk, above "
-            f"this site's limit of {limits.anon_max_disk_mb:,} MiB; choose fewer seeds, a smaller width or "
-            "vocabulary"
+            f"its {len(ARM_NAMES) * config.seeds} trained models would keep about {disk_mb:,.0f} MiB on "
+            f"disk, above this site's limit of {limits.anon_max_disk_mb:,} MiB; choose fewer seeds, a "
+            "smaller width or vocabulary"
         )
 
 

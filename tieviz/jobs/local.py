@@ -50,11 +50,11 @@ def _parent_script_hidden():
 
     multiprocessing re-imports the parent's `__main__` in every child before its target runs. Under
     Streamlit that module is app.py, so each worker would execute the dashboard script (in Streamlit's bare
-    mode) before its job. A stand-in `__main__` naming the worker module is imported instead; Streamlit
-    itself swaps `sys.modules["__main__"]` on every script run, so a brief swap here is nothing new.
+    mode) before its job. A stand-in `__main__` naming the empty `tieviz.jobs.process_main` is run instead;
+    Streamlit itself swaps `sys.modules["__main__"]` on every script run, so a brief swap here is nothing new.
     """
     stand_in = types.ModuleType("__main__")
-    stand_in.__spec__ = importlib.util.find_spec("tieviz.jobs.worker")
+    stand_in.__spec__ = importlib.util.find_spec("tieviz.jobs.process_main")
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = stand_in
     try:

@@ -32,6 +32,7 @@ from tieviz.ui.cached import (
     layouts,
     records_frame,
     run_metrics,
+    umap_estimate,
     untied_drift,
     whole_vocabulary_stats,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "show_verdict",
     "start_examples_once",
     "start_training",
+    "umap_estimate",
     "untied_drift",
     "url_state",
     "visitor",
