@@ -37,14 +37,6 @@ SOURCES = {
 }
 
 
-def host_picker(label: str, key: str, slot: str) -> None:
-    """A selectbox over the checkpoints the host listed (TIEVIZ_MODELS); never a typed path."""
-    names = {m.id: m.name for m in HOSTED}
-    chosen = st.selectbox(label, list(names), format_func=names.get, index=None, key=key)
-    if chosen is not None and st.session_state.get(slot) != chosen:
-        st.session_state[slot] = chosen
-
-
 # ---------------------------------------------------------------- choosing a checkpoint
 
 source = st.radio(
@@ -76,7 +68,7 @@ if source == "upload":
         f"browser session and {kept}."
     )
 elif source == "host":
-    host_picker("Checkpoint folders this server offers (`TIEVIZ_MODELS`)", "ckpt_host", MAIN)
+    cu.host_picker(HOSTED, "Checkpoint folders this server offers (`TIEVIZ_MODELS`)", "ckpt_host", MAIN)
 else:
     experiment = ui.selected_experiment()
     if experiment is None:
@@ -242,7 +234,7 @@ with tabs[4]:
     )
     cu.uploader("The other checkpoint (untied if this one is tied, tied if not)", "ckpt_other_upload", OTHER)
     if HOSTED:
-        host_picker("…or one this server offers", "ckpt_other_host", OTHER)
+        cu.host_picker(HOSTED, "…or one this server offers", "ckpt_other_host", OTHER)
     other = cu.current(OTHER)
     if other is not None:
         with cu.panel("The comparison"):

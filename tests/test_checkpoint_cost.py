@@ -30,11 +30,11 @@ def test_all_tokens_when_no_budget_is_set():
 
 
 def test_the_largest_count_that_fits_and_the_limit_that_chose_it():
-    budget = Budget(memory_bytes=512 * 2**20)
+    budget = Budget(memory_bytes=2048 * 2**20)
     choice = choose_tokens(50_304, 2048, 2048, budget)
     assert not choice.all_tokens and "MiB of memory" in choice.reason
-    assert budget.over(compare_cost(choice.tokens, 2048, 2048)) is None
-    assert budget.over(compare_cost(choice.tokens + 1, 2048, 2048)) is not None  # the largest that fits
+    assert budget.over(compare_cost(choice.tokens, 2048, 2048, vocab=50_304)) is None
+    assert budget.over(compare_cost(choice.tokens + 1, 2048, 2048, vocab=50_304)) is not None  # the largest
     timed = choose_tokens(50_304, 2048, 2048, Budget(seconds=60))
     assert "minutes" in timed.reason and timed.cost.seconds <= 60
 
@@ -46,3 +46,8 @@ def test_nothing_fits_still_gives_the_least_that_can_run():
 
 def test_the_floor_is_high_below_four_tokens_per_dimension():
     assert floor_is_high(63, 16) and not floor_is_high(64, 16)
+
+
+def test_the_whole_matrices_read_from_the_checkpoints_count():
+    read = compare_cost(1000, 2048, 2048, vocab=50_304).peak_bytes - compare_cost(1000, 2048, 2048).peak_bytes
+    assert read == 4 * 50_304 * 3 * 2048  # tied W_E and untied W_E, W_U, float32

@@ -90,7 +90,8 @@ def check_task(task: dict[str, Any], trusted: bool, limits: Limits, cores: int =
     if trusted:
         return
     if task["task"] in ("compare", "series"):
-        cost = compare_cost(int(task["tokens"]), int(task["d_tied"]), int(task["d_untied"]), cores=cores)
+        sizes = int(task["tokens"]), int(task["d_tied"]), int(task["d_untied"])
+        cost = compare_cost(*sizes, cores=cores, vocab=int(task.get("vocab", 0)))
         pairs = max(1, int(task.get("pairs", 1)))
         total = CompareCost(cost.tokens, cost.peak_bytes, cost.flops * pairs, cost.seconds * pairs)
         why = budget(limits, trusted, cores).over(total)

@@ -63,6 +63,7 @@ def pair_job(main: Source, ckpt: ca.LoadedCheckpoint, other: Source, frequency: 
         "run": run,
         "d_tied": int(d_tied),
         "d_untied": int(d_untied),
+        "vocab": int(vocab),
     }
     out = finished(task)
     if out is None and st.button(f"Compare {int(tokens):,} tokens", key="ckpt-compare"):
@@ -172,7 +173,8 @@ def series_panel(hosted: list[HostModel], main: Source, frequency: str) -> None:
     for source in chosen:
         ca.tied_and_untied(loaded(str(source.checkpoint)), untied)  # refuses a pair that is not one of each
     d_tied, d_untied = first.W_E.shape[1], untied.W_E.shape[1]
-    choice = token_choice(first.summary.vocab_size, d_tied, d_untied, pairs=len(chosen))
+    vocab = first.summary.vocab_size
+    choice = token_choice(vocab, d_tied, d_untied, pairs=len(chosen))
     if not choice.all_tokens:
         st.info(f"{choice.tokens:,} tokens per checkpoint, not all: {choice.reason}.", icon=":material/info:")
     task = {
@@ -185,6 +187,7 @@ def series_panel(hosted: list[HostModel], main: Source, frequency: str) -> None:
         "frequency": frequency if main.checkpoint in {s.checkpoint for s in chosen} else "",
         "d_tied": int(d_tied),
         "d_untied": int(d_untied),
+        "vocab": int(vocab),
         "pairs": len(chosen),
     }
     out = finished(task)

@@ -159,6 +159,14 @@ def uploader(label: str, key: str, slot: str) -> None:
         st.error(st.session_state[f"{key}_error"], icon=":material/error:")
 
 
+def host_picker(hosted: list[HostModel], label: str, key: str, slot: str) -> None:
+    """A selectbox over the checkpoints the host listed (TIEVIZ_MODELS), by name; never a typed path."""
+    names = {m.id: m.name for m in hosted}
+    chosen = st.selectbox(label, list(names), format_func=names.get, index=None, key=key)
+    if chosen is not None and st.session_state.get(slot) != chosen:
+        st.session_state[slot] = chosen
+
+
 def current(slot: str) -> Source | None:
     """The upload or host model in `slot`, or None (saying so when the clean-up policy removed it)."""
     chosen = st.session_state.get(slot)
