@@ -19,6 +19,8 @@ from tieviz.analysis.matrices import unit_rows
 from tieviz.analysis.prepared import PreparedEmbedding, Scores, Tick, compare_scores, prepare, shuffled
 
 __all__ = [
+    "Matrix",
+    "matrix_width",
     "MEASURES",
     "MEASURE_LABELS",
     "EmbeddingSimilarity",
@@ -224,8 +226,8 @@ class PairScores:
 
 def pair_scores(
     tied: np.ndarray,
-    untied_in: np.ndarray,
-    untied_out: np.ndarray,
+    untied_in: Matrix,
+    untied_out: Matrix,
     *,
     k: int = 10,
     shuffles: int = 3,
@@ -235,27 +237,38 @@ def pair_scores(
     """Table 1 of one tied/untied pair with its chance floor; rows are the same tokens in the same order.
 
     Each matrix is prepared once (its Gram eigendecomposition and its neighbours); the shuffled copies
-    of the untied output matrix share its preparation. The floor's permutations are
+    of the untied output matrix share its preparation, and the untied matrices may come prepared (a
+    series of tied checkpoints against one untied model). The floor's permutations are
     `np.random.default_rng(seed).permutation(N)`, one per shuffle. `progress(stage, fraction of all
     the work)` is called as blocks finish.
     """
     matrices = {"tied": tied, "untied input": untied_in, "untied output": untied_out}
-    n = np.shape(tied)[0]
+    n = _rows(tied)
     for name, m in matrices.items():
-        if np.ndim(m) != 2 or np.shape(m)[0] != n:
+        if isinstance(m, PreparedEmbedding):
+            if m.k != k:
+                raise ValueError(f"the prepared {name} matrix has k = {m.k}, not {k}")
+        elif np.ndim(m) != 2:
+            raise ValueError(f"the {name} matrix must be 2-D [tokens, width], got shape {np.shape(m)}")
+        if _rows(m) != n:
             raise ValueError(
-                f"the {name} matrix must be 2-D with the tied matrix's {n} tokens as rows, got {np.shape(m)}"
+                f"the {name} matrix must have the tied matrix's {n} tokens as rows, not {_rows(m)}"
             )
-    widths = {name: np.shape(m)[1] for name, m in matrices.items()}
-    search = {name: n * n * w / 2 for name, w in widths.items()} if n > k else {}
-    maps = {name: n * min(n, w) ** 2 for name, w in widths.items()}
-    pairs = 3 * n * min(n, widths["tied"]) * min(n, widths["untied output"])
-    weights = {f"preparing the {name} matrix": search.get(name, 0) + maps[name] for name in matrices}
+    widths = {name: min(n, _width(m)) for name, m in matrices.items()}
+    pairs = 3 * n * widths["tied"] * widths["untied output"]
+    weights = {
+        f"preparing the {name} matrix": n * n * _width(m) / 2 + n * widths[name] ** 2
+        for name, m in matrices.items()
+        if not isinstance(m, PreparedEmbedding)
+    }
     weights |= {"tied vs untied output": pairs, "tied vs untied input": pairs}
     weights |= {f"chance floor, shuffle {i + 1} of {shuffles}": pairs for i in range(shuffles)}
     report = _Stages(weights, progress)
     prepared = {
-        name: prepare(m, k, tick=report.stage(f"preparing the {name} matrix")) for name, m in matrices.items()
+        name: m
+        if isinstance(m, PreparedEmbedding)
+        else prepare(m, k, tick=report.stage(f"preparing the {name} matrix"))
+        for name, m in matrices.items()
     }
     t, out_p = prepared["tied"], prepared["untied output"]
     out = _similarity(compare_scores(t, out_p, tick=report.stage("tied vs untied output")))
@@ -267,6 +280,20 @@ def pair_scores(
         tick = report.stage(f"chance floor, shuffle {i + 1} of {shuffles}")
         chance.append(_similarity(compare_scores(t, shuffled(out_p, order), tick=tick)))
     return PairScores(out, inp, tuple(chance))
+
+
+def matrix_width(m: Matrix) -> int:
+    """The width d of a matrix or of a prepared one."""
+    return _width(m)
+
+
+def _rows(m: Matrix) -> int:
+    return m.n if isinstance(m, PreparedEmbedding) else int(np.shape(m)[0])
+
+
+def _width(m: Matrix) -> int:
+    """The matrix's own width d."""
+    return m.columns if isinstance(m, PreparedEmbedding) else int(np.shape(m)[1])
 
 
 class _Stages:

@@ -35,6 +35,7 @@ class PreparedEmbedding:
     neighbours: np.ndarray | None  # [N, k] each row's k cosine nearest neighbours (of the raw rows)
     k: int
     order: np.ndarray | None = None  # row i is rows[order[i]]: a shuffled copy sharing everything else
+    columns: int = 0  # the matrix's own width d (rows may hold fewer coordinates when N < d)
 
     @property
     def n(self) -> int:
@@ -126,7 +127,7 @@ def prepare(
         found = nn.nearest(x, k, tick=(lambda f: tick(maps_share + (1 - maps_share) * f)) if tick else None)
     if tick:
         tick(1.0)
-    return PreparedEmbedding(rows, mean, values, eigenvectors, found, k or 0)
+    return PreparedEmbedding(rows, mean, values, eigenvectors, found, k or 0, columns=d)
 
 
 def shuffled(p: PreparedEmbedding, order: np.ndarray) -> PreparedEmbedding:

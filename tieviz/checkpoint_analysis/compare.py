@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES, pair_scores
+from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES, Matrix, matrix_width, pair_scores
 from tieviz.analysis.stats import t_quantile
 from tieviz.analysis.verdicts import AGREES, DISAGREES, NO_CLEAR, Verdict
 from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
@@ -128,10 +128,10 @@ class PairComparison:
                 "token_ids_untied": self.token_ids_untied.tolist(),
                 "labels": [str(label) for label in self.labels],
             } | {key: values.tolist() for key, values in self.per_token.items()}
-        return data
+        return _finite(data)
 
     def to_json(self, per_token: bool = False, indent: int | None = 2) -> str:
-        return json.dumps(_finite(self.to_dict(per_token)), indent=indent)
+        return json.dumps(self.to_dict(per_token), indent=indent)
 
 
 _SIDES = (("out", "out"), ("in", "inp"))
@@ -206,8 +206,8 @@ def _few_tokens_note(n: int, width: int) -> str | None:
 
 def compare_matrices(
     tied: np.ndarray,
-    untied_in: np.ndarray,
-    untied_out: np.ndarray,
+    untied_in: Matrix,
+    untied_out: Matrix,
     *,
     k: int = DEFAULT_K,
     shuffles: int = DEFAULT_SHUFFLES,
@@ -222,7 +222,10 @@ def compare_matrices(
     vocab: tuple[int, int] | None = None,
     names: tuple[str, str] = ("tied", "untied"),
 ) -> PairComparison:
-    """Table 1 of tied [N, d] against untied_in [N, d'] and untied_out [N, d'], rows the same N tokens."""
+    """Table 1 of tied [N, d] against untied_in [N, d'] and untied_out [N, d'], rows the same N tokens.
+
+    The untied matrices may come prepared (`alignment.prepare` with this k), as a series does.
+    """
     start = time.perf_counter()
     if shuffles < 1:
         raise ValueError(f"the chance floor needs at least 1 shuffle, got {shuffles}")
@@ -245,7 +248,7 @@ def compare_matrices(
         for side, sim in (("out", scores.out), ("in", scores.inp))
     }
     interval = _bias_interval(per_token["lin_cos_out"] - per_token["lin_cos_in"])
-    width = max(np.shape(tied)[1], np.shape(untied_in)[1])
+    width = max(matrix_width(tied), matrix_width(untied_in))
     all_notes = list(notes)
     if (note := _few_tokens_note(n, width)) is not None:
         all_notes.append(note)
@@ -260,8 +263,8 @@ def compare_matrices(
         alignment=alignment,
         vocab_tied=vocab_tied,
         vocab_untied=vocab_untied,
-        width_tied=int(np.shape(tied)[1]),
-        width_untied=int(np.shape(untied_in)[1]),
+        width_tied=matrix_width(tied),
+        width_untied=matrix_width(untied_in),
         shuffles=shuffles,
         k=k,
         seed=seed,
@@ -302,6 +305,8 @@ def compare(
 
     start = time.perf_counter()
     _check_tokens(tokens, k)
+    if isinstance(shuffles, bool) or not isinstance(shuffles, int) or shuffles < 1:
+        raise ValueError(f"the chance floor needs at least 1 shuffle, got {shuffles!r}")
     with ExitStack() as stack:
         if progress:
             progress("reading the checkpoints", 0.0)
