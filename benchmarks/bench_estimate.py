@@ -18,7 +18,6 @@ step trains all its runs; an overlapping set would reuse stored runs, which the 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,8 @@ from tieviz.timing import estimate  # noqa: E402
 STEPS = (("toy", 1, False), ("toy", 101, True), ("demo", 1, True), ("demo", 101, True))  # preset, seed, held
 
 
-def summaries(runs: Path) -> list[dict]:
-    return [json.loads(e.path.read_text()) for e in list_experiments(runs)]
+def summaries(runs: Path) -> list:
+    return [e.header for e in list_experiments(runs)]
 
 
 def run(name: str, seed: int, runs: Path, out: Path) -> float:

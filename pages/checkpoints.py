@@ -87,7 +87,7 @@ except Exception as error:  # noqa: BLE001 - the page's edge: one line, never a 
     st.error(refusal(error, "Reading the checkpoint"), icon=":material/error:")
     st.stop()
 summary = ckpt.summary
-st.subheader(upload.name)
+st.subheader(ui.plain(upload.name))
 summary_card(summary)
 
 # ---------------------------------------------------------------- the text behind frequencies and bigrams
@@ -109,7 +109,7 @@ elif text_source == "file":
     try:
         raw_text = text_file.getvalue().decode("utf-8")
     except UnicodeDecodeError:
-        st.error(f"{text_file.name} is not UTF-8 text.", icon=":material/error:")
+        st.error(f"{ui.plain(text_file.name)} is not UTF-8 text.", icon=":material/error:")
         st.stop()
     text_key = hashlib.sha256(text_file.getvalue()).hexdigest()
 try:
@@ -117,12 +117,12 @@ try:
         text = token_text(str(upload.checkpoint), text_source, text_key, summary.vocab_size, raw_text)
     if text.ids is None:
         st.info(
-            f"{text.note} Frequencies are unknown, so the first token ids stand in for the most frequent "
-            "tokens; bigrams and the tuned lens need a tokenizer.",
+            f"{ui.plain(text.note)} Frequencies are unknown, so the first token ids stand in for the most "
+            "frequent tokens; bigrams and the tuned lens need a tokenizer.",
             icon=":material/info:",
         )
     else:
-        st.caption(f"{text.ids.size:,} tokens read from {READ_FROM[text_source]}. {text.note}")
+        st.caption(f"{text.ids.size:,} tokens read from {READ_FROM[text_source]}. {ui.plain(text.note)}")
     n_max = max(10, min(5000, summary.vocab_size))
     n = st.slider("Tokens for norms and maps (most frequent first)", 10, n_max, min(500, n_max), key="ckpt_n")
     ids = text.top_ids(summary.vocab_size, n)
@@ -225,7 +225,7 @@ with tabs[4], panel("The comparison"):
     if other is not None:
         other_ckpt = loaded(str(other.checkpoint))  # read (and checked) when it was staged
         st.caption(
-            f"Compared with {other.name}: {other_ckpt.summary.architecture}, "
+            f"Compared with {ui.plain(other.name)}: {ui.plain(other_ckpt.summary.architecture)}, "
             f"{'tied' if other_ckpt.summary.tied else 'untied'}, "
             f"vocabulary {other_ckpt.summary.vocab_size:,}."
         )
@@ -237,7 +237,7 @@ with tabs[4], panel("The comparison"):
             result = paper(str(upload.checkpoint), str(other.checkpoint), tuple(int(i) for i in ids_cmp))
         if result is not None:
             for note in result.notes:
-                st.warning(note, icon=":material/warning:")
+                st.warning(ui.plain(note), icon=":material/warning:")
             rows = [
                 {
                     "measure": label,

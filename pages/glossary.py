@@ -14,6 +14,6 @@ st.markdown(
 query = st.text_input("Find a term", key="glossary_find", placeholder="e.g. lens")
 shown = [t for t in TERMS.values() if query.lower() in f"{t.word} {t.meaning}".lower()]
 if not shown:
-    st.info(f"No term mentions “{query}”.")
+    st.info(f"No term mentions “{ui.plain(query)}”.")
 for term in sorted(shown, key=lambda t: t.word.lower()):
     st.markdown(f"**{term.word}**  \n{term.meaning}")

@@ -59,5 +59,5 @@ if (gap := summary.stat("lens.early_kl_gap")) is not None:
     ui.show_verdict(lens_claim(gap, bits=bits))
 ui.show_figure(
     contribution_figure({name: r.contributions for name, r in results.items()}),
-    {name: lens[name]["contributions"] for name in results},
+    {name: lens.models[name].contributions for name in results},
 )

@@ -80,7 +80,7 @@ layout_rows = pd.DataFrame(
 ui.show_figure(figure, layout_rows, key="embedding-maps")
 
 if token is not None:
-    st.subheader(f"Nearest neighbours of “{token}” in each matrix")
+    st.subheader(f"Nearest neighbours of “{ui.plain(token)}” in each matrix")
     st.caption("Cosine similarity in the full space, not distances in the picture.")
     table = neighbour_table({k: embeddings.matrices[k] for k in names}, labels, labels.index(token), k=10)
     columns = st.columns(len(names))

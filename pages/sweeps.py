@@ -53,7 +53,7 @@ with st.container(border=True):
     try:
         sweep = SweepConfig(preset(name, seeds=seeds, steps=steps, device=device), axis, values_text)
     except ValueError as error:
-        st.error(f"This sweep cannot run: {error}", icon=":material/error:")
+        st.error(f"This sweep cannot run: {ui.plain(error)}", icon=":material/error:")
     if sweep is not None:
         st.caption(
             f"{len(sweep.values)} points × {seeds} seed{'s' if seeds != 1 else ''}; {AXES[axis]} = "
@@ -113,7 +113,7 @@ def sweep_panel() -> None:
     for point in points:
         if point.status in ("failed", "cancelled", "interrupted"):
             st.error(
-                f"{AXES[chosen.axis]} = {point.value:g}: {point.status}. {point.error or ''}",
+                f"{AXES[chosen.axis]} = {point.value:g}: {point.status}. {ui.plain(point.error or '')}",
                 icon=":material/error:",
             )
     if done >= 2:

@@ -7,7 +7,7 @@ or a closed tab neither stops nor duplicates it. This page only submits and poll
 import streamlit as st
 
 from tieviz import ui
-from tieviz.config import CORPORA, DEVICES, PRESETS, preset
+from tieviz.config import BOUNDS, CORPORA, DEVICES, PRESETS, preset
 from tieviz.uploads import save_text_upload
 
 ui.require_app()
@@ -37,8 +37,7 @@ base = PRESETS[name]
 overrides: dict = {}
 overrides["seeds"] = st.number_input(
     "Seeds",
-    1,
-    20,
+    *BOUNDS["seeds"],
     base.seeds,
     key=f"train-{name}-seeds",
     help="Every arm is trained once per seed. One seed is an anecdote: 3 or more give each number a 95 % "
@@ -74,31 +73,33 @@ if advanced:
                     path, words = save_text_upload(
                         ui.data_root(), ui.visitor(), upload.name, upload.getvalue()
                     )
-                    st.caption(f"{upload.name}: {words:,} words")
+                    st.caption(f"{ui.plain(upload.name)}: {words:,} words")
                     overrides["path"] = str(path)
                 except ValueError as error:
                     upload_error = str(error)
-                    st.error(f"This file cannot be used: {upload_error}", icon=":material/error:")
+                    st.error(f"This file cannot be used: {ui.plain(upload_error)}", icon=":material/error:")
         c = st.columns(4)
         overrides["d_model"] = c[0].number_input(
-            "Width (d_model)", 4, 4096, base.model.d_model, 8, key=f"adv-{name}-d_model"
+            "Width (d_model)", *BOUNDS["d_model"], base.model.d_model, 8, key=f"adv-{name}-d_model"
         )
         overrides["n_layers"] = c[1].number_input(
-            "Layers", 1, 48, base.model.n_layers, key=f"adv-{name}-layers"
+            "Layers", *BOUNDS["n_layers"], base.model.n_layers, key=f"adv-{name}-layers"
         )
-        overrides["n_heads"] = c[2].number_input("Heads", 1, 64, base.model.n_heads, key=f"adv-{name}-heads")
+        overrides["n_heads"] = c[2].number_input(
+            "Heads", *BOUNDS["n_heads"], base.model.n_heads, key=f"adv-{name}-heads"
+        )
         overrides["vocab_size"] = c[3].number_input(
-            "Vocabulary", 16, 200_000, base.data.vocab_size, 100, key=f"adv-{name}-vocab"
+            "Vocabulary", *BOUNDS["vocab_size"], base.data.vocab_size, 100, key=f"adv-{name}-vocab"
         )
         c = st.columns(4)
         overrides["steps"] = c[0].number_input(
-            "Steps", 1, 1_000_000, base.train.steps, 10, key=f"adv-{name}-steps"
+            "Steps", *BOUNDS["steps"], base.train.steps, 10, key=f"adv-{name}-steps"
         )
         overrides["batch_size"] = c[1].number_input(
-            "Batch size", 1, 4096, base.train.batch_size, key=f"adv-{name}-batch"
+            "Batch size", *BOUNDS["batch_size"], base.train.batch_size, key=f"adv-{name}-batch"
         )
         overrides["seq_len"] = c[2].number_input(
-            "Context length", 4, 4096, base.model.seq_len, key=f"adv-{name}-seq"
+            "Context length", *BOUNDS["seq_len"], base.model.seq_len, key=f"adv-{name}-seq"
         )
         overrides["lr"] = c[3].number_input(
             "Learning rate", min_value=1e-7, value=base.train.lr, format="%g", key=f"adv-{name}-lr"
@@ -107,7 +108,7 @@ if advanced:
         overrides["seed"] = c[0].number_input("Seed", 0, 2**31 - 1, base.train.seed, key=f"adv-{name}-seed")
         overrides["alpha"] = c[1].number_input(
             "α (input-gradient scale of the scaled arm)",
-            0.0,
+            0.1,
             1000.0,
             base.alpha,
             0.5,
@@ -131,12 +132,10 @@ device_note.caption(f"This server trains on **{ui.device_words(device)}** when t
 config = None
 try:
     candidate = preset(name, **overrides)
-    width, heads = candidate.model.d_model, candidate.model.n_heads
-    if width % heads:
-        raise ValueError(f"the width ({width}) must be divisible by the number of heads ({heads})")
+    candidate.validate()  # the rules the CLI and the job manager apply, in one sentence
     config = candidate
 except ValueError as error:
-    st.error(f"These settings cannot run: {error}", icon=":material/error:")
+    st.error(f"These settings cannot run: {ui.plain(error)}", icon=":material/error:")
 
 missing_file = config is not None and config.data.corpus == "file" and not config.data.path
 if config is not None and not missing_file:
@@ -155,7 +154,7 @@ elif missing_file and upload_error is None:
 ui.host_access()
 refusal = ui.over_limits(config) if config is not None else None
 if refusal:
-    st.warning(f"This site would not run it: {refusal}.", icon=":material/block:")
+    st.warning(f"This site would not run it: {ui.plain(refusal)}.", icon=":material/block:")
 if st.button(
     "Start training",
     type="primary",
@@ -209,11 +208,13 @@ def show_job(job, manager, mine: bool) -> None:
             st.success(f"Finished {how}.", icon=":material/check_circle:")
             st.button("Open this experiment", key=f"open-{job.id}", on_click=open_experiment, args=(job.key,))
         elif job.status == "failed":
-            st.error(f"Training failed: {job.error}", icon=":material/error:")
+            st.error(f"Training failed: {ui.plain(job.error)}", icon=":material/error:")
         elif job.status == "cancelled":
-            st.warning(f"Cancelled: {job.error}." if job.error else "Cancelled.", icon=":material/cancel:")
+            st.warning(
+                f"Cancelled: {ui.plain(job.error)}." if job.error else "Cancelled.", icon=":material/cancel:"
+            )
         else:
-            st.warning(f"Interrupted: {job.error}", icon=":material/warning:")
+            st.warning(f"Interrupted: {ui.plain(job.error)}", icon=":material/warning:")
         if mine and job.status in ACTIVE:
             st.button(
                 "Cancel", key=f"cancel-{job.id}", icon=":material/stop:", on_click=cancel, args=(job.id,)

@@ -126,12 +126,14 @@ def test_a_diverging_alpha_is_blamed_on_alpha_not_the_learning_rate(tmp_path, ca
     [
         (["--preset", "huge"], "unknown preset"),
         (["--device", "tpu"], "unknown device"),
-        (["--steps", "0"], "--steps"),
+        (["--steps", "0"], "steps must be at least 1"),
+        (["--vocab", "8"], "vocab_size must be at least 16"),
+        (["--tokens", "5"], "at least 10"),
         (["--d-model", "30", "--heads", "4"], "divisible"),
-        (["--batch", "1000000000"], "batch 1,000,000,000 is above"),
+        (["--batch", "1000000000"], "batch_size 1,000,000,000 is above"),
         (["--d-model", "1048576", "--heads", "2"], "d_model 1,048,576 is above"),
         (["--batch", "60000", "--seq-len", "4096"], "GiB of memory"),
-        (["--alpha", "inf"], "--alpha"),
+        (["--alpha", "inf"], "alpha must be a positive number"),
     ],
 )
 def test_bad_settings(tmp_path, capsys, args, fragment):

@@ -27,7 +27,7 @@ def sweep_args(tmp_path, *extra: str) -> list[str]:
         (["--d-model", "8,x"], ("--d-model", "numbers")),
         (["--steps", "0,5"], ("--steps", "at least 1")),
         (["--layers", "1,2", "--preset", "huge"], ("unknown preset",)),
-        (["--layers", "1,2", "--lr", "0"], ("--lr",)),
+        (["--layers", "1,2", "--lr", "0"], ("lr must be a positive",)),
     ],
 )
 def test_bad_sweeps_are_one_line(tmp_path, capsys, args, fragments):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tieviz.config import preset
 from tieviz.examples import EXAMPLES_VISITOR, example_jobs, examples_enabled, is_fresh, start_examples
 from tieviz.jobs import LimitError
 
@@ -49,8 +50,7 @@ def test_an_earlier_job_or_experiment_means_not_fresh(tmp_path):
     assert start_examples(FakeManager(tmp_path, existing=[FakeJob("a", ("someone",), 1.0)])) == []
     (tmp_path / "runs" / "experiments").mkdir(parents=True)
     assert is_fresh(tmp_path, [])
-    config = {"data": {"corpus": "toy"}, "train": {"steps": 10}}
-    summary = {"experiment_key": "k", "config": config, "arms": {}}
+    summary = {"experiment_key": "k", "config": preset("toy").to_dict(), "arms": {}}
     (tmp_path / "runs" / "experiments" / "k.json").write_text(json.dumps(summary))
     assert not is_fresh(tmp_path, [])
     manager = FakeManager(tmp_path)

@@ -21,7 +21,7 @@ from tieviz.train import TrainingCancelled
 def test_experiment_trains_three_arms_per_seed_then_hits_the_cache(tiny_experiment, monkeypatch):
     tiny_config, store, first = tiny_experiment
     assert first.cache_hit is False and first.seeds == [0, 1]
-    keys = {a["key"] for arms in first.seed_arms.values() for a in arms.values()}
+    keys = {a.key for arms in first.seed_arms.values() for a in arms.values()}
     assert {r.key for r in store.list_runs()} == keys
     assert len(store.list_runs()) == 3 * 2
 
@@ -39,16 +39,16 @@ def test_experiment_trains_three_arms_per_seed_then_hits_the_cache(tiny_experime
 def test_tied_and_scaled_share_their_start_and_the_untied_reference_has_its_own(tiny_experiment):
     tiny_config, store, summary = tiny_experiment
     arms = summary.arms
-    assert arms["tied"]["tied"] and arms["scaled"]["tied"] and not arms["untied"]["tied"]
-    assert arms["scaled"]["alpha"] == tiny_config.alpha and arms["tied"]["alpha"] == 1.0
-    assert arms["untied"]["params"] > arms["tied"]["params"]
-    runs = {name: store.get(arms[name]["key"]) for name in ARM_NAMES}
+    assert arms["tied"].tied and arms["scaled"].tied and not arms["untied"].tied
+    assert arms["scaled"].alpha == tiny_config.alpha and arms["tied"].alpha == 1.0
+    assert arms["untied"].params > arms["tied"].params
+    runs = {name: store.get(arms[name].key) for name in ARM_NAMES}
     start = {name: run.embeddings(step=0) for name, run in runs.items()}
     np.testing.assert_array_equal(start["tied"][0], start["scaled"][0])  # the causal test: only alpha differs
     assert not np.array_equal(start["tied"][0], start["untied"][0])  # independent initialisation
     assert not np.array_equal(start["untied"][0], start["untied"][1])  # untied W_U is its own matrix
     np.testing.assert_array_equal(*runs["tied"].embeddings())  # tied: W_U is W_E
-    other_seed = store.get(summary.seed_arms["1"]["tied"]["key"])
+    other_seed = store.get(summary.seed_arms["1"]["tied"].key)
     assert not np.array_equal(other_seed.embeddings(step=0)[0], start["tied"][0])  # seeds differ
 
 
@@ -86,13 +86,13 @@ def test_an_older_summary_is_summarised_again_from_its_runs_without_training(tin
 def test_saved_arm_loads_with_auto_classes(tiny_experiment):
     tiny_config, store, summary = tiny_experiment
     for name in ARM_NAMES:
-        path = summary.arms[name]["run_dir"]
+        path = summary.arms[name].run_dir
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        assert model.config.tie_word_embeddings == summary.arms[name]["tied"]
+        assert model.config.tie_word_embeddings == summary.arms[name].tied
         ids = tokenizer("the toy language", return_tensors="pt").input_ids
         assert model(ids).logits.shape[-1] == len(tokenizer)
-    metrics = store.get(summary.arms["tied"]["key"]).metrics()
+    metrics = store.get(summary.arms["tied"].key).metrics()
     assert [m["step"] for m in metrics] == list(range(1, tiny_config.train.steps + 1))
     assert all(m["grad_ratio"] > 0 for m in metrics)
     assert all(m["grad_in_act"] > 0 for m in metrics)  # the paper's input norm, logged every step

@@ -52,7 +52,7 @@ def test_the_summary_of_two_seeds_has_a_baseline_and_one_of_one_seed_has_none(ti
     assert set(summary.baseline) == set(MEASURES)
     assert all(len(stat.per_seed) == 1 for stat in summary.baseline.values())  # one adjacent pair
     assert all(stat.n == 2 for name, stat in summary.stats.items() if name.startswith("bias."))
-    assert summary.lens["held_out"] is True and summary.lens["fit_windows"] > 0
+    assert summary.lens.held_out is True and summary.lens.fit_windows > 0
     assert summary.config.init == "independent"
 
 
@@ -63,12 +63,12 @@ def test_the_lens_is_fitted_on_training_text_and_scored_on_held_out_text(tiny_ex
     from tieviz.runs import Run
 
     _, _, summary = tiny_experiment
-    run = Run(Path(summary.arms["tied"]["run_dir"]))
+    run = Run(Path(summary.arms["tied"].run_dir))
     fit, score = lens_windows(run)
     tokens, split = run.tokens(), run.info["n_train_tokens"]
     assert fit.flatten().tolist() == tokens[: fit.numel()].tolist()  # the training split's start
     assert score.flatten().tolist() == tokens[split : split + score.numel()].tolist()  # validation text
-    assert summary.lens["fit_windows"] == fit.shape[0] and summary.lens["score_windows"] == score.shape[0]
+    assert summary.lens.fit_windows == fit.shape[0] and summary.lens.score_windows == score.shape[0]
     # Scored on other text than it was fitted on: an in-sample score would reproduce the fit's own KL.
     in_sample = model_lens_result(run.load_model(), fit, run.analysis_dir("lens"), run.key, 20)
     held_out = model_lens_result(

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from tieviz.config import PRESETS, preset
 from tieviz.errors import error_line
-from tieviz.estimate import check_bounds, config_sizes
 
 EXIT_USER_ERROR = 2
 SWEEP_FLAGS = {"alpha": "--alpha", "d_model": "--d-model", "n_layers": "--layers", "steps": "--steps"}
@@ -108,7 +107,7 @@ def experiment_config(args: argparse.Namespace):
         else:
             overrides["corpus"], overrides["path"] = "file", str(Path(args.corpus).resolve())
     config = preset(args.preset, **overrides)
-    _validate(config)
+    config.validate()  # one sentence now, not an allocation traceback later
     return config
 
 
@@ -119,30 +118,9 @@ def _tokens(value: str | None) -> int | None:
     if value.strip().lower() == "all":
         return 0
     try:
-        count = int(value)
+        return int(value)  # ExperimentConfig.validate says which counts the measures can use
     except ValueError:
         raise ValueError(f"--tokens takes a number or 'all' (got {value!r})") from None
-    if count < 10:
-        raise ValueError(
-            f"--tokens must be at least 10, or 'all' (got {count}): mutual 10-NN needs 11 tokens"
-        )
-    return count
-
-
-def _validate(config) -> None:
-    checks = {name: value for name, value in config_sizes(config).items() if name != "vocab"}
-    for name, value in {**checks, "seeds": config.seeds}.items():
-        if value < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
-    if config.data.vocab_size < 8:
-        raise ValueError(f"--vocab must be at least 8 (got {config.data.vocab_size})")
-    if not config.train.lr > 0:
-        raise ValueError(f"--lr must be positive (got {config.train.lr})")
-    if not 0 < config.alpha < float("inf"):
-        raise ValueError(f"--alpha must be a positive number (got {config.alpha})")
-    if not config.train.lr < float("inf"):
-        raise ValueError(f"--lr must be a finite number (got {config.train.lr})")
-    check_bounds(config)  # sizes that cannot fit: one line now, not an allocation traceback later
 
 
 class _ProgressBar:
@@ -267,7 +245,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     base, axis, values = sweep_settings(args)
     sweep = SweepConfig(base, axis, values)
     for config in sweep.points():
-        _validate(config)
+        config.validate()
     bar = _SweepBar(sweep.points(), sweep.values, axis, enabled=not args.quiet)
     try:
         record = run_sweep(base, axis, values, RunStore(args.runs_dir), progress=bar)

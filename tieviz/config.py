@@ -14,6 +14,40 @@ CORPORA = ("toy", "pydocs", "file")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 TOY_LANGUAGE_VERSION = 2  # bump when tieviz.data.toy_language changes, so old toy runs are not reused
 
+# The one range of every size a run accepts, whoever asks (CLI, Train page, job submission, model building).
+# Minimums are what the analysis needs (a vocabulary of 16 leaves the mutual 10-NN its 11 tokens after the
+# special ones); maximums are far beyond a toy and short of absurd.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "vocab_size": (16, 2_000_000),
+    "d_model": (4, 16_384),
+    "n_layers": (1, 256),
+    "n_heads": (1, 1_024),
+    "seq_len": (4, 65_536),
+    "steps": (1, 10_000_000),
+    "batch_size": (1, 65_536),
+    "seeds": (1, 100),
+}
+MIN_COMPARED_TOKENS = 10  # top_n: mutual 10-NN needs a token and its 10 neighbours
+
+
+def check_bounds(part: Any) -> None:
+    """Raises ValueError, in one sentence, for a field of `part` outside its BOUNDS."""
+    for name in part.__dataclass_fields__:
+        if name not in BOUNDS:
+            continue
+        value, (low, high) = getattr(part, name), BOUNDS[name]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a whole number (got {value!r})")
+        if value < low:
+            raise ValueError(f"{name} must be at least {low:,} (got {value:,})")
+        if value > high:
+            raise ValueError(f"{name} {value:,} is above the most tieviz accepts ({high:,})")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a positive number (got {value})")
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -33,6 +67,14 @@ class DataConfig:
                 f"not {self.toy_language}: runs of another version came from another tieviz"
             )
 
+    def validate(self) -> None:
+        """Raises ValueError, in one sentence, for data settings no run can use."""
+        check_bounds(self)
+        if self.corpus not in CORPORA:
+            raise ValueError(f"corpus must be one of {', '.join(CORPORA)}, not {self.corpus!r}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be between 0 and 1 (got {self.val_fraction})")
+
     def hashed(self) -> dict[str, Any]:
         """The settings that identify the data; the toy language's version only matters for toy runs."""
         settings = asdict(self)
@@ -43,23 +85,45 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    d_model: int = 128
-    n_layers: int = 2
-    n_heads: int = 4
+    d_model: int = 128  # width: the length of every embedding row and of the residual stream
+    n_layers: int = 2  # transformer blocks between the embedding and the unembedding
+    n_heads: int = 4  # attention heads per block; must divide d_model
     seq_len: int = 64  # context length; also the training window
+
+    def validate(self) -> None:
+        """Raises ValueError, in one sentence, for a shape no model can take."""
+        check_bounds(self)
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by the number of heads ({self.n_heads})"
+            )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 500
-    batch_size: int = 16
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    warmup_steps: int = 20
-    seed: int = 0
+    steps: int = 500  # optimizer steps per arm and seed
+    batch_size: int = 16  # sequences of seq_len tokens per step
+    lr: float = 3e-3  # AdamW's peak learning rate, reached after the warm-up
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
+    warmup_steps: int = 20  # linear warm-up from 0 to lr, in steps
+    seed: int = (
+        0  # seed of the data order (and of the initial weights unless an arm's init_seed says otherwise)
+    )
     device: str = "auto"  # resolved to "cpu", "cuda" or "mps" before hashing
     eval_every: int = 50  # validation loss cadence, in steps
     n_checkpoints: int = 10  # roughly log-spaced saves of the embedding matrices
+
+    def validate(self) -> None:
+        """Raises ValueError, in one sentence, for a schedule no run can follow."""
+        check_bounds(self)
+        _check_positive("lr", self.lr)
+        if not 0 <= self.weight_decay < float("inf"):
+            raise ValueError(f"weight_decay must be 0 or more (got {self.weight_decay})")
+        for name in ("warmup_steps", "eval_every", "n_checkpoints"):
+            if getattr(self, name) < (0 if name == "warmup_steps" else 1):
+                raise ValueError(f"{name} must be at least {0 if name == 'warmup_steps' else 1}")
+        if self.device not in DEVICES:
+            raise ValueError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
 
 
 @dataclass(frozen=True)
@@ -106,10 +170,10 @@ INDEPENDENT_INIT_OFFSET = 100_003
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    preset: str
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str  # the preset's name ("toy", "demo", "gpu"); a label only, not in the key
+    data: DataConfig = field(default_factory=DataConfig)  # the text every arm trains on
+    model: ModelConfig = field(default_factory=ModelConfig)  # the shape every arm shares
+    train: TrainConfig = field(default_factory=TrainConfig)  # the schedule every arm shares
     alpha: float = 5.0  # input-gradient scale of the "scaled" arm
     top_n: int = 1000  # most frequent tokens compared by the bias measures; 0: the whole vocabulary
     bigram_k: int = 40  # tokens shown in the bigram-symmetry matrices
@@ -121,10 +185,29 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be at least 1 (got {self.seeds})")
-        if self.top_n < 0:
-            raise ValueError(f"the number of compared tokens must be 0 (all) or more (got {self.top_n})")
+
+    def validate(self, memory: int | None = None) -> None:
+        """Raises ValueError, in one sentence, for settings that cannot run, before any work starts.
+
+        The one set of rules the CLI, the Train page, job submission and model building share: every field
+        within BOUNDS, the width divisible by the heads, positive finite lr and alpha, a compared-token
+        count the measures can use, and one training step that fits in `memory` bytes (default: this
+        machine's RAM), which would otherwise fail late with an allocation error or swap the server to a
+        halt.
+        """
+        from tieviz.estimate import check_memory
+
+        self.data.validate()
+        self.model.validate()
+        self.train.validate()
+        check_bounds(self)
+        _check_positive("alpha", self.alpha)
+        if self.top_n != 0 and self.top_n < MIN_COMPARED_TOKENS:
+            raise ValueError(
+                f"the compared tokens (top_n) must be 0 (the whole vocabulary) or at least "
+                f"{MIN_COMPARED_TOKENS} (got {self.top_n}): mutual 10-NN needs a token and 10 neighbours"
+            )
+        check_memory(self, memory)
 
     @property
     def seed_list(self) -> list[int]:

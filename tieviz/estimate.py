@@ -1,8 +1,8 @@
 """What an experiment will cost here (parameters, FLOPs, memory, time), and how to say it to a person.
 
-Pure arithmetic over configs and earlier summaries (no Streamlit). The Train page shows the time; the CLI
-and the job manager refuse sizes that cannot fit before any work starts; the site's budget for anonymous
-visitors counts the same FLOPs.
+Pure arithmetic over configs and earlier summaries (no Streamlit). The Train page shows the time;
+`ExperimentConfig.validate` refuses a step that cannot fit in memory before any work starts; the site's
+budget for anonymous visitors counts the same FLOPs.
 """
 
 from __future__ import annotations
@@ -11,16 +11,6 @@ import os
 
 from tieviz.config import ExperimentConfig
 
-# The largest value of each size a run accepts, whoever asks: far beyond a toy, short of absurd.
-SIZE_LIMITS = {
-    "steps": 10_000_000,
-    "d_model": 16_384,
-    "layers": 256,
-    "heads": 1_024,
-    "seq_len": 65_536,
-    "batch": 65_536,
-    "vocab": 2_000_000,
-}
 BYTES_PER_FLOAT = 4
 
 
@@ -62,28 +52,8 @@ def physical_memory() -> int | None:
         return None
 
 
-def config_sizes(config: ExperimentConfig) -> dict[str, int]:
-    """The sizes SIZE_LIMITS bounds, by the names its messages use."""
-    return {
-        "steps": config.train.steps,
-        "d_model": config.model.d_model,
-        "layers": config.model.n_layers,
-        "heads": config.model.n_heads,
-        "seq_len": config.model.seq_len,
-        "batch": config.train.batch_size,
-        "vocab": config.data.vocab_size,
-    }
-
-
-def check_bounds(config: ExperimentConfig, memory: int | None = None) -> None:
-    """Refuses, before any work, sizes beyond SIZE_LIMITS or a step that needs more memory than `memory`.
-
-    `memory` defaults to this machine's RAM: a run that cannot fit would only fail later with an
-    allocation error (or swap the server to a halt).
-    """
-    for name, value in config_sizes(config).items():
-        if value > SIZE_LIMITS[name]:
-            raise ValueError(f"{name} {value:,} is above the most tieviz accepts ({SIZE_LIMITS[name]:,})")
+def check_memory(config: ExperimentConfig, memory: int | None = None) -> None:
+    """Refuses a config whose training step needs more than `memory` bytes (default: this machine's RAM)."""
     memory = physical_memory() if memory is None else memory
     need = training_bytes(config)
     if memory and need > memory:

@@ -132,9 +132,9 @@ def headlines(summary: Summary) -> list[Headline]:
 def lens_note(summary: Summary) -> str:
     """How the lens was fitted and scored, in one sentence."""
     lens = summary.lens
-    if lens.get("held_out"):
+    if lens.held_out:
         return (
-            f"Translators were fitted on {lens.get('fit_windows')} windows of training text and scored on "
-            f"{lens.get('score_windows')} held-out validation windows neither the model nor the lens saw."
+            f"Translators were fitted on {lens.fit_windows} windows of training text and scored on "
+            f"{lens.score_windows} held-out validation windows neither the model nor the lens saw."
         )
     return "These lens statistics were scored on the text the translators were fitted on (in-sample)."

@@ -18,7 +18,7 @@ import numpy as np
 
 from tieviz.config import ARM_NAMES, ArmConfig, ExperimentConfig
 from tieviz.runs import Run, RunStore, write_json_atomic
-from tieviz.summary import OutdatedSummary, Summary
+from tieviz.summary import OutdatedSummary, Summary, read_summary_json
 
 # (phase, done, total, detail): phase is an arm name or "analysis"; detail holds the latest metrics.
 ExperimentProgress = Callable[[str, int, int, dict], None]
@@ -116,12 +116,12 @@ def cached_summary(config: ExperimentConfig, store: RunStore) -> Summary | None:
     if not all(store.is_complete(config.arm(name, seed).key()) for name, seed in arm_seeds(config)):
         return None
     try:
-        return Summary.from_dict(json.loads(path.read_text()))
+        return Summary.read(path)
     except OutdatedSummary:
         summary = resummarize(config, store)
         write_json_atomic(path, summary.to_dict())
         return summary
-    except (json.JSONDecodeError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
 
 
@@ -170,6 +170,9 @@ def run_experiment(
     config = resolve(config)
     if (summary := cached_summary(config, store)) is not None:
         return replace(summary, cache_hit=True)
+    from tieviz.threads import use_threads_for
+
+    use_threads_for(config)  # small models on one thread: a busy host stays fast (see tieviz.threads)
     started = time.perf_counter()
     corpus_cache: list[Any] = []
 
@@ -213,17 +216,14 @@ def load_experiment(summary_or_dir: Path) -> tuple[Summary, dict[str, Run]]:
     path = summary_or_dir / "summary.json" if summary_or_dir.is_dir() else summary_or_dir
     if not path.exists():
         raise ValueError(f"no summary.json at {path}; run `python -m tieviz experiment --out DIR` first")
-    try:
-        raw = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path.name} is not valid JSON ({error})") from error
+    raw = read_summary_json(path)
     try:
         summary = Summary.from_dict(raw)
     except OutdatedSummary:
         summary = _upgrade(raw, path)
     runs = {}
     for name, arm in summary.arms.items():
-        run = Run(Path(arm["run_dir"]))
+        run = Run(Path(arm.run_dir))
         if not (run.path / "run.json").exists():
             raise ValueError(f"the {name} run of this experiment is missing from {run.path}")
         runs[name] = run
@@ -250,7 +250,7 @@ def whole_vocabulary_bias(summary_path: Path) -> dict:
 
     summary, _ = load_experiment(summary_path)
     seed_runs = {
-        int(seed): {n: Run(Path(a["run_dir"])) for n, a in arms.items()}
+        int(seed): {n: Run(Path(a.run_dir)) for n, a in arms.items()}
         for seed, arms in summary.seed_arms.items()
     }
     tokens = top_token_ids(seed_runs[min(seed_runs)]["untied"], 0)

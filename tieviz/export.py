@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from tieviz.config import ARM_NAMES
 from tieviz.errors import error_line
 from tieviz.experiment import load_experiment
 from tieviz.figures import CaptionedFigure
 from tieviz.runs import Run
-from tieviz.summary import Summary
+from tieviz.summary import Summary, SummaryHeader
 
 MAP_TOKENS = 1000
-SUMMARY_KEYS = ("config", "arms", "bias_over_training", "lens")  # what experiment_figures reads
 
 
 def check_summary(directory: Path) -> None:
@@ -26,22 +25,14 @@ def check_summary(directory: Path) -> None:
     if not path.is_file():
         return  # load_experiment says how to make one
     try:
-        summary = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError(f"{path.name} in {directory.name} is not JSON") from None
-    missing = [key for key in SUMMARY_KEYS if not isinstance(summary, dict) or key not in summary]
-    arms = summary.get("arms") if isinstance(summary, dict) else None
-    if not missing and not (
-        isinstance(arms, dict)
-        and {"tied", "untied", "scaled"} <= arms.keys()
-        and all(isinstance(arm, dict) and isinstance(arm.get("run_dir"), str) for arm in arms.values())
-    ):
-        missing = ["the three arms' run folders"]
-    if missing:
+        header = SummaryHeader.read(path)
+    except ValueError as error:
         raise ValueError(
-            f"{path.name} in {directory.name} is not a tieviz experiment summary (it has no "
-            f"{', '.join(missing)}); write one with `python -m tieviz experiment --out DIR`"
-        )
+            f"{path.name} in {directory.name} is not a tieviz experiment summary ({error}); write one with "
+            "`python -m tieviz experiment --out DIR`"
+        ) from None
+    if missing := [name for name in ARM_NAMES if name not in header.arms]:
+        raise ValueError(f"{path.name} in {directory.name} names no run of the {', '.join(missing)} arm")
 
 
 def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[CaptionedFigure]:

@@ -20,8 +20,7 @@ def quiet_transformers() -> None:
 
 def gpt2_config(arm: ArmConfig, vocab_size: int, eos_id: int) -> GPT2Config:
     m = arm.model
-    if m.d_model % m.n_heads:
-        raise ValueError(f"d_model ({m.d_model}) must be divisible by the number of heads ({m.n_heads})")
+    m.validate()
     return GPT2Config(
         vocab_size=vocab_size,
         n_positions=m.seq_len,

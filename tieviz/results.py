@@ -16,6 +16,7 @@ import numpy as np
 from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, most_frequent
 from tieviz.data import SPECIAL_TOKENS
 from tieviz.runs import Run
+from tieviz.summary import LensCurves, LensRecord
 
 LENS_SEQUENCES = 64  # windows the tuned lens is fitted on (training split), and as many it is scored on
 # The translators' fit: 150 Adam steps at 5e-3. On the demo's models it fits the held-out embedding layer
@@ -256,26 +257,26 @@ def lens_summary(results: dict[str, LensResult]) -> dict:
     }
 
 
-def lens_from_summary(stored: dict) -> dict[str, LensResult]:
+def lens_from_summary(stored: LensRecord) -> dict[str, LensResult]:
     """The inverse of `lens_summary`: each model's lens results as read back from summary.json."""
     from tieviz.analysis.lens import LensStatistics
 
-    def statistics(values: dict, kind: str) -> LensStatistics:
+    def statistics(curves: LensCurves, kind: str) -> LensStatistics:
         return LensStatistics(
-            kl=np.asarray(values[f"{kind}_kl"]),
-            cross_entropy=np.asarray(values[f"{kind}_ce"]),
-            layer_names=list(values["layers"]),
+            kl=np.asarray(getattr(curves, f"{kind}_kl")),
+            cross_entropy=np.asarray(getattr(curves, f"{kind}_ce")),
+            layer_names=list(curves.layers),
         )
 
     return {
         name: LensResult(
-            tuned=statistics(values, "tuned"),
-            logit=statistics(values, "logit"),
-            contributions=np.asarray(values["contributions"]),
-            fit_windows=int(stored.get("fit_windows", 0)),
-            score_windows=int(stored.get("score_windows", 0)),
-            held_out=bool(stored.get("held_out", False)),
+            tuned=statistics(curves, "tuned"),
+            logit=statistics(curves, "logit"),
+            contributions=np.asarray(curves.contributions),
+            fit_windows=stored.fit_windows,
+            score_windows=stored.score_windows,
+            held_out=stored.held_out,
         )
-        for name, values in stored.items()
+        for name, curves in stored.models.items()
         if name in LENS_MODELS
     }

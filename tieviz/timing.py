@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from tieviz.config import ExperimentConfig
+from tieviz.summary import ArmRecord, SummaryHeader
 
 # Seconds of fixed cost per step (data, optimiser, evaluations, snapshots) and effective operations per
 # second, by device kind. CPU: fitted to the toy (0.0122 s a step) and demo (0.055 s a step) presets on a
@@ -80,36 +81,29 @@ def model_step_seconds(config: ExperimentConfig, device: str) -> float:
     return overhead + 6 * estimate_params(config) * tokens_per_step / flops
 
 
-def _arm_seconds(arm: dict) -> float:
+def _arm_seconds(arm: ArmRecord) -> float:
     """An arm's wall time: from the summary when it has it, else from the run's own run.json."""
-    if "wall_seconds" in arm:
-        return float(arm["wall_seconds"])
-    return float(json.loads((Path(arm["run_dir"]) / "run.json").read_text())["wall_seconds"])
+    if arm.wall_seconds is not None:
+        return float(arm.wall_seconds)
+    return float(json.loads((Path(arm.run_dir) / "run.json").read_text())["wall_seconds"])
 
 
-def _config(summary: dict) -> ExperimentConfig | None:
-    try:
-        return ExperimentConfig.from_dict(summary["config"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def measured(summary: dict) -> Measured | None:
+def measured(summary: SummaryHeader) -> Measured | None:
     """The costs an earlier experiment's summary recorded, or None when its timings cannot be read."""
     try:
-        config = ExperimentConfig.from_dict(summary["config"])
-        if summary.get("train_seconds"):  # every seed's arms, as recorded by the summary
-            trained = float(summary["train_seconds"])
+        config = summary.config
+        if summary.train_seconds:  # every seed's arms, as recorded by the summary
+            trained = float(summary.train_seconds)
         else:  # an older summary: one seed, its arms' own times
-            trained = config.seeds * sum(_arm_seconds(arm) for arm in summary["arms"].values())
-        step_seconds = trained / (config.seeds * len(summary["arms"]) * config.train.steps)
-        if summary.get("analysis_seconds") is not None:  # recorded since the run store reuses seeds' runs
-            analysis = float(summary["analysis_seconds"]) / config.seeds
+            trained = config.seeds * sum(_arm_seconds(arm) for arm in summary.arms.values())
+        step_seconds = trained / (config.seeds * len(summary.arms) * config.train.steps)
+        if summary.analysis_seconds is not None:  # recorded since the run store reuses seeds' runs
+            analysis = float(summary.analysis_seconds) / config.seeds
         else:  # an older summary: everything it did not spend training (right when nothing was reused)
-            analysis = (float(summary["wall_seconds"]) - trained) / config.seeds
+            analysis = (float(summary.wall_seconds) - trained) / config.seeds
         if step_seconds <= 0 or analysis < 0:
             return None
-        return Measured(config, str(summary["device"]), step_seconds, analysis)
+        return Measured(config, summary.device, step_seconds, analysis)
     except (OSError, KeyError, TypeError, ValueError, ZeroDivisionError, statistics.StatisticsError):
         return None
 
@@ -117,7 +111,7 @@ def measured(summary: dict) -> Measured | None:
 def estimate(
     config: ExperimentConfig,
     device: str,
-    summaries: list[dict] = (),
+    summaries: list[SummaryHeader] = (),
     runs_stored: int = 0,
     summary_stored: bool = False,
 ) -> Estimate:
@@ -130,8 +124,8 @@ def estimate(
     kind = device if device in STEP_MODEL else "cpu"
     if summary_stored and runs_stored >= 3 * config.seeds:
         return Estimate(STARTUP_SECONDS[kind], "stored")
-    here = [s for s in summaries if isinstance(s, dict) and s.get("device") == device]
-    matching = [s for s in here if (c := _config(s)) is not None and shape(c) == shape(config)]
+    here = [s for s in summaries if s.device == device]
+    matching = [s for s in here if shape(s.config) == shape(config)]
     same = [m for m in map(measured, matching[:1]) if m is not None]
     model = model_step_seconds(config, device)
     if same:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,8 +88,14 @@ def _trained_data(data: Path, seeds: int):
         return data, run_experiment(config, RunStore(data / "runs")).to_dict()
 
 
+def seen(markdown: str) -> str:
+    """What a reader sees of a Markdown string that escapes outside text (`tieviz.ui.plain`)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    """The error boxes' text as a reader sees it."""
+    return [seen(e.value) for e in at.error]
 
 
 def chart_keys(at: AppTest) -> list[str]:

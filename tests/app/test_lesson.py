@@ -9,6 +9,7 @@ import pytest
 from tests.app.conftest import errors
 from tieviz.glossary import TERMS
 from tieviz.ui.lesson import LESSON, TOOLS, next_step
+from tieviz.ui.presenter import PRESENTER_CSS
 
 NEXT = "Next: "
 
@@ -60,6 +61,10 @@ def test_presenter_mode_from_the_url_enlarges_chart_text(open_app, tmp_path):
         assert shown["layout"][axis]["tickfont"]["size"] >= 18
     assert shown["layout"]["font"]["size"] >= 18
     assert shown["layout"]["legend"]["orientation"] == "h"
+    # Not only the charts: the page's own text (captions, definitions, tables) is scaled too.
+    styles = [h.proto.body for h in at.get("html")]
+    assert PRESENTER_CSS in styles
+    assert PRESENTER_CSS not in [h.proto.body for h in open_app(tmp_path, "pages/why_tie.py").get("html")]
 
 
 def test_the_sidebar_toggle_sets_presenter_mode_and_the_url(open_app, tmp_path):

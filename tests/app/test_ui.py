@@ -37,14 +37,13 @@ def test_every_name_the_pages_use_is_exported():
 
 def test_the_train_page_estimate_reads_earlier_timings_from_the_listing(toy_data, monkeypatch):
     """recent_summaries: the newest summaries, read once per change of the listing, feed the estimate."""
-    import json
-
     from tieviz.config import ExperimentConfig
+    from tieviz.summary import SummaryHeader
 
     data, summary = toy_data
     monkeypatch.setenv("TIEVIZ_DATA", str(data))
     summaries = ui.recent_summaries()
-    stored = json.loads((data / "runs" / "experiments" / f"{summary['experiment_key']}.json").read_text())
+    stored = SummaryHeader.read(data / "runs" / "experiments" / f"{summary['experiment_key']}.json")
     assert summaries == [stored]
     config = ExperimentConfig.from_dict(summary["config"])
     guess = estimate(config, summary["device"], summaries)

@@ -76,3 +76,22 @@ class Checkpoints:
                 model,
             )
         return self.built[key]
+
+
+def save_gpt2_with(dest: Path, W_E, W_U=None, seed: int = 0) -> Path:
+    """A tiny GPT-2 checkpoint whose matrices are the given [V, d] arrays: tied when W_U is None.
+
+    For comparisons with a known answer (the matrices are chosen) and sizes `build_model` does not make.
+    """
+    W_E = torch.as_tensor(W_E, dtype=torch.float32)
+    vocab, width = W_E.shape
+    config = transformers.GPT2Config(
+        vocab_size=vocab, n_embd=width, n_layer=1, n_head=2, n_positions=16, tie_word_embeddings=W_U is None
+    )
+    torch.manual_seed(seed)
+    model = transformers.GPT2LMHeadModel(config).eval()
+    with torch.no_grad():
+        model.transformer.wte.weight.copy_(W_E)
+        if W_U is not None:
+            model.lm_head.weight.copy_(torch.as_tensor(W_U, dtype=torch.float32))
+    return save_checkpoint(model, dest)

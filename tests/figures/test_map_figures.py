@@ -78,3 +78,11 @@ def test_mismatched_shapes_raise() -> None:
         embedding_map_figure(_layouts(), LABELS, COUNTS[:4])
     with pytest.raises(ValueError, match="no layouts"):
         embedding_map_figure({}, LABELS, COUNTS)
+
+
+def test_without_counts_the_map_has_one_colour_and_says_there_is_no_frequency_information():
+    fig = embedding_map_figure(_layouts(), LABELS, None)
+    assert "no frequency information" in fig.caption
+    assert "coloraxis" not in fig.figure.layout or fig.figure.layout.coloraxis.colorbar.title.text is None
+    for trace in fig.figure.data:
+        assert not isinstance(trace.marker.color, tuple | list) and "count" not in trace.hovertemplate

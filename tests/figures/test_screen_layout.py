@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import plotly.graph_objects as go
 import pytest
 
@@ -88,3 +90,31 @@ def test_the_shipped_config_turns_the_file_watcher_off():
 
     config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
     assert config["server"]["fileWatcherType"] == "none"
+
+
+def test_on_a_phone_side_by_side_panels_are_stacked_with_their_titles_above_them():
+    import numpy as np
+
+    from tieviz.figures.maps import embedding_map_figure
+
+    rng = np.random.default_rng(0)
+    layouts = {name: rng.normal(size=(6, 2)) for name in ("tied", "untied_in", "untied_out")}
+    fig = embedding_map_figure(layouts, list("abcdef"), np.arange(6) + 1).figure
+    wide = for_screen(fig)
+    assert {tuple(wide.layout[k].domain) for k in ("yaxis", "yaxis2", "yaxis3")} == {(0.0, 1.0)}
+    shown = for_screen(fig, narrow=True)
+    rows = [tuple(shown.layout[k].domain) for k in ("yaxis", "yaxis2", "yaxis3")]
+    assert all(tuple(shown.layout[k].domain) == (0, 1) for k in ("xaxis", "xaxis2", "xaxis3"))
+    assert rows[0][1] == 1 and all(up[0] > low[1] for up, low in pairwise(rows))  # no overlap
+    titles = [a for a in shown.layout.annotations if a.yanchor == "bottom"]
+    assert [a.y for a in titles] == [top for _, top in rows]  # each title sits on its own panel
+    assert shown.layout.height >= 3 * 300
+    assert tuple(fig.layout.yaxis2.domain) == (0.0, 1.0)  # the figure itself is left alone
+
+
+def test_titles_wrap_shorter_on_a_phone():
+    title = "How the bias develops: CKA of the shared matrix to the untied matrices"
+    shown = for_screen(base_figure(title, "x", "y"), narrow=True)
+    lines = shown.layout.title.text.split("<br>")
+    assert len(lines) == 3 and max(map(len, lines)) <= 30
+    assert " ".join(lines) == title

@@ -65,7 +65,7 @@ def test_anonymous_caps_apply_at_submission(tmp_path, managers):
 
 def test_sizes_that_cannot_fit_are_refused_for_everyone(tmp_path, managers):
     manager = managers(tmp_path, concurrency=0)
-    with pytest.raises(ValueError, match="batch 1,000,000,000 is above"):
+    with pytest.raises(ValueError, match="batch_size 1,000,000,000 is above"):
         manager.submit(tiny(batch_size=1_000_000_000), "admin", trusted=True)
     assert manager.jobs() == []
 

@@ -97,29 +97,76 @@ def mark_no_data(fig: go.Figure) -> None:
 
 PRESENT_FONT = 18  # px: readable from the back of a room
 SCREEN_FONT = 13
-TITLE_CHARS = 48  # wrap a figure title longer than this onto two lines (narrow screens clip one long line)
+TITLE_CHARS = 48  # wrap a figure title longer than this (narrow screens clip one long line)
+NARROW_TITLE_CHARS = 30  # ... on a phone, or in half a page's width
+PANEL_HEIGHT = 340  # px of each panel once side-by-side panels are stacked on a phone
 
 
 def wrap_title(text: str, width: int = TITLE_CHARS) -> str:
-    """Breaks a long title at the space nearest its middle ("<br>"); short or already broken ones stay."""
+    """Breaks a long title at spaces ("<br>") into lines of at most about `width` characters, as even as
+    the spaces allow; short or already broken titles stay."""
     if len(text) <= width or "<br>" in text or " " not in text:
         return text
-    middle = len(text) // 2
+    lines = -(-len(text) // width)
     spaces = [i for i, char in enumerate(text) if char == " "]
-    cut = min(spaces, key=lambda i: abs(i - middle))
-    return f"{text[:cut]}<br>{text[cut + 1 :]}"
+    cuts = sorted({min(spaces, key=lambda i: abs(i - k * len(text) / lines)) for k in range(1, lines)})
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces.append(text[start:cut])
+        start = cut + 1
+    return "<br>".join([*pieces, text[start:]])
 
 
-def for_screen(fig: go.Figure, present: bool = False) -> go.Figure:
+def stack_panels(fig: go.Figure) -> go.Figure:
+    """Side-by-side panels (one row of make_subplots) redrawn one above the other, for a phone's width.
+
+    Each panel gets the full width and PANEL_HEIGHT pixels, its title moves above it, and a panel's own
+    colour bar moves beside it. A figure of one panel, or of panels already stacked, is returned as is.
+    """
+    x_axes = sorted((k for k in fig.layout if re.fullmatch(r"xaxis\d*", k)), key=lambda k: int(k[5:] or 1))
+    domains = [tuple(fig.layout[k].domain or (0, 1)) for k in x_axes]
+    if len(x_axes) < 2 or len({tuple(fig.layout["y" + k[1:]].domain or (0, 1)) for k in x_axes}) != 1:
+        return fig
+    n, gap = len(x_axes), 0.35 / len(x_axes)
+    height = (1 - gap * (n - 1)) / n
+    slots = [(max(0.0, 1 - i * (height + gap) - height), 1 - i * (height + gap)) for i in range(n)]
+    for key, (bottom, top) in zip(x_axes, slots, strict=True):
+        fig.layout[key].domain = (0, 1)
+        fig.layout["y" + key[1:]].domain = (bottom, top)
+    for note in fig.layout.annotations:
+        if note.xref == "paper" and note.yref == "paper" and note.y == 1 and note.x is not None:
+            panel = next((i for i, (lo, hi) in enumerate(domains) if lo <= note.x <= hi), None)
+            if panel is not None:
+                note.update(x=0.5, y=slots[panel][1], yanchor="bottom")
+    for trace in fig.data:
+        colorbar = getattr(trace, "colorbar", None)
+        if colorbar is not None and colorbar.x is not None and getattr(trace, "xaxis", None):
+            panel = x_axes.index("xaxis" + trace.xaxis[1:])
+            bottom, top = slots[panel]
+            colorbar.update(x=1.02, xanchor="left", y=(bottom + top) / 2, yanchor="middle", len=top - bottom)
+    fig.update_layout(height=n * PANEL_HEIGHT + 160)
+    return fig
+
+
+def for_screen(fig: go.Figure, present: bool = False, narrow: bool = False) -> go.Figure:
     """A copy of `fig` laid out for the dashboard: legend below the plot, long titles wrapped, and in
     presenter mode every text at least 18 px and thicker lines.
+
+    `narrow`: the chart has a phone's width (or half a page's): titles wrap shorter, and side-by-side
+    panels are stacked (`stack_panels`) instead of squeezed until their titles collide.
 
     The dashboard applies this to every figure it shows (tieviz.ui.show_figure), so single figures keep
     no per-screen settings of their own.
     """
     fig = go.Figure(fig)
     size = PRESENT_FONT if present else SCREEN_FONT
-    title = wrap_title(fig.layout.title.text or "")
+    width = NARROW_TITLE_CHARS if narrow else TITLE_CHARS
+    if narrow:
+        stack_panels(fig)
+        for note in fig.layout.annotations:  # panel titles
+            if note.yref == "paper" and note.text and note.yanchor == "bottom":
+                note.text = wrap_title(note.text, width)
+    title = wrap_title(fig.layout.title.text or "", width)
     title_height = 1.3 * size * 1.3 * (title.count("<br>") + 1)
     subplot_lines = [
         (a.text or "").count("<br>") + 1 for a in fig.layout.annotations if a.yref == "paper" and a.y == 1

@@ -4,7 +4,7 @@ output matrices at each saved checkpoint. Accepts partial input, as a run may st
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,11 +12,14 @@ import plotly.graph_objects as go
 from tieviz.analysis.verdicts import MEASURE_NAMES
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
 
+if TYPE_CHECKING:
+    from tieviz.summary import BiasOverTraining
+
 Measure = Literal["lin_cos", "proc_cos", "cka", "mknn"]
 
 
 def bias_over_training_figure(
-    bias: dict,
+    bias: dict | BiasOverTraining,
     measure: Measure = "lin_cos",
     floor: float | None = None,
     baseline: float | None = None,
@@ -51,7 +54,7 @@ def bias_over_training_figure(
         )
         + "The bias can peak early and then fall back; what counts is where it ends."
     )
-    bias = bias or {}
+    bias = (bias.to_dict() if hasattr(bias, "to_dict") else bias) or {}  # a BiasOverTraining, or partial
     steps = np.asarray(bias.get("steps") or [], dtype=np.float64)
     drawn = False
     for index, arm in enumerate(a for a in ("tied", "scaled") if isinstance(bias.get(a), dict)):

@@ -47,12 +47,15 @@ def _highlight_colour(name: str) -> str:
 def embedding_map_figure(
     layouts: Mapping[str, np.ndarray],
     labels: Sequence[str],
-    counts: np.ndarray,
+    counts: np.ndarray | None,
     titles: Mapping[str, str] | None = None,
     highlight: str | None = None,
     method: Literal["umap", "pca"] = "umap",
 ) -> CaptionedFigure:
     """One panel per layout [N, 2] (same N tokens in every panel), points coloured by log10 token count [N].
+
+    counts None (a checkpoint without a tokenizer: no text could be read) draws every point in one colour
+    and says there is no frequency information, rather than colouring by a count that means nothing.
 
     The layouts should already be aligned onto one another (`embedding_maps` does this), so that a token
     sits in a comparable place in every panel. `highlight` marks that token in every panel; a token
@@ -63,7 +66,8 @@ def embedding_map_figure(
     if method not in _AXIS_NAMES:
         raise ValueError(f"unknown map method {method!r}; choose 'umap' or 'pca'")
     n = len(labels)
-    counts = np.asarray(counts, dtype=np.float64)
+    by_count = counts is not None
+    counts = np.asarray(counts if by_count else np.zeros(n), dtype=np.float64)
     if counts.shape != (n,):
         raise ValueError(f"got {counts.shape[0] if counts.ndim else 0} token counts for {n} labels")
     if (counts < 0).any() or not np.isfinite(counts).all():
@@ -86,6 +90,7 @@ def embedding_map_figure(
     shown = token_labels(labels)
     customdata = np.stack([np.asarray(shown, dtype=object), counts.astype(np.int64)], axis=1)
     found = _find_token(labels, highlight) if highlight else None
+    hover = _HOVER if by_count else _HOVER.split("<br>")[0]
     axis = _AXIS_NAMES[method]
 
     for col, name in enumerate(names, start=1):
@@ -99,8 +104,9 @@ def embedding_map_figure(
                 legendgroup=name,
                 showlegend=False,
                 customdata=customdata,
-                marker={"size": 5, "color": log_counts, "coloraxis": "coloraxis", "opacity": 0.8},
-                hovertemplate=_HOVER + "<extra>" + titles.get(name, name) + "</extra>",
+                marker={"size": 5, "opacity": 0.8}
+                | ({"color": log_counts, "coloraxis": "coloraxis"} if by_count else {"color": "#4c72b0"}),
+                hovertemplate=hover + "<extra>" + titles.get(name, name) + "</extra>",
             ),
             row=1,
             col=col,
@@ -122,7 +128,7 @@ def embedding_map_figure(
                         "color": "rgba(0,0,0,0)",
                         "line": {"width": 3, "color": _highlight_colour(name)},
                     },
-                    hovertemplate=_HOVER + "<extra>searched</extra>",
+                    hovertemplate=hover + "<extra>searched</extra>",
                 ),
                 row=1,
                 col=col,
@@ -142,14 +148,24 @@ def embedding_map_figure(
     fig.update_layout(
         template=TEMPLATE,
         title={"text": f"Token embeddings in 2-D ({_METHOD_NAMES[method]}), panels aligned to the first"},
-        coloraxis={"colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}}},
+        **(
+            {"coloraxis": {"colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}}}}
+            if by_count
+            else {}
+        ),
         height=450,
         width=max(500, 380 * len(names) + 120),
         margin={"t": 80},
     )
     caption = (
         "Each dot is a token, placed so that tokens whose embedding rows point in similar directions sit "
-        "close together; colour is how often the token occurs (log scale). The panels are rotated and "
+        "close together; "
+        + (
+            "colour is how often the token occurs (log scale). "
+            if by_count
+            else "there is no frequency information (no tokenizer read a text): every dot has one colour. "
+        )
+        + "The panels are rotated and "
         "scaled onto the first, so compare where the same token lands and which groups stay together; "
         "the 2-D distances are approximate, so trust the nearest-neighbour table (computed in the "
         "full space) for exact neighbours."

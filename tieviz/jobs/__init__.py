@@ -8,6 +8,7 @@ Importing this package does not import torch: the dashboard must start fast.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
-from tieviz.estimate import check_bounds
 from tieviz.jobs.limits import (
     LimitError,
     Limits,
@@ -93,7 +93,7 @@ class JobManager:
         """
         from tieviz.experiment import cached_summary, experiment_path
 
-        check_bounds(config)
+        config.validate()
         check_size(config, trusted, self.limits)
         resolved = self.executor.resolve(config)
         key = resolved.key()
@@ -124,14 +124,53 @@ class JobManager:
             check_queue(self._active_count(states, visitor), visitor, self.limits)
             return self._job(self.jobs_store.create(key, resolved.to_dict(), visitor, trusted=trusted))
 
+    def submit_checkpoint(self, task: dict, visitor: str = "anonymous", trusted: bool = False) -> Job:
+        """Queues work on a checkpoint (see `tieviz.jobs.checkpoint`), or joins/reuses an identical request.
+
+        The same queue and per-visitor caps as experiments apply; LimitError for a task over this site's
+        budget. A done identical job is returned as it is: its results are still in its folder.
+        """
+        from tieviz.jobs import checkpoint
+
+        key = checkpoint.task_key(task)
+        cores = max(1, (os.cpu_count() or 1) - 1)
+        checkpoint.check_task(task, trusted, self.limits, cores)
+        with self.jobs_store.queue_lock():
+            states = self.jobs_store.all()
+            same = [s for s in states if s["key"] == key]
+            for state in [s for s in same if s["status"] in ACTIVE and "cancel_requested_at" not in s]:
+                if visitor not in state["visitors"]:
+                    check_queue(self._active_count(states, visitor), visitor, self.limits)
+                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
+            for state in reversed([s for s in same if s["status"] == "done"]):
+                if checkpoint.result_dir(self.jobs_store.root, state["id"]).is_dir():
+                    return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
+            check_queue(self._active_count(states, visitor), visitor, self.limits)
+            hard = checkpoint.hard_limits(self.limits, trusted, cores)
+            state = self.jobs_store.create(
+                key, task, visitor, trusted=trusted, kind=checkpoint.KIND, hard_limits=hard
+            )
+            return self._job(state)
+
+    def result_dir(self, job_id: str) -> Path:
+        """The folder a done checkpoint job wrote its results into."""
+        from tieviz.jobs.checkpoint import result_dir
+
+        return result_dir(self.jobs_store.root, job_id)
+
     def get(self, job_id: str) -> Job:
         return self._job(self.jobs_store.read(job_id))
 
-    def jobs(self, visitor: str | None = None) -> list[Job]:
-        """Jobs (those this visitor asked for, if given), newest first."""
+    def jobs(self, visitor: str | None = None, kind: str | None = "experiment") -> list[Job]:
+        """Jobs of this kind (None: every kind), those this visitor asked for if given, newest first."""
         states = self.jobs_store.all()
         positions = self.jobs_store.positions(states)
-        chosen = [s for s in states if visitor is None or visitor in s["visitors"]]
+        chosen = [
+            s
+            for s in states
+            if (visitor is None or visitor in s["visitors"])
+            and (kind is None or s.get("kind", "experiment") == kind)
+        ]
         return [job_from_state(s, positions.get(s["id"])) for s in reversed(chosen)]
 
     def cancel(self, job_id: str, visitor: str | None = None) -> Job:
@@ -163,7 +202,7 @@ class JobManager:
         from tieviz.experiment import cached_summary
 
         state = self.jobs_store.read(job_id)
-        if state["status"] != "done":
+        if state["status"] != "done" or state.get("kind", "experiment") != "experiment":
             return None
         return cached_summary(ExperimentConfig.from_dict(state["config"]), self.runs)
 

@@ -35,6 +35,8 @@ PRELOAD = [
     "tieviz.train",
     "tieviz.summary",
     "tieviz.jobs.worker",
+    "tieviz.jobs.checkpoint",
+    "tieviz.checkpoint_analysis.work",
 ]
 CANCEL_GRACE_SECONDS = 20.0  # a worker that ignores its cancel flag this long is killed
 SCAN_SECONDS = 2.0  # how often to look for running jobs whose worker has gone
@@ -87,6 +89,11 @@ def _local_entry(root: str, job_id: str, gpu: int | None, threads: int | None) -
         import torch
 
         torch.set_num_threads(threads)
+    hard = JobStore(Path(root) / "jobs").read(job_id).get("hard_limits")
+    if hard:  # checkpoint jobs: the kernel ends a runaway job, not the machine's OOM killer
+        from tieviz.jobs.checkpoint import apply_hard_limits
+
+        apply_hard_limits(hard)
     from tieviz.jobs.worker import run_job
 
     run_job(root, job_id, gpu)
@@ -252,6 +259,10 @@ class Dispatcher:
                     return None  # the worker recorded its own outcome
                 status = "cancelled" if cancelled else "interrupted"
                 reason = f"its worker process stopped before it finished ({ended})"
+                if state.get("kind") == "checkpoint" and not cancelled:  # a kernel limit, said plainly
+                    from tieviz.jobs.checkpoint import ended_reason
+
+                    status, reason = "failed", ended_reason(ended, state)
                 error = state.get("cancel_reason") if cancelled else reason
                 return {**state, "status": status, "error": error, "finished_at": time.time()}
 

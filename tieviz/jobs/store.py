@@ -59,6 +59,7 @@ class Job:
     finished_at: float | None
     summary_path: str | None
     seed_index: int = 0  # which of the experiment's seeds is training (0-based)
+    kind: str = "experiment"  # or "checkpoint": work on an upload (see jobs.checkpoint)
 
     @property
     def n_seeds(self) -> int:
@@ -69,6 +70,8 @@ class Job:
         """Share of the work done: each (seed, arm) and the analysis count one part."""
         if self.status == "done":
             return 1.0
+        if self.kind != "experiment":  # checkpoint work reports its own fraction in step/total
+            return min(1.0, max(0.0, self.step / self.total)) if self.total > 0 else 0.0
         if self.phase not in PHASES:
             return 0.0
         within = self.step / self.total if self.total > 0 else 0.0
@@ -98,6 +101,7 @@ def job_from_state(state: dict, position: int | None = None) -> Job:
         finished_at=state.get("finished_at"),
         summary_path=state.get("summary_path"),
         seed_index=int(state.get("seed_index", 0)),
+        kind=str(state.get("kind", "experiment")),
     )
 
 

@@ -39,6 +39,8 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
 
     if jobs.update(job_id, start)["status"] != "running":
         return jobs.read(job_id)["status"]
+    if jobs.read(job_id).get("kind") == "checkpoint":
+        return _run_checkpoint(data, jobs, job_id)
 
     from tieviz.config import ExperimentConfig
     from tieviz.experiment import experiment_path, run_experiment
@@ -97,6 +99,19 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         outcome = {"status": "failed", "error": failure_reason(error)}
     except BaseException:  # KeyboardInterrupt from ray.cancel, SystemExit from a terminate
         status = "cancelled" if should_stop() else "interrupted"
+        _finish(jobs, job_id, {"status": status, "error": None if status == "cancelled" else "stopped"})
+        raise
+    return _finish(jobs, job_id, outcome)
+
+
+def _run_checkpoint(data: Path, jobs: JobStore, job_id: str) -> str:
+    """Work on an upload (see `tieviz.jobs.checkpoint`); only an interrupt escapes it."""
+    from tieviz.jobs.checkpoint import run_checkpoint_job
+
+    try:
+        outcome = run_checkpoint_job(data, jobs, job_id)
+    except BaseException:  # KeyboardInterrupt from ray.cancel, SystemExit from a terminate
+        status = "cancelled" if jobs.cancel_requested(job_id) else "interrupted"
         _finish(jobs, job_id, {"status": status, "error": None if status == "cancelled" else "stopped"})
         raise
     return _finish(jobs, job_id, outcome)

@@ -7,6 +7,7 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     app_shell    inside_app, require_app, warm_imports, TRAIN_PAGE
     picker       the sidebar's experiment picker and the loaded Experiment
     display      show_figure (chart, caption, downloads), show_verdict, empty_state, link_to
+    text         plain: the one way text from outside (uploads, configs, tokens, URLs) meets Markdown
     examples     the example experiments a fresh install trains by itself, and the Overview's notice
     lesson       the pages in the lesson's order, the tools apart, the "Next" link
     presenter    presenter mode (?present=1), the page config
@@ -56,6 +57,7 @@ from tieviz.ui.picker import (
     selected_experiment,
 )
 from tieviz.ui.presenter import page_config, presenter_toggle
+from tieviz.ui.text import plain
 from tieviz.ui.training import device, manager, over_limits, start_training, time_estimate
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
@@ -95,6 +97,7 @@ __all__ = [
     "opening",
     "over_limits",
     "parse_bool",
+    "plain",
     "records_frame",
     "require_app",
     "results_opener",

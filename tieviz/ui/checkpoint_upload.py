@@ -22,6 +22,7 @@ from tieviz.catalog import data_root
 from tieviz.checkpoints import CheckpointError
 from tieviz.data import pydocs_text
 from tieviz.ui.identity import visitor
+from tieviz.ui.text import plain
 
 _PATH = re.compile(r"(?:^|[\s'\"(])(?:/[^/\s'\"]+){2,}")  # an absolute path of two or more parts
 
@@ -55,15 +56,15 @@ def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
 
 
 def refusal(error: Exception, what: str) -> str:
-    """One line for the page: a refusal's own sentence, else what failed and the exception's type only.
+    """One line for the page, as plain text: a refusal's own sentence, else what failed and the type only.
 
     Other exceptions' messages can carry the server's paths, so they are not shown, nor is any message
-    that looks like it holds one.
+    that looks like it holds one. A refusal quotes the upload's own names, so it is escaped (`plain`).
     """
     message = " ".join(str(error).split())
     if isinstance(error, CheckpointError | ValueError) and not _PATH.search(message):
-        return message
-    return f"{what} failed on this checkpoint ({type(error).__name__})."
+        return plain(message)
+    return plain(f"{what} failed on this checkpoint ({type(error).__name__}).")
 
 
 @contextmanager
@@ -80,7 +81,7 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | Non
 
     An upload that stages but cannot be read is removed again, so nothing unusable is kept.
     """
-    with st.status(f"Reading {name}…", expanded=False) as status:
+    with st.status(f"Reading {plain(name)}…", expanded=False) as status:
         upload = None
         try:
             status.write("Unpacking and checking the files…")
@@ -90,10 +91,10 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | Non
         except Exception as error:  # noqa: BLE001 - the upload's edge: one line, never a traceback
             if upload is not None:
                 uploads.remove_upload(upload)
-            status.update(label=f"{name} cannot be read", state="error")
+            status.update(label=f"{plain(name)} cannot be read", state="error")
             st.session_state.pop(slot, None)
             return refusal(error, "Reading the upload")
-        status.update(label=f"{name} is ready", state="complete")
+        status.update(label=f"{plain(name)} is ready", state="complete")
     st.session_state[slot] = upload.id
     st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
     return None
@@ -127,18 +128,19 @@ def current(slot: str) -> uploads.Upload | None:
 def summary_card(summary) -> None:
     params = f"{summary.n_params / 1e6:,.1f}M" if summary.n_params >= 1e6 else f"{summary.n_params:,}"
     cols = st.columns([3, 2, 2, 2, 1, 2])
-    cols[0].metric("Architecture", summary.architecture)
+    cols[0].metric("Architecture", plain(summary.architecture))
     cols[1].metric("Parameters", params)
     cols[2].metric("Vocabulary", f"{summary.vocab_size:,}")
     cols[3].metric("Width", f"{summary.d_model:,}")
-    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {summary.tied_reason}")
+    cols[4].metric("Tied", "yes" if summary.tied else "no", help=f"Decided by: {plain(summary.tied_reason)}")
     cols[5].metric("Embedding share", f"{summary.embedding_share:.1%}", help="W_E and W_U (once if tied)")
     st.caption(
-        f"{summary.model_type} · {summary.n_layers} layers · tying decided by {summary.tied_reason} · "
+        f"{plain(summary.model_type)} · {summary.n_layers} layers · tying decided by "
+        f"{plain(summary.tied_reason)} · "
         f"{summary.weights_bytes / 2**20:,.1f} MiB of weights · "
         f"tokenizer {'included' if summary.has_tokenizer else 'missing'}"
     )
     for warning in summary.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(plain(warning), icon=":material/warning:")
     for note in summary.notes:
-        st.caption(note)
+        st.caption(plain(note))

@@ -12,7 +12,7 @@ from tieviz.browser import chromium_path
 from tieviz.ui.app_shell import TRAIN_PAGE
 from tieviz.ui.lesson import next_link
 from tieviz.ui.picker import PICKER_KEY
-from tieviz.ui.presenter import presenting
+from tieviz.ui.presenter import narrow_screen, presenting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +34,8 @@ def _data_bytes(data: Any) -> tuple[Callable[[], bytes], str, str]:
 
 
 def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_dict"):  # a summary's record (tieviz.summary.Record)
+        return value.to_dict()
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
@@ -51,7 +53,7 @@ def show_figure(
     from tieviz.figures.base import for_screen  # Plotly loads with the first figure, not with the app
 
     key = key or captioned.name
-    figure = for_screen(captioned.figure, presenting())
+    figure = for_screen(captioned.figure, presenting(), narrow_screen())
     st.plotly_chart(
         figure,
         key=f"chart-{key}",
@@ -134,7 +136,8 @@ def define(*keys: str) -> None:
 
 
 def live_chart(figure: Any, key: str, where: Any = st) -> None:
-    """A chart with no caption or downloads (the Train page's live curves), laid out like every figure."""
+    """A chart with no caption or downloads (the Train page's live curves, half a page wide each), laid out
+    like every figure, with titles wrapped for its narrow column."""
     from tieviz.figures.base import for_screen
 
-    where.plotly_chart(for_screen(figure, presenting()), key=key, theme=None)
+    where.plotly_chart(for_screen(figure, presenting(), narrow=True), key=key, theme=None)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from tieviz.catalog import ExperimentEntry, data_root, list_experiments, listing_stamp
+from tieviz.catalog import ExperimentEntry, data_root, landing_entry, list_experiments, listing_stamp
 from tieviz.ui.app_shell import TRAIN_PAGE, picked_experiment
 
 if TYPE_CHECKING:
     from tieviz.runs import Run
-    from tieviz.summary import Summary
+    from tieviz.summary import Summary, SummaryHeader
 
 PICKER_KEY = "run"  # widget key and URL parameter of the selected experiment
 _OPEN_KEY = "picker_open"  # an experiment to select on the next run (set after the picker was drawn)
@@ -42,19 +40,9 @@ def experiments() -> list[ExperimentEntry]:
     return _experiments(str(runs_dir), listing_stamp(runs_dir))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _summaries(runs_dir: str, stamp: tuple, n: int) -> list[dict]:
-    out = []
-    for entry in _experiments(runs_dir, stamp)[:n]:
-        with contextlib.suppress(OSError, ValueError):
-            out.append(json.loads(entry.path.read_text()))
-    return out
-
-
-def recent_summaries(n: int = 20) -> list[dict]:
-    """The summaries of the n newest experiments (read again only when a summary file changes)."""
-    runs_dir = data_root() / "runs"
-    return _summaries(str(runs_dir), listing_stamp(runs_dir), n)
+def recent_summaries(n: int = 20) -> list[SummaryHeader]:
+    """The headers of the n newest experiments' summaries (read again only when a summary file changes)."""
+    return [entry.header for entry in experiments()[:n]]
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -65,12 +53,14 @@ def _load(path: str, mtime_ns: int) -> Experiment:
     return Experiment(summary.experiment_key, Path(path), summary, runs)
 
 
-def _chosen_key(keys: list[str]) -> str | None:
-    """The picker's value, else the URL's, else the newest experiment."""
+def _chosen_key(entries: list[ExperimentEntry]) -> str | None:
+    """The picker's value, else the URL's, else the landing experiment (the newest not from a sweep)."""
+    keys = [e.key for e in entries]
     for candidate in (st.session_state.get(PICKER_KEY), st.query_params.get(PICKER_KEY)):
         if candidate in keys:
             return candidate
-    return keys[0] if keys else None
+    landing = landing_entry(entries)
+    return None if landing is None else landing.key
 
 
 def experiment_picker() -> Experiment | None:
@@ -85,13 +75,14 @@ def experiment_picker() -> Experiment | None:
             return None
         if (wanted := _take_open_request()) in by_key:
             st.session_state[PICKER_KEY] = wanted
-        st.session_state[PICKER_KEY] = _chosen_key(list(by_key))
+        st.session_state[PICKER_KEY] = _chosen_key(entries)
         key = st.selectbox(
             "Finished experiments, newest first",
             list(by_key),
             format_func=lambda k: by_key[k].label,
             key=PICKER_KEY,
-            help="preset · corpus · steps · finished at · device it trained on",
+            help="preset · where it came from (example, sweep point, trained here) · α of the scaled arm · "
+            "steps · seeds · settings that differ from the preset · finished at",
         )
         st.caption(f"device: {by_key[key].device} · key `{key}`")
     if st.query_params.get(PICKER_KEY) != key:

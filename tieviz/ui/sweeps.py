@@ -10,6 +10,7 @@ import streamlit as st
 
 from tieviz.sweep import SweepConfig, list_sweeps, save_request
 from tieviz.ui.identity import trusted, visitor
+from tieviz.ui.text import plain
 from tieviz.ui.training import manager
 
 SWEEP_KEY = "sweep"  # session state and URL: the key of the sweep the page shows
@@ -39,7 +40,7 @@ def start_sweep(sweep: SweepConfig) -> SweepConfig | None:
         st.session_state.setdefault(MINE, set()).add(resolved.key())
         point_states(resolved)
     except ValueError as error:
-        st.error(f"Not started: {error}", icon=":material/error:")
+        st.error(f"Not started: {plain(error)}", icon=":material/error:")
         return None
     st.session_state[SWEEP_KEY] = resolved.key()
     return resolved

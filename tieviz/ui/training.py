@@ -13,6 +13,7 @@ import streamlit as st
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.ui.identity import trusted, visitor
+from tieviz.ui.text import plain
 
 if TYPE_CHECKING:
     from tieviz.jobs import JobManager
@@ -48,16 +49,16 @@ def start_training(config: ExperimentConfig) -> bool:
     try:
         job = manager().submit(config, visitor(), trusted=trusted())
     except LimitError as error:
-        st.error(f"Not started: {error}.", icon=":material/block:")
+        st.error(f"Not started: {plain(error)}.", icon=":material/block:")
         return False
     except ValueError as error:
-        st.error(f"Not started: {error}", icon=":material/error:")
+        st.error(f"Not started: {plain(error)}", icon=":material/error:")
         return False
     st.session_state["last_job"] = job.id
     return True
 
 
-def time_estimate(config: ExperimentConfig, target: str, summaries: list[dict]):
+def time_estimate(config: ExperimentConfig, target: str, summaries: list):
     """The Train page's estimate (`tieviz.timing.Estimate`): runs this data folder already holds for these
     settings on `target` are not trained again, so they are left out of the time."""
     from dataclasses import replace
@@ -80,12 +81,10 @@ def time_estimate(config: ExperimentConfig, target: str, summaries: list[dict]):
 
 
 def over_limits(config: ExperimentConfig) -> str | None:
-    """Why this site would refuse the experiment for this session (sizes, caps, budget), before a click."""
-    from tieviz.estimate import check_bounds
+    """Why this site would refuse a valid experiment for this session (caps, budget), before a click."""
     from tieviz.jobs.limits import check_size
 
     try:
-        check_bounds(config)
         check_size(config, trusted(), manager().limits)
     except ValueError as error:
         return str(error)

@@ -1,0 +1,131 @@
+"""Checkpoint work as jobs: a comparison in a worker, its hard limits, and failures that end only the job."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.checkpoints.tiny import build_model, save_checkpoint, save_gpt2_with
+from tests.jobs.helpers import settled, wait_for
+from tieviz.jobs import LimitError, Limits
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A tiny tied GPT-2 and an untied Llama over the same 64-token vocabulary."""
+    root = tmp_path_factory.mktemp("job-pair")
+    tied = save_checkpoint(build_model("gpt2", True), root / "tied")
+    untied = save_checkpoint(build_model("llama", False, seed=1), root / "untied")
+    return tied, untied
+
+
+def compare_task(pair, tokens=64) -> dict:
+    tied, untied = pair
+    sizes = {"tokens": tokens, "d_tied": 16, "d_untied": 16}
+    return {"task": "compare", "a": str(tied), "b": str(untied)} | sizes
+
+
+def test_a_comparison_runs_in_a_worker_and_its_result_is_read_back(tmp_path, managers, pair):
+    from tieviz.checkpoint_analysis.pair import read_pair
+
+    manager = managers(tmp_path, concurrency=1)
+    job = manager.submit_checkpoint(compare_task(pair), "alice")
+    assert job.kind == "checkpoint"
+    done = wait_for(manager, job.id, settled)
+    assert done.status == "done", done.error
+    assert done.progress_fraction == 1.0
+    result = read_pair(manager.result_dir(job.id))
+    assert result.tokens == 64 and result.all_tokens
+    assert set(result.scores) >= {"lin_cos_out", "lin_cos_in", "cka_out", "mknn_in"}
+    assert result.verdict.status in ("agrees", "no clear effect", "disagrees")
+    assert manager.jobs("alice") == []  # the Train page lists experiments only
+    assert [j.id for j in manager.jobs("alice", kind=None)] == [job.id]
+    again = manager.submit_checkpoint(compare_task(pair), "bob")  # the same request reuses the result
+    assert again.id == job.id and again.status == "done"
+
+
+def test_a_job_past_its_memory_limit_fails_with_one_line_and_the_manager_goes_on(tmp_path, managers, pair):
+    import numpy as np
+
+    rng = np.random.default_rng(0)  # 4,000 tokens: any k-NN needs far more than the 1 MiB allowed
+    big = (
+        save_gpt2_with(tmp_path / "big-tied", rng.normal(size=(4000, 8))),
+        save_gpt2_with(tmp_path / "big-untied", rng.normal(size=(4000, 8)), rng.normal(size=(4000, 8))),
+    )
+    manager = managers(tmp_path, concurrency=1)
+    state = manager.jobs_store.create(
+        "ck-memory", compare_task(big, 4000), "alice", kind="checkpoint", hard_limits={"memory_bytes": 2**20}
+    )
+    failed = wait_for(manager, state["id"], settled)
+    assert failed.status == "failed"
+    assert "memory" in failed.error and "\n" not in failed.error, failed.error
+    after = manager.submit_checkpoint(compare_task(pair, tokens=40), "alice")  # the queue still runs
+    assert wait_for(manager, after.id, settled).status == "done"
+
+
+class PanicException(BaseException):
+    """What pyo3 raises when Rust code panics (a tokenizer's regex, say): not an Exception."""
+
+
+def test_a_panic_in_the_task_is_a_failed_job_not_a_dead_worker(tmp_path, monkeypatch, pair):
+    from tieviz.checkpoint_analysis import work
+    from tieviz.jobs import JobManager
+    from tieviz.jobs.store import HOST, process_start
+    from tieviz.jobs.worker import run_job
+
+    manager = JobManager(tmp_path, concurrency=0)  # queues only: the job runs here, in this process
+    try:
+        job = manager.submit_checkpoint(compare_task(pair), "alice")
+        me = {"owner_pid": os.getpid(), "owner_host": HOST, "owner_started": process_start(os.getpid())}
+        manager.jobs_store.update(job.id, lambda s: {**s, "status": "running", **me})  # claimed by this test
+
+        def panic(*args, **kwargs):
+            raise PanicException("called `Result::unwrap()` on an `Err` value")
+
+        monkeypatch.setattr(work, "run_task", panic)
+        assert run_job(str(tmp_path), job.id) == "failed"  # returned: the worker would live on
+        failed = manager.get(job.id)
+        assert failed.error == (
+            "a library written in Rust crashed on this input (called `Result::unwrap()` on an `Err` value)"
+        )
+    finally:
+        manager.shutdown()
+
+
+def test_checkpoint_jobs_count_against_the_visitors_queue_limit(tmp_path, managers, pair):
+    manager = managers(tmp_path, concurrency=0, limits=Limits(max_queued_per_visitor=1))
+    manager.submit_checkpoint(compare_task(pair), "alice")
+    with pytest.raises(LimitError, match="already has 1"):
+        manager.submit_checkpoint(compare_task(pair, tokens=40), "alice")
+
+
+def test_a_comparison_over_the_memory_budget_is_refused_before_it_queues(tmp_path, managers, pair):
+    manager = managers(tmp_path, concurrency=0, limits=Limits(anon_max_memory_mb=1))
+    task = compare_task(pair) | {"tokens": 50_000, "d_tied": 2048, "d_untied": 2048}
+    with pytest.raises(LimitError, match="MiB of memory"):
+        manager.submit_checkpoint(task, "alice")
+    assert manager.submit_checkpoint(task, "host", trusted=True).status == "queued"
+
+
+def test_a_tokenizer_regex_that_panics_in_rust_ends_only_its_job(tmp_path, managers, pair):
+    """A pre-tokenizer regex that backtracks makes the Rust library panic: a BaseException in the worker."""
+    import json
+    import shutil
+
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+
+    folder = shutil.copytree(pair[0], tmp_path / "hostile")
+    tokenizer = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"(\w+\s?)*$"), "isolated")
+    tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}))
+    (tmp_path / "text.txt").write_text("a" * 40 + "!")
+    manager = managers(tmp_path / "data", concurrency=1)
+    task = {"task": "text", "checkpoint": str(folder), "text": str(tmp_path / "text.txt"), "vocab_size": 64}
+    job = manager.submit_checkpoint(task | {"source": "file"}, "alice")
+    ended = wait_for(manager, job.id, settled)
+    assert ended.status == "failed", ended
+    assert ended.error.startswith("a library written in Rust crashed on this input"), ended.error
+    after = manager.submit_checkpoint(compare_task(pair), "alice")
+    assert wait_for(manager, after.id, settled).status == "done"

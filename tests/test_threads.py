@@ -1,0 +1,54 @@
+"""Torch threads per training process: one for small models, never more than the free cores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tieviz.threads import SMALL_MODEL_PARAMS, choose_threads, free_cores
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_small_models_train_on_one_thread(monkeypatch):
+    monkeypatch.delenv("TIEVIZ_TORCH_THREADS", raising=False)
+    assert choose_threads(30_000, most=16, free=16) == 1
+
+
+def test_large_models_take_the_free_cores_but_no_more(monkeypatch):
+    monkeypatch.delenv("TIEVIZ_TORCH_THREADS", raising=False)
+    big = SMALL_MODEL_PARAMS * 4
+    assert choose_threads(big, most=8, free=3) == 3
+    assert choose_threads(big, most=2, free=8) == 2  # a job worker's share is a ceiling
+
+
+def test_free_cores_subtract_the_load_and_keep_one():
+    assert free_cores(cores=8, load=2.2) == 6
+    assert free_cores(cores=2, load=5.0) == 1
+
+
+def test_the_host_setting_wins(monkeypatch):
+    monkeypatch.setenv("TIEVIZ_TORCH_THREADS", "3")
+    assert choose_threads(30_000, most=1, free=1) == 3
+
+
+def test_an_experiment_sets_one_thread_for_a_toy_model(tmp_path):
+    """The CLI and the workers both train through run_experiment: a process with torch's default of
+    several threads trains a toy on one (two side by side on two cores were 27.9x slower than one)."""
+    script = (
+        "import torch; torch.set_num_threads(2)\n"
+        "from tieviz.config import preset\n"
+        "from tieviz.experiment import run_experiment\n"
+        "from tieviz.runs import RunStore\n"
+        "c = preset('toy', steps=3, batch_size=4, d_model=16, n_heads=2, toy_tokens=4000, "
+        "device='cpu', seeds=1)\n"
+        f"run_experiment(c, RunStore({str(tmp_path)!r}))\n"
+        "print('threads', torch.get_num_threads())\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "threads 1" in done.stdout

@@ -1,0 +1,246 @@
+"""What a checkpoint job does (see `tieviz.jobs.checkpoint`), and reading its results back for the page.
+
+Each task reads its inputs from paths named in the task, writes its results into the job's result folder
+as JSON and .npz (never pickle: a page reads them back), and reports progress as (stage, fraction).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tieviz.checkpoint_analysis.text import TokenText
+
+Progress = Callable[[str, float], None]
+RESULT = "result.json"
+ARRAYS = "arrays.npz"
+INCOMING_MANIFEST = "manifest.json"
+MAX_TEXT_BYTES = 8 * 2**20  # a text beyond this adds nothing to the frequencies of the top tokens
+
+
+# ---------------------------------------------------------------- handing uploaded files to a worker
+
+
+def write_incoming(folder: Path, files: list[tuple[str, bytes]]) -> Path:
+    """Writes uploaded (name, bytes) pairs into `folder` for a staging job; names kept, duplicates too."""
+    folder.mkdir(parents=True, exist_ok=False)
+    for index, (_, data) in enumerate(files):
+        (folder / f"{index:05d}").write_bytes(data)
+    (folder / INCOMING_MANIFEST).write_text(json.dumps([name for name, _ in files]), encoding="utf-8")
+    return folder
+
+
+def _read_incoming(folder: Path) -> list[tuple[str, bytes]]:
+    names = json.loads((folder / INCOMING_MANIFEST).read_text(encoding="utf-8"))
+    return [(str(name), (folder / f"{index:05d}").read_bytes()) for index, name in enumerate(names)]
+
+
+# ---------------------------------------------------------------- the tasks
+
+
+def run_task(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> None:
+    """Runs one checkpoint task, writing its results into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    kind = task["task"]
+    if kind == "stage":
+        _stage(data, out, task, progress)
+    elif kind == "text":
+        _text(out, task, progress)
+    elif kind == "compare":
+        _compare(out, task, progress)
+    elif kind == "lens":
+        _lens(out, task, progress)
+    elif kind == "series":
+        _series(out, task, progress)
+    else:
+        raise ValueError(f"unknown checkpoint task {kind!r}")
+
+
+def _write(out: Path, result: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> None:
+    if arrays:
+        np.savez(out / ARRAYS, **arrays)
+    (out / RESULT).write_text(json.dumps(result), encoding="utf-8")
+
+
+def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> None:
+    from tieviz import uploads
+    from tieviz.checkpoint_analysis.loaded import load_checkpoint
+
+    incoming = Path(task["incoming"])
+    try:
+        progress("unpacking and checking the files", 0.1)
+        upload = uploads.new_upload(
+            data, task["visitor"], _read_incoming(incoming), task["name"], max_bytes=task.get("max_bytes")
+        )
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+    try:
+        progress("reading the config, the tensor headers and the two matrices", 0.6)
+        load_checkpoint(upload.checkpoint)
+    except BaseException:
+        uploads.remove_upload(upload)  # a staged checkpoint that cannot be read is not kept
+        raise
+    _write(out, {"upload_id": upload.id})
+
+
+def _read_text_file(path: Path) -> str:
+    """The start of a UTF-8 text file, read in bounded memory (the frequencies need no more)."""
+    from tieviz.textfile import decoded_chunks
+
+    parts, size = [], 0
+    for raw, text in decoded_chunks(path):
+        parts.append(text)
+        size += len(raw)
+        if size >= MAX_TEXT_BYTES:
+            break
+    return "".join(parts)
+
+
+def _text(out: Path, task: dict[str, Any], progress: Progress) -> None:
+    from tieviz.checkpoint_analysis.text import tokenize_text
+    from tieviz.data import pydocs_text
+
+    progress("reading the text with the checkpoint's tokenizer", 0.1)
+    text = pydocs_text() if not task.get("text") else _read_text_file(Path(task["text"]))
+    tokens = tokenize_text(Path(task["checkpoint"]), text, int(task["vocab_size"]), task["source"])
+    arrays = {} if tokens.ids is None else {"ids": tokens.ids, "counts": tokens.counts}
+    _write(
+        out, {"special_ids": list(tokens.special_ids), "source": tokens.source, "note": tokens.note}, arrays
+    )
+
+
+def read_text(out: Path) -> TokenText:
+    """The TokenText a text task wrote."""
+    meta = json.loads((out / RESULT).read_text(encoding="utf-8"))
+    arrays = np.load(out / ARRAYS) if (out / ARRAYS).exists() else None
+    ids = None if arrays is None else arrays["ids"]
+    counts = None if arrays is None else arrays["counts"]
+    return TokenText(ids, counts, tuple(meta["special_ids"]), meta["source"], meta["note"])
+
+
+def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray:
+    """All ids, or the `tokens` most frequent in the text the task names (the first ids without one)."""
+    tokens = int(task["tokens"])
+    if tokens >= vocab_size:
+        return np.arange(vocab_size)
+    text = read_text(Path(task["frequency"])) if task.get("frequency") else TokenText(None, None, (), "")
+    return text.top_ids(vocab_size, tokens)
+
+
+def _compare(out: Path, task: dict[str, Any], progress: Progress) -> None:
+    from tieviz.checkpoint_analysis.loaded import load_checkpoint
+    from tieviz.checkpoint_analysis.pair import compare_pair
+
+    progress("reading the two checkpoints", 0.05)
+    a, b = load_checkpoint(Path(task["a"])), load_checkpoint(Path(task["b"]))
+    ids = _token_ids(task, a.summary.vocab_size)
+    result = compare_pair(a, b, ids, progress=lambda stage, f: progress(stage, 0.1 + 0.9 * f))
+    result.save(out)
+
+
+def _lens(out: Path, task: dict[str, Any], progress: Progress) -> None:
+    from tieviz.checkpoint_analysis.analyses import checkpoint_lens
+
+    text = read_text(Path(task["text"]))
+    result = checkpoint_lens(
+        Path(task["checkpoint"]),
+        text,
+        Path(task["cache_dir"]),
+        progress=lambda done, total: progress("fitting one translator per layer", done / max(total, 1)),
+    )
+    stats = {
+        name: {
+            "kl": getattr(result, name).kl.tolist(),
+            "cross_entropy": getattr(result, name).cross_entropy.tolist(),
+            "layer_names": list(getattr(result, name).layer_names),
+        }
+        for name in ("tuned", "logit")
+    }
+    meta = {
+        "fit_windows": result.fit_windows,
+        "score_windows": result.score_windows,
+        "held_out": result.held_out,
+        "contributions": np.asarray(result.contributions).tolist(),
+    }
+    _write(out, stats | meta)
+
+
+def read_lens(out: Path):
+    """The LensResult a lens task wrote."""
+    from tieviz.analysis.lens import LensStatistics
+    from tieviz.results import LensResult
+
+    saved = json.loads((out / RESULT).read_text(encoding="utf-8"))
+    stats = {
+        name: LensStatistics(
+            np.asarray(saved[name]["kl"]),
+            np.asarray(saved[name]["cross_entropy"]),
+            saved[name]["layer_names"],
+        )
+        for name in ("tuned", "logit")
+    }
+    return LensResult(
+        stats["tuned"],
+        stats["logit"],
+        np.asarray(saved["contributions"]),
+        saved["fit_windows"],
+        saved["score_windows"],
+        saved["held_out"],
+    )
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    label: str  # the checkpoint's name (its training step when it has one)
+    step: int | None
+    bias: float  # linear-map cosine, output minus input
+    out: float
+    in_: float
+    chance: float
+    tokens: int
+
+
+def _series(out: Path, task: dict[str, Any], progress: Progress) -> None:
+    from tieviz.checkpoint_analysis.loaded import load_checkpoint
+    from tieviz.checkpoint_analysis.pair import compare_pair
+
+    untied = load_checkpoint(Path(task["untied"]))
+    points = []
+    for index, (path, label, step) in enumerate(
+        zip(task["tied"], task["labels"], task["steps"], strict=True)
+    ):
+        share = 1 / len(task["tied"])
+        progress(f"checkpoint {index + 1} of {len(task['tied'])}: {label}", index * share)
+        tied = load_checkpoint(Path(path))
+        ids = _token_ids(task, tied.summary.vocab_size)
+        pair = compare_pair(
+            tied, untied, ids, progress=lambda stage, f, i=index, s=share: progress(stage, (i + f) * s)
+        )
+        lin_out, lin_in = pair.scores["lin_cos_out"], pair.scores["lin_cos_in"]
+        points.append(
+            {
+                "label": label,
+                "step": step,
+                "bias": lin_out - lin_in,
+                "out": lin_out,
+                "in_": lin_in,
+                "chance": pair.chance["lin_cos"],
+                "tokens": pair.tokens,
+            }
+        )
+    _write(out, {"points": points})
+
+
+def read_series(out: Path) -> list[SeriesPoint]:
+    saved = json.loads((out / RESULT).read_text(encoding="utf-8"))
+    return [SeriesPoint(**p) for p in saved["points"]]
+
+
+def read_result(out: Path) -> dict[str, Any]:
+    return json.loads((out / RESULT).read_text(encoding="utf-8"))
