@@ -111,8 +111,13 @@ def test_series_from_one_folder_sorted_by_step_with_files_and_figure(training_st
 def test_series_as_a_python_call_on_listed_paths(training_steps):
     folder, untied = training_steps
     paths = [folder / "step3000", folder / "step20", folder / "step100"]
-    series = tieviz.compare_series(paths, untied, shuffles=1)
+    seen = []
+    series = tieviz.compare_series(
+        paths, untied, shuffles=1, progress=lambda stage, f: seen.append((stage, f))
+    )
     assert series.steps == [20, 100, 3000]
+    assert seen[0][0] == "preparing the untied reference" and seen[-1][1] == pytest.approx(1.0)
+    assert all(b[1] >= a[1] - 1e-12 for a, b in zip(seen, seen[1:], strict=False))
     assert series.values("lin_cos", "out")[-1] > series.values("lin_cos", "chance")[-1]
     one = tieviz.compare(folder / "step100", untied, shuffles=1)
     assert series.points[1].comparison.scores == pytest.approx(

@@ -146,6 +146,7 @@ def compare_series(
     if len(found) < 1:
         raise CheckpointError("The series needs at least one tied checkpoint.")
     points = []
+    units = len(found) + 1  # the untied reference's preparation counts as one checkpoint
     with ExitStack() as stack:
         untied = open_checkpoint(against, stack)
         if untied.summary.tied:
@@ -160,12 +161,20 @@ def compare_series(
                 key = pair.untied_ids.tobytes()
                 if key not in cache:
                     cache.clear()  # one untied preparation kept at a time
-                    cache[key] = (prepare(pair.untied_in, k), prepare(pair.untied_out, k))
+
+                    def prep_tick(fraction: float, which: int) -> None:
+                        if progress:
+                            progress("preparing the untied reference", (which + fraction) / 2 / units)
+
+                    cache[key] = (
+                        prepare(pair.untied_in, k, tick=lambda f: prep_tick(f, 0)),
+                        prepare(pair.untied_out, k, tick=lambda f: prep_tick(f, 1)),
+                    )
                 untied_in, untied_out = cache[key]
 
                 def tick(stage: str, fraction: float, index: int = index, step: int = step) -> None:
                     if progress:
-                        progress(f"step {step}: {stage}", (index + fraction) / len(found))
+                        progress(f"step {step}: {stage}", (1 + index + fraction) / units)
 
                 comparison = compare_matrices(
                     pair.tied,
