@@ -22,13 +22,13 @@ import numpy as np
 from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES, Matrix, matrix_width, pair_scores
 from tieviz.analysis.stats import t_quantile
 from tieviz.analysis.verdicts import AGREES, DISAGREES, NO_CLEAR, Verdict
+from tieviz.checkpoint_analysis.cost import floor_is_high
 from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
 
 Progress = Callable[[str, float], None]
 Tokens = int | Literal["all"]
 DEFAULT_SHUFFLES = 3  # chance-floor shuffles; each costs one more map fit but no neighbour search
 DEFAULT_K = 10  # the paper's mutual 10-NN
-FEW_TOKENS_PER_DIM = 4  # below this many tokens per dimension the fitted maps' floor is high
 PER_TOKEN = ("lin_cos_out", "lin_cos_in", "proc_cos_out", "proc_cos_in")
 
 
@@ -194,10 +194,10 @@ def pair_verdict(row: MeasureRow, interval: tuple[float, float]) -> Verdict:
 
 def _few_tokens_note(n: int, width: int) -> str | None:
     """Why the floor is high when tokens are few per dimension, or None when they are not."""
-    if n >= FEW_TOKENS_PER_DIM * width:
+    if not floor_is_high(n, width):
         return None
     return (
-        f"{n:,} tokens for width {width:,}, fewer than {FEW_TOKENS_PER_DIM}× the width: the floor is high, "
+        f"{n:,} tokens for width {width:,}, fewer than 4× the width: the floor is high, "
         "because a least-squares map has as many parameters per output dimension as the width, and with few "
         "tokens per dimension it fits even unrelated matrices well. Read every score against its chance "
         "floor, and compare more tokens where the vocabulary allows."
