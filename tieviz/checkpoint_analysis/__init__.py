@@ -1,7 +1,9 @@
 """From a staged checkpoint to analysis inputs and results: what `tieviz.results` is for trained runs.
 
 `loaded` reads the matrices, labels and final norm; `text` reads a text with the checkpoint's tokenizer;
-`analyses` runs the trained runs' analyses on them; `paper` compares a tied and an untied upload.
+`analyses` runs the trained runs' analyses on them; `compare` gives the paper's Table 1 for a tied and
+an untied checkpoint (`pairing` lines their tokens up), `series` the same over a model's training steps,
+and `paper` keeps the page's older shape of one comparison.
 """
 
 from tieviz.checkpoint_analysis.analyses import (
@@ -14,6 +16,7 @@ from tieviz.checkpoint_analysis.analyses import (
     norm_stats,
     spearman,
 )
+from tieviz.checkpoint_analysis.compare import MeasureRow, PairComparison, compare, compare_matrices
 from tieviz.checkpoint_analysis.loaded import (
     LoadedCheckpoint,
     example_files,
@@ -21,9 +24,16 @@ from tieviz.checkpoint_analysis.loaded import (
     read_final_norm,
 )
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
+from tieviz.checkpoint_analysis.series import BiasSeries, compare_series
 from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
 
 __all__ = [
+    "BiasSeries",
+    "MeasureRow",
+    "PairComparison",
+    "compare",
+    "compare_matrices",
+    "compare_series",
     "LENS_MAX_PARAMS_ENV",
     "LoadedCheckpoint",
     "NormStats",
