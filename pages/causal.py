@@ -22,8 +22,8 @@ if experiment is None:
     ui.empty_state("Then the tied and the α-scaled model are compared here.")
     st.stop()
 
-from tieviz.analysis.alignment import MEASURE_LABELS  # noqa: E402
 from tieviz.analysis.causal import causal_shifts  # noqa: E402
+from tieviz.analysis.measures import MEASURE_LABELS, PAPER_MEASURE, REGISTRY  # noqa: E402
 from tieviz.analysis.stats import format_stat  # noqa: E402
 from tieviz.evidence import seeds_note  # noqa: E402
 from tieviz.figures.bias import summary_bias_figure  # noqa: E402
@@ -48,7 +48,7 @@ for col, shift in zip(cols, shifts, strict=False):
         delta_arrow="off",
         help="Output − input; the delta line is the same bias for the α-scaled model",
     )
-ui.define("lin_cos", "proc_cos", "cka", "mknn")
+ui.define(*(m.term for m in REGISTRY))
 ui.show_verdict(summary.verdict("scaling"))  # read from the paired change's interval, on the paper's measure
 
 rows = pd.DataFrame(
@@ -66,7 +66,7 @@ ui.show_figure(causal_bias_figure(shifts, alpha), rows)
 st.dataframe(rows, hide_index=True, key="causal-table", width="stretch")
 
 st.subheader("Over training")
-ui.url_state("causal_measure", "lin_cos", ui.choice(tuple(MEASURE_LABELS)))
+ui.url_state("causal_measure", PAPER_MEASURE, ui.choice(tuple(MEASURE_LABELS)))
 measure = st.radio(
     "Measure", tuple(MEASURE_LABELS), format_func=MEASURE_LABELS.get, key="causal_measure", horizontal=True
 )

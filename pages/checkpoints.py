@@ -1,7 +1,5 @@
 """Checkpoints: upload any Hugging Face causal LM and see its embeddings with the trained runs' figures."""
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
 
@@ -99,22 +97,24 @@ if st.session_state.get("ckpt_text") not in choices:
 text_source = st.radio(
     "Text for frequencies and bigrams", choices, format_func=TEXTS.get, horizontal=True, key="ckpt_text"
 )
-raw_text, text_key = None, text_source
+text_key = text_source
 if text_source == "run":
     text_key = run_dir
 elif text_source == "file":
     text_file = st.file_uploader("UTF-8 text", type=["txt"], key="ckpt_text_upload")
     if text_file is None:
         st.stop()
-    try:
-        raw_text = text_file.getvalue().decode("utf-8")
-    except UnicodeDecodeError:
-        st.error(f"{ui.plain(text_file.name)} is not UTF-8 text.", icon=":material/error:")
+    try:  # kept as an upload and read piece by piece (tieviz.textfile), never decoded whole
+        text_path, _ = uploads.save_text_upload(
+            ui.data_root(), ui.visitor(), text_file.name, text_file.getvalue()
+        )
+    except ValueError as error:
+        st.error(f"This text cannot be used: {ui.plain(error)}", icon=":material/error:")
         st.stop()
-    text_key = hashlib.sha256(text_file.getvalue()).hexdigest()
+    text_key = str(text_path)  # content-addressed: the same text gives the same name
 try:
     with st.spinner("Reading the text with the checkpoint's tokenizer…"):
-        text = token_text(str(upload.checkpoint), text_source, text_key, summary.vocab_size, raw_text)
+        text = token_text(str(upload.checkpoint), text_source, text_key, summary.vocab_size, None)
     if text.ids is None:
         st.info(
             f"{ui.plain(text.note)} Frequencies are unknown, so the first token ids stand in for the most "

@@ -27,7 +27,7 @@ from tieviz.analysis.curves import (  # noqa: E402
     early_window_end,  # noqa: E402
 )
 from tieviz.analysis.stats import format_stat  # noqa: E402
-from tieviz.evidence import seeds_note  # noqa: E402
+from tieviz.evidence import early_window_sentence, seeds_note, share_rows, share_sentences  # noqa: E402
 from tieviz.figures.curves import grad_share_figure, gradient_ratio_figure, loss_figure  # noqa: E402
 
 summary = experiment.summary
@@ -65,42 +65,34 @@ data = ui.records_frame(metrics)
 ui.show_figure(gradient_ratio_figure(metrics, smoothing, alpha, steps), data)
 st.markdown(
     f"**The early window.** The grey band covers the first {EARLY_FRACTION:.0%} of training (steps 1 to "
-    f"{early_window_end(steps)} of {steps}). That is when the embedding matrix moves fastest and when the "
-    "output path supplies most of its gradient, so the matrix is pulled towards an output shape. The pull "
-    "is not final: the output bias over training often peaks early and then falls back part of the way "
-    "(see the bias-over-training chart on the Embedding maps page); what the run ends with is the bias."
+    f"{early_window_end(steps)} of {steps}). {early_window_sentence(summary)} What the run ends with is the "
+    "bias (see the bias-over-training chart on the Embedding maps page)."
 )
 ui.show_figure(grad_share_figure(metrics, smoothing, steps), data)
 
-st.subheader("The paper's definition, beside the paper's own 1B run")
+st.subheader("The paper's definition, beside the paper's own 1B run, at matched fractions of training")
 from tieviz.figures.reference import drift_figure, paper_share_figure  # noqa: E402
-from tieviz.reference import DRIFT_MODELS, olmo1b_gradient_norms, public_drift  # noqa: E402
+from tieviz.reference import DRIFT_MODELS, olmo1b_gradient_norms, olmo1b_output_shares, public_drift  # noqa: E402
 
-if summary.grad_share is None:
+paper_norms = olmo1b_gradient_norms()
+paper_shares = olmo1b_output_shares()
+if summary.grad_share is None or summary.stat("grad_share.tied.first_1pct") is None:
     st.info("These runs were trained by an older tieviz that did not log the activation-gradient norm.")
 else:
-    cols = st.columns(2)
-    for col, arm in zip(cols, ("tied", "scaled"), strict=True):
-        first, overall = (
-            summary.stat(f"grad_share.{arm}.first_100"),
-            summary.stat(f"grad_share.{arm}.overall"),
-        )
-        col.metric(
-            f"{arm}: output share, first 100 steps",
-            format_stat(first),
-            delta=f"all steps {format_stat(overall)}",
-            delta_color="off",
-            delta_arrow="off",
-            help="The paper's definition: summed output-path norms / (input + output), input norm on "
-            "the looked-up activations before the scatter-add (and before α). The paper's OLMo-1B: 0.90 over "
-            "its first 100 steps, 0.65 over 10,000.",
-        )
-ui.show_figure(paper_share_figure(metrics, olmo1b_gradient_norms(), alpha), data)
+    st.dataframe(
+        share_rows(summary, paper_shares, len(paper_norms.steps)), hide_index=True, key="share-table"
+    )
+    st.caption(
+        "The paper's definition: summed output-path norms / (input + output) over the span, input norm on "
+        'the looked-up activations before the scatter-add (and before α). The paper\'s "first 100 steps" '
+        "are the first 1 % of its training, so this run is read at its own first 1 %."
+    )
+    st.markdown(share_sentences(summary, paper_shares))
+ui.show_figure(paper_share_figure(metrics, paper_norms, alpha), data)
 st.markdown(
-    "The two shares differ because they measure different things: the exact split above sums each path's "
-    "contribution into the [vocabulary × width] matrix, where many positions of one token add up; the "
-    "paper's input norm is taken per position before that sum. At tieviz's tiny scale the paper's share "
-    "stays well below the 90% of a 1B model's first steps: the effect's direction holds, its size differs."
+    "The two shares measure different things: the exact split above sums each path's contribution into "
+    "the [vocabulary × width] matrix, where many positions of one token add up; the paper's input norm is "
+    "taken per position before that sum."
 )
 ui.show_figure(
     drift_figure(ui.untied_drift(experiment), [public_drift(m) for m in DRIFT_MODELS]),

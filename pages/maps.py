@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from tieviz import ui
+from tieviz.analysis.measures import REGISTRY
 
 ui.require_app()
 
@@ -14,7 +15,7 @@ st.markdown(
     "If the tied panel resembles the output panel more than the input panel, tying has shaped the "
     "shared matrix for prediction. The bias scores below measure that without any picture."
 )
-ui.define("pca_umap", "cka", "mknn", "lin_cos", "proc_cos")
+ui.define("pca_umap", *(m.term for m in REGISTRY))
 
 experiment = ui.selected_experiment()
 if experiment is None:
@@ -94,7 +95,7 @@ if token is not None:
         )
 
 st.subheader("Bias scores")
-from tieviz.analysis.alignment import MEASURE_LABELS  # noqa: E402
+from tieviz.analysis.measures import MEASURE_LABELS, PAPER_MEASURE  # noqa: E402
 from tieviz.evidence import bias_rows, bias_table, bias_table_caption, seeds_note  # noqa: E402
 
 summary = experiment.summary
@@ -126,7 +127,7 @@ else:
     rows = bias_table(summary)
     st.caption(bias_table_caption(summary))
 st.dataframe(rows, hide_index=True, key="bias-table", width="stretch")
-ui.url_state("maps_measure", "lin_cos", ui.choice(tuple(MEASURE_LABELS)))
+ui.url_state("maps_measure", PAPER_MEASURE, ui.choice(tuple(MEASURE_LABELS)))
 measure = st.radio(
     "Over training",
     tuple(MEASURE_LABELS),

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from tieviz import ui
-from tieviz.analysis.verdicts import MEASURE_NAMES, Verdict
+from tieviz.analysis.measures import MEASURE_NAMES
+from tieviz.analysis.verdicts import Verdict
 from tieviz.config import PRESETS, preset
 from tieviz.sweep import AXES, SweepConfig, collect_sweep, sweep_rows
 from tieviz.ui.sweeps import SWEEP_KEY, point_states, recorded_sweeps, resume_sweep, start_sweep

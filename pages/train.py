@@ -22,8 +22,9 @@ PRESET_WORDS = {
 st.title("Train tied and untied twins")
 st.markdown(
     "Each experiment trains three models of the same shape on the same text: **tied**, **untied** (from "
-    "its own initial weights, as the paper's independently trained models), and tied with its input "
-    "gradient **scaled** by α (sharing the tied model's start, so only α differs). With several **seeds** "
+    "its own initial weights and in its own batch order, as the paper's independently trained models), "
+    "and tied with its input gradient **scaled** by α (sharing the tied model's start and batches, so only "
+    "α differs), plus, per seed, a second untied model for the same-recipe baseline. With several **seeds** "
     "every number gets a 95 % interval and every verdict is read from it. Finished experiments join the "
     "picker in the sidebar; asking for one that was already trained opens it at once."
 )
@@ -124,6 +125,17 @@ if advanced:
             key=f"adv-{name}-init",
             help="Shared: tied and untied differ only in tying, but the tied matrix starts as the untied "
             "input matrix, which inflates their similarity.",
+        )
+        overrides["data_order"] = c[3].selectbox(
+            "Untied reference reads",
+            ("independent", "shared"),
+            format_func={
+                "independent": "its own batch order (as the paper)",
+                "shared": "the tied model's batches, in order",
+            }.get,
+            key=f"adv-{name}-order",
+            help="Shared: tied and untied see the same batches in the same order, which makes them more "
+            "alike than independently trained models are (about a quarter of the demo's bias).",
         )
 
 device = ui.device()

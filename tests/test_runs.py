@@ -12,18 +12,18 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import tieviz.experiment as experiment
-from tieviz.config import ARM_NAMES
+from tieviz.config import COMPARED_ARMS
 from tieviz.experiment import resolve, run_experiment, train_arm
 from tieviz.summary import SCHEMA_VERSION
 from tieviz.train import TrainingCancelled
 
 
-def test_experiment_trains_three_arms_per_seed_then_hits_the_cache(tiny_experiment, monkeypatch):
+def test_experiment_trains_four_models_per_seed_then_hits_the_cache(tiny_experiment, monkeypatch):
     tiny_config, store, first = tiny_experiment
     assert first.cache_hit is False and first.seeds == [0, 1]
     keys = {a.key for arms in first.seed_arms.values() for a in arms.values()}
     assert {r.key for r in store.list_runs()} == keys
-    assert len(store.list_runs()) == 3 * 2
+    assert len(store.list_runs()) == 4 * 2  # tied, untied, scaled and the baseline's second untied model
 
     def no_training(*args, **kwargs):
         raise AssertionError("a cached experiment must not train again")
@@ -42,7 +42,7 @@ def test_tied_and_scaled_share_their_start_and_the_untied_reference_has_its_own(
     assert arms["tied"].tied and arms["scaled"].tied and not arms["untied"].tied
     assert arms["scaled"].alpha == tiny_config.alpha and arms["tied"].alpha == 1.0
     assert arms["untied"].params > arms["tied"].params
-    runs = {name: store.get(arms[name].key) for name in ARM_NAMES}
+    runs = {name: store.get(arms[name].key) for name in COMPARED_ARMS}
     start = {name: run.embeddings(step=0) for name, run in runs.items()}
     np.testing.assert_array_equal(start["tied"][0], start["scaled"][0])  # the causal test: only alpha differs
     assert not np.array_equal(start["tied"][0], start["untied"][0])  # independent initialisation
@@ -67,6 +67,65 @@ def test_shared_initialisation_stays_an_option(tiny_config):
     assert independent.weights_seed != tied.weights_seed and independent.train.seed == tied.train.seed
 
 
+def test_the_untied_reference_reads_its_own_batch_order_unless_shared(tiny_config):
+    from tieviz.data import BatchSampler
+
+    config = resolve(tiny_config)
+    assert config.data_order == "independent"
+    tied, untied, scaled = (config.arm(name) for name in COMPARED_ARMS)
+    assert tied.order_seed == scaled.order_seed != untied.order_seed  # the causal test changes only alpha
+    ids = np.arange(5000, dtype=np.int32)
+
+    def first_batch(arm):
+        return BatchSampler(ids, 16, 4, seed=arm.order_seed).next()
+
+    assert not np.array_equal(first_batch(tied), first_batch(untied))
+    shared = replace(config, data_order="shared").arm("untied")
+    np.testing.assert_array_equal(first_batch(tied), first_batch(shared))
+    # An untied run trained on the tied arm's order is never served as one trained on its own.
+    assert shared.key() != untied.key()
+    assert replace(config, data_order="shared").key() != config.key()
+
+
+def test_every_seed_and_arm_draws_its_own_weights_and_order_except_tied_and_scaled(tiny_config):
+    config = replace(resolve(tiny_config), seeds=5)
+    draws = {}
+    for seed in config.seed_list:
+        for name in ("tied", "untied", "baseline"):
+            arm = config.arm(name, seed)
+            draws[(name, seed)] = (arm.weights_seed, arm.order_seed)
+        assert config.arm("scaled", seed).weights_seed == config.arm("tied", seed).weights_seed
+    seeds_used = [s for pair in draws.values() for s in pair]
+    assert len(set(seeds_used)) == len(seeds_used) / 2  # each model's init and order share one seed...
+    assert len(set(draws.values())) == len(draws)  # ... and no two models share it
+
+
+def test_lens_settings_are_part_of_the_experiment_key(tiny_config):
+    from tieviz.config import LensConfig
+
+    config = resolve(tiny_config)
+    assert replace(config, lens=LensConfig(patience=3)).key() != config.key()
+    assert replace(config, lens=LensConfig(max_steps=100)).key() != config.key()
+    assert replace(config, lens=LensConfig()).key() == config.key()
+
+
+def test_a_schema_2_summary_is_summarised_again_when_opened(tiny_experiment, tmp_path, monkeypatch):
+    """A summary stored before the lens converged and the baseline had its own models is never served."""
+    from tieviz.experiment import load_experiment
+
+    tiny_config, store, summary = tiny_experiment
+    raw = summary.to_dict()
+    stale = {**raw, "schema_version": 2, "baseline": {}, "lens": {**raw["lens"], "tied": {"stale": True}}}
+    stale.pop("baseline_method")
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(stale))
+    monkeypatch.setattr(experiment, "_train_and_commit", lambda *a, **k: pytest.fail("must not train"))
+    opened, runs = load_experiment(path)
+    assert opened.schema_version == SCHEMA_VERSION and opened.baseline_method
+    assert "stale" not in opened.lens.models["tied"].extra and opened.lens.converged is True
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
+
+
 def test_an_older_summary_is_summarised_again_from_its_runs_without_training(tiny_experiment, monkeypatch):
     tiny_config, store, summary = tiny_experiment
     path = experiment.experiment_path(store, summary.experiment_key)
@@ -85,7 +144,7 @@ def test_an_older_summary_is_summarised_again_from_its_runs_without_training(tin
 
 def test_saved_arm_loads_with_auto_classes(tiny_experiment):
     tiny_config, store, summary = tiny_experiment
-    for name in ARM_NAMES:
+    for name in COMPARED_ARMS:
         path = summary.arms[name].run_dir
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -33,10 +33,11 @@ def test_per_seed_numbers_are_out_minus_in_and_the_paired_alpha_change():
     measured = {
         "bias": {"tied": scores, "scaled": scaled},
         "grad_ratio": {"tied_early": 8.0, "tied_late": 2.0, "untied_early": 5.0, "untied_late": 2.0},
-        "grad_share": {"tied": {"first_100": 0.7, "overall": 0.6}, "scaled": None},
+        "grad_share": {"tied": {"first_1pct": 0.7, "overall": 0.6}, "scaled": None},
         "lens": {"tied": {"tuned_kl": [0.3, 0.01, 0.0]}, "untied": {"tuned_kl": [0.1, 0.01, 0.0]}},
         "bigram": {"corr_with_bigrams": {"tied": 0.1, "untied": 0.3}, "corr_with_truth": {}},
         "val_loss": {"tied": 3.0},
+        "baseline": {m: 0.75 for m in MEASURES},
     }
     numbers = per_seed_numbers(measured)
     assert numbers["bias.tied.lin_cos"] == pytest.approx(0.2)
@@ -44,16 +45,50 @@ def test_per_seed_numbers_are_out_minus_in_and_the_paired_alpha_change():
     assert numbers["grad_ratio.tied_drop"] == 6.0
     assert numbers["lens.early_kl_gap"] == pytest.approx(0.2)  # the embedding layer of a 2-layer model
     assert numbers["bigram.corr_gap"] == pytest.approx(0.2) and "bigram.truth_corr_gap" not in numbers
-    assert "grad_share.scaled.first_100" not in numbers and numbers["grad_share.tied.overall"] == 0.6
+    assert "grad_share.scaled.first_1pct" not in numbers and numbers["grad_share.tied.overall"] == 0.6
+    assert numbers["baseline.lin_cos"] == 0.75
+    assert numbers["baseline_gap.lin_cos"] == pytest.approx(0.8 - 0.75)  # tied-to-output score − baseline
 
 
-def test_the_summary_of_two_seeds_has_a_baseline_and_one_of_one_seed_has_none(tiny_experiment):
-    _, _, summary = tiny_experiment
-    assert set(summary.baseline) == set(MEASURES)
-    assert all(len(stat.per_seed) == 1 for stat in summary.baseline.values())  # one adjacent pair
+def test_the_summary_records_its_design_baseline_floors_and_lens_fit(tiny_experiment):
+    """issue 16's record: own data order, a per-seed baseline, 100+ shuffles, a converged lens."""
+    from tieviz.summary import SCHEMA_VERSION
+
+    config, store, summary = tiny_experiment
+    raw = summary.to_dict()
+    assert raw["schema_version"] == SCHEMA_VERSION >= 3
+    assert raw["config"]["data_order"] == "independent" and raw["config"]["init"] == "independent"
+    assert (
+        "second untied model" in raw["baseline_method"] and "not like for like" not in raw["baseline_method"]
+    )
+    for m in MEASURES:  # one value per seed, each from that seed's own pair of untied models
+        assert raw["stats"][f"baseline.{m}"]["per_seed"] == raw["baseline"][m]["per_seed"]
+        assert len(raw["stats"][f"baseline.{m}"]["per_seed"]) == summary.n_seeds == 2
+    assert raw["floors_shuffles"] >= 100
     assert all(stat.n == 2 for name, stat in summary.stats.items() if name.startswith("bias."))
     assert summary.lens.held_out is True and summary.lens.fit_windows > 0
-    assert summary.config.init == "independent"
+    assert raw["lens"]["converged"] is True and summary.lens.converged is True
+    steps = [n for per_model in raw["lens"]["fit_steps"].values() for n in per_model]
+    assert len(steps) == 4 and all(0 < n < config.lens.max_steps for n in steps)
+    assert set(summary.arms) == {"tied", "untied", "scaled"}  # the baseline model is not a compared arm
+    assert all(set(arms) == {"tied", "untied", "scaled", "baseline"} for arms in summary.seed_arms.values())
+
+
+def test_the_baseline_is_measured_exactly_like_the_score_it_benchmarks(tiny_experiment):
+    """Per seed: the untied output matrix mapped onto the baseline model's, as onto the tied matrix."""
+    from tieviz.analysis.alignment import compare_embeddings
+    from tieviz.experiment import stored_runs
+    from tieviz.results import top_token_ids
+
+    config, store, summary = tiny_experiment
+    runs = stored_runs(config, store)
+    tokens = top_token_ids(runs[config.seed_list[0]]["untied"], config.top_n)
+    for index, seed in enumerate(config.seed_list):
+        source = runs[seed]["untied"].embeddings()[1][tokens]
+        as_score = compare_embeddings(runs[seed]["tied"].embeddings()[0][tokens], source)
+        as_baseline = compare_embeddings(runs[seed]["baseline"].embeddings()[1][tokens], source)
+        assert summary.stats["score.tied.lin_cos_out"].per_seed[index] == pytest.approx(as_score.lin_cos)
+        assert summary.baseline["lin_cos"].per_seed[index] == pytest.approx(as_baseline.lin_cos)
 
 
 def test_the_lens_is_fitted_on_training_text_and_scored_on_held_out_text(tiny_experiment):

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from tieviz.config import preset
+from tieviz.config import ARM_NAMES, preset
 from tieviz.summary import SummaryHeader
 from tieviz.timing import ANALYSIS_STEPS, STARTUP_SECONDS, estimate, model_step_seconds
 
+MODELS = len(ARM_NAMES)  # models trained per seed: the three arms and the baseline's second untied model
 ARM = {"run_dir": "", "key": "", "alpha": 1.0, "final_train_loss": 1.0, "final_val_loss": 1.0, "params": 1}
 ARM["tokens_per_second"] = 100.0
 
@@ -20,7 +21,7 @@ def headers(summaries: list[dict]) -> list[SummaryHeader]:
 
 
 def summary_of(config, device="cpu", arm_seconds=(10.0, 12.0, 14.0), analysis=6.0) -> dict:
-    """A summary with the timings an experiment records: each arm's wall time and the total."""
+    """A summary as an older tieviz recorded it, three models a seed: each arm's wall time and the total."""
     arms = {
         name: {**ARM, "tied": name != "untied", "wall_seconds": s}
         for name, s in zip(("tied", "untied", "scaled"), arm_seconds, strict=True)
@@ -40,7 +41,7 @@ def test_the_same_shape_again_takes_what_it_took_plus_start_up():
     config = preset("toy", seeds=1, steps=200, seed=7)
     guess = estimate(config, "cpu", headers([summary_of(earlier)]))
     assert guess.basis == "same shape"
-    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * 200 * 0.12 + 6.0)
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + MODELS * 200 * 0.12 + 6.0)
 
 
 def test_another_shape_is_scaled_by_how_fast_this_machine_ran():
@@ -53,7 +54,7 @@ def test_another_shape_is_scaled_by_how_fast_this_machine_ran():
     assert guess.basis == "this machine"
     model = model_step_seconds(bigger, "cpu")
     assert guess.seconds == pytest.approx(
-        STARTUP_SECONDS["cpu"] + 3 * 50 * 2 * model + 3 * ANALYSIS_STEPS * model
+        STARTUP_SECONDS["cpu"] + MODELS * 50 * 2 * model + 3 * ANALYSIS_STEPS * model
     )
 
 
@@ -63,7 +64,9 @@ def test_without_earlier_runs_here_it_is_a_guess():
     for summaries in ([], [summary_of(config, device="cuda")]):
         guess = estimate(config, "cpu", headers(summaries))
         assert guess.basis == "guess"
-        assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 300 * model + ANALYSIS_STEPS * model)
+        assert guess.seconds == pytest.approx(
+            STARTUP_SECONDS["cpu"] + MODELS * 100 * model + ANALYSIS_STEPS * model
+        )
     assert "rough guess" in guess.words
 
 
@@ -94,7 +97,7 @@ def test_arm_times_come_from_each_run_json_when_the_summary_lacks_them(tmp_path)
         arm["run_dir"] = str(run_dir)
     guess = estimate(earlier, "cpu", headers([summary]))
     assert guess.basis == "same shape"
-    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 60.0 + 5.0)
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + MODELS * 20.0 + 5.0)
     (tmp_path / "tied" / "run.json").unlink()  # a run deleted since: no timings, so a guess
     assert estimate(earlier, "cpu", headers([summary])).basis == "guess"
 
@@ -105,20 +108,20 @@ def test_every_seed_trains_its_arms_and_is_analysed():
     summary = {**summary_of(earlier, analysis=12.0 + 36.0), "train_seconds": 72.0}
     guess = estimate(preset("toy", seeds=3, steps=100), "cpu", headers([summary]))
     assert guess.basis == "same shape"
-    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * (3 * 100 * 0.12 + 6.0))
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * (MODELS * 100 * 0.12 + 6.0))
 
 
 def test_runs_the_store_holds_are_not_trained_again_but_every_seed_is_analysed():
-    """A 3-seed experiment whose first 2 seeds are stored: 3 arms to train; 3 seeds to analyse."""
+    """A 3-seed experiment whose first 2 seeds are stored: one seed's models to train; 3 seeds to analyse."""
     earlier = preset("toy", seeds=2, steps=100)
     # 2 seeds: 72 s of arms (0.12 s a step), 12 s of analysis; it reused one seed, so wall < train + analysis.
     summary = {**summary_of(earlier), "train_seconds": 72.0, "analysis_seconds": 12.0, "wall_seconds": 50.0}
     config = preset("toy", seeds=3, steps=100)
-    guess = estimate(config, "cpu", headers([summary]), runs_stored=6)
-    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + 3 * 100 * 0.12 + 3 * 6.0)
-    stored = estimate(config, "cpu", headers([summary]), runs_stored=9, summary_stored=True)
+    guess = estimate(config, "cpu", headers([summary]), runs_stored=2 * MODELS)
+    assert guess.seconds == pytest.approx(STARTUP_SECONDS["cpu"] + MODELS * 100 * 0.12 + 3 * 6.0)
+    stored = estimate(config, "cpu", headers([summary]), runs_stored=3 * MODELS, summary_stored=True)
     assert stored.basis == "stored" and stored.seconds == STARTUP_SECONDS["cpu"]
     # Every run stored but no summary yet (another seed count was analysed): only the analysis is left.
-    assert estimate(config, "cpu", headers([summary]), runs_stored=9).seconds == pytest.approx(
+    assert estimate(config, "cpu", headers([summary]), runs_stored=3 * MODELS).seconds == pytest.approx(
         STARTUP_SECONDS["cpu"] + 3 * 6.0
     )

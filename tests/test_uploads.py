@@ -227,3 +227,63 @@ def test_visitor_quota_reads_the_environment(monkeypatch):
     monkeypatch.setenv(uploads.VISITOR_MB_ENV, "100")
     policy = CleanupPolicy.from_env()
     assert (policy.max_per_visitor, policy.max_visitor_bytes) == (4, 100 * 2**20)
+
+
+def test_strangers_cannot_push_a_visitor_within_quota_out(tmp_path, gpt2_dir):
+    """Issue 18, case 4: uploads from fresh sessions evicted a victim's upload under the total cap."""
+    size = uploads._folder_bytes(
+        new_upload(tmp_path / "probe", VISITOR, loose_files(gpt2_dir), "probe").folder
+    )
+    policy = CleanupPolicy(ttl_hours=24, max_total_bytes=int(size * 2.5), max_per_visitor=3)
+    victim = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "victim's", policy=policy)
+    age(victim, 1)
+    refused = 0
+    for stranger in ("stranger0001", "stranger0002", "stranger0003"):
+        try:
+            new_upload(tmp_path, stranger, loose_files(gpt2_dir), "filler", policy=policy)
+        except ValueError as error:
+            assert "space for uploads is full" in str(error)
+            refused += 1
+    assert victim.folder.exists() and find_upload(tmp_path, VISITOR, victim.id) is not None
+    assert refused == 2  # the first stranger fitted; the others were refused, not the victim evicted
+    assert uploads.uploads_bytes(tmp_path) <= policy.max_total_bytes
+
+
+def test_a_visitor_over_quota_is_the_one_cleaned_up(tmp_path, gpt2_dir):
+    size = uploads._folder_bytes(
+        new_upload(tmp_path / "probe", VISITOR, loose_files(gpt2_dir), "probe").folder
+    )
+    roomy = CleanupPolicy(ttl_hours=24, max_total_bytes=size * 10, max_visitor_bytes=size * 10)
+    hog = [
+        new_upload(tmp_path, "hog000000001", loose_files(gpt2_dir), f"h{i}", policy=roomy) for i in range(3)
+    ]
+    tight = CleanupPolicy(ttl_hours=24, max_total_bytes=int(size * 3.5), max_visitor_bytes=int(size * 2.5))
+    mine = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "mine", policy=tight)
+    assert mine.folder.exists() and not hog[0].folder.exists() and hog[2].folder.exists()
+
+
+def test_a_refused_upload_pushes_nothing_out(tmp_path, gpt2_dir):
+    """Issue 18, case 4: the clean-up ran before the page checked the upload, so refused ones evicted too."""
+    victim = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "victim", policy=CleanupPolicy(24, 10**9))
+    age(victim, 1)
+    tight = CleanupPolicy(24, int(uploads._folder_bytes(victim.folder) * 1.5))  # room for one upload
+    broken = [(name, b"{}" if name == "config.json" else data) for name, data in loose_files(gpt2_dir)]
+    with pytest.raises(CheckpointError):
+        new_upload(tmp_path, "stranger0001", broken, "broken", policy=tight)
+    assert victim.folder.exists()
+    assert not list((tmp_path / "uploads" / "stranger0001").iterdir())
+
+
+def test_a_zip_bomb_is_refused_by_its_compression_ratio(tmp_path, gpt2_dir):
+    """Issue 18, case 10: a 1000:1 zip was accepted up to the whole upload budget."""
+    import zipfile
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in gpt2_dir.iterdir():
+            archive.write(path, f"ckpt/{path.name}")
+        archive.writestr("ckpt/pytorch_model-00002.bin", b"\0" * 30 * 2**20)
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(CheckpointError, match="times its size"):
+        new_upload(tmp_path, VISITOR, [("bomb.zip", bomb.read_bytes())], "bomb.zip")
+    assert not list((tmp_path / "uploads" / VISITOR).iterdir())

@@ -73,6 +73,13 @@ def _experiment_flags(command: argparse.ArgumentParser, out_help: str) -> None:
         "shared: it starts from the tied arms' matrix",
     )
     command.add_argument(
+        "--data-order",
+        choices=("independent", "shared"),
+        dest="data_order",
+        help="independent (default): the untied reference reads its own batch order; shared: the tied "
+        "arms' batches in their order",
+    )
+    command.add_argument(
         "--tokens",
         help="tokens the bias measures compare: a number (the most frequent ones) or 'all' (the whole "
         "vocabulary, as the paper); default: the preset's",
@@ -100,6 +107,7 @@ def experiment_config(args: argparse.Namespace):
     overrides["device"] = args.device
     overrides["seeds"] = args.seeds
     overrides["init"] = args.init
+    overrides["data_order"] = args.data_order
     overrides["top_n"] = _tokens(args.tokens)
     if args.corpus is not None:
         if args.corpus in ("toy", "pydocs"):

@@ -127,6 +127,28 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class LensConfig:
+    """How the tuned lens's translators are fitted: until their loss on held-out windows of the training
+    split stops falling (early stopping), within a step cap. A fitted estimator is reported at convergence:
+    at 150 fixed steps the toy's early-layer gap read three times what it reads converged."""
+
+    max_steps: int = 4000  # cap; a fit that reaches it is reported as not converged
+    lr: float = 5e-3
+    batch_size: int = 8  # windows per Adam step
+    check_every: int = 25  # steps between evaluations of the held-out fit loss
+    patience: int = 6  # evaluations without an improvement of min_delta before stopping
+    min_delta: float = 2e-4  # nats of held-out fit loss (summed over layers) that count as progress
+    fit_windows: int = 64  # windows of the training split: three quarters fit, one quarter stops the fit
+    seed: int = 0  # batch order of the fit
+
+    def __post_init__(self) -> None:
+        if min(self.max_steps, self.batch_size, self.check_every, self.patience) < 1 or self.lr <= 0:
+            raise ValueError("lens settings: steps, batch size, check interval and patience >= 1, lr > 0")
+        if self.fit_windows < 4 or self.min_delta < 0:
+            raise ValueError("lens settings: at least 4 fit windows and a non-negative min_delta")
+
+
+@dataclass(frozen=True)
 class ArmConfig:
     """One trained model: the experiment's shared settings plus tying and the input-gradient scale."""
 
@@ -135,7 +157,8 @@ class ArmConfig:
     train: TrainConfig
     tied: bool
     alpha: float = 1.0  # multiplies the input-path gradient on the embedding matrix
-    init_seed: int | None = None  # seed of the initial weights; None: train.seed (the data order's seed)
+    init_seed: int | None = None  # seed of the initial weights; None: train.seed
+    data_seed: int | None = None  # seed of the batch order; None: train.seed
 
     def __post_init__(self) -> None:
         if not self.tied and self.alpha != 1.0:
@@ -146,25 +169,37 @@ class ArmConfig:
         """The seed the initial weights are drawn from."""
         return self.train.seed if self.init_seed is None else self.init_seed
 
+    @property
+    def order_seed(self) -> int:
+        """The seed the training batches are drawn from."""
+        return self.train.seed if self.data_seed is None else self.data_seed
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def key(self) -> str:
         """Stable hash of every setting that changes the trained weights.
 
-        An unset init_seed is left out, so runs that share their start with the data seed keep the keys
-        they had before the setting existed.
+        An unset init_seed or data_seed is left out, so runs that draw both from train.seed keep the keys
+        they had before the settings existed, and a run with its own batch order never shares a key with one
+        trained on the tied arm's order.
         """
         settings = {**self.to_dict(), "data": self.data.hashed()}
-        if self.init_seed is None:
-            settings.pop("init_seed")
+        for name in ("init_seed", "data_seed"):
+            if settings[name] is None:
+                settings.pop(name)
         return config_hash(settings)
 
 
-ARM_NAMES = ("tied", "untied", "scaled")
+# The three compared arms, then the baseline: a second untied model per seed, trained like the untied
+# reference but from its own weights and batch order, whose output matrix the reference's is compared with.
+ARM_NAMES = ("tied", "untied", "scaled", "baseline")
+COMPARED_ARMS = ARM_NAMES[:3]
 INITS = ("independent", "shared")
-# The untied reference of seed s draws its weights from seed s + this offset under independent init, so it
-# never starts from the matrix the tied arms of any small seed start from.
+DATA_ORDERS = ("independent", "shared")
+# The untied reference of seed s draws its weights (and, under an independent data order, its batches) from
+# seed s + this offset, so it never starts from, or reads in, the order of the tied arms of any small seed;
+# the baseline model draws both from s + twice the offset.
 INDEPENDENT_INIT_OFFSET = 100_003
 
 
@@ -181,10 +216,16 @@ class ExperimentConfig:
     # "independent": the untied reference draws its own initial weights (as the paper's independently
     # trained models do); "shared": it starts from the tied arms' matrix (differs only in tying).
     init: str = "independent"
+    # "independent": the untied reference also reads its own batch order, as independently trained models
+    # do; "shared": it reads the tied arms' batches in the same order (27 % of the demo's bias came from it).
+    data_order: str = "independent"
+    lens: LensConfig = field(default_factory=LensConfig)  # part of the key: the lens numbers depend on it
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
+        if self.data_order not in DATA_ORDERS:
+            raise ValueError(f"data_order must be one of {', '.join(DATA_ORDERS)}, not {self.data_order!r}")
 
     def validate(self, memory: int | None = None) -> None:
         """Raises ValueError, in one sentence, for settings that cannot run, before any work starts.
@@ -214,14 +255,29 @@ class ExperimentConfig:
         return [self.train.seed + offset for offset in range(self.seeds)]
 
     def arm(self, name: str, seed: int | None = None) -> ArmConfig:
-        """One arm's config for one seed (default: the first). The tied and scaled arms share their start,
-        so the causal test differs only in alpha; the untied one shares it only under init="shared"."""
+        """One arm's config for one seed (default: the first). The tied and scaled arms share their start
+        and batch order, so the causal test differs only in alpha; the untied one shares the start only
+        under init="shared" and the order only under data_order="shared". The baseline model shares neither
+        with any other arm."""
         train = self.train if seed is None else replace(self.train, seed=seed)
         if name == "tied":
             return ArmConfig(self.data, self.model, train, tied=True, alpha=1.0)
         if name == "untied":
-            init_seed = train.seed + INDEPENDENT_INIT_OFFSET if self.init == "independent" else None
-            return ArmConfig(self.data, self.model, train, tied=False, alpha=1.0, init_seed=init_seed)
+            own = train.seed + INDEPENDENT_INIT_OFFSET
+            return ArmConfig(
+                self.data,
+                self.model,
+                train,
+                tied=False,
+                alpha=1.0,
+                init_seed=own if self.init == "independent" else None,
+                data_seed=own if self.data_order == "independent" else None,
+            )
+        if name == "baseline":
+            own = train.seed + 2 * INDEPENDENT_INIT_OFFSET
+            return ArmConfig(
+                self.data, self.model, train, tied=False, alpha=1.0, init_seed=own, data_seed=own
+            )
         if name == "scaled":
             return ArmConfig(self.data, self.model, train, tied=True, alpha=self.alpha)
         raise ValueError(f"unknown arm {name!r}; expected one of {', '.join(ARM_NAMES)}")
@@ -247,6 +303,8 @@ class ExperimentConfig:
             bigram_k=raw["bigram_k"],
             seeds=raw.get("seeds", 1),  # summaries written before seeds existed trained one
             init=raw.get("init", "shared"),  # ... from one shared start
+            data_order=raw.get("data_order", "shared"),  # ... reading one shared batch order
+            lens=LensConfig(**raw.get("lens", {})),  # ... and their lens is refitted to convergence
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from tieviz.config import ExperimentConfig
+from tieviz.config import ARM_NAMES, ExperimentConfig
 
 BYTES_PER_FLOAT = 4
 
@@ -21,14 +21,16 @@ def estimate_params(config: ExperimentConfig) -> int:
 
 
 def training_flops(config: ExperimentConfig) -> float:
-    """Floating-point operations to train every arm: 3 arms x seeds x steps x batch x context x per token.
+    """Floating-point operations to train every model: 4 per seed (the three arms and the baseline's second
+    untied model) x seeds x steps x batch x context x per token.
 
     Per token, 6 x parameters (forward and backward through every weight, W_U included) plus 12·L·T·d for
     attention scores over the context, which grows with T and no parameter count shows.
     """
     m = config.model
     per_token = 6 * estimate_params(config) + 12 * m.n_layers * m.seq_len * m.d_model
-    return 3.0 * config.seeds * config.train.steps * config.train.batch_size * m.seq_len * per_token
+    tokens = config.seeds * config.train.steps * config.train.batch_size * m.seq_len
+    return float(len(ARM_NAMES)) * tokens * per_token
 
 
 def training_bytes(config: ExperimentConfig) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from tieviz.config import ARM_NAMES
+from tieviz.analysis.measures import MEASURES
+from tieviz.config import COMPARED_ARMS
 from tieviz.errors import error_line
 from tieviz.experiment import load_experiment
 from tieviz.figures import CaptionedFigure
@@ -31,7 +32,7 @@ def check_summary(directory: Path) -> None:
             f"{path.name} in {directory.name} is not a tieviz experiment summary ({error}); write one with "
             "`python -m tieviz experiment --out DIR`"
         ) from None
-    if missing := [name for name in ARM_NAMES if name not in header.arms]:
+    if missing := [name for name in COMPARED_ARMS if name not in header.arms]:
         raise ValueError(f"{path.name} in {directory.name} names no run of the {', '.join(missing)} arm")
 
 
@@ -65,14 +66,13 @@ def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[Capti
         results.untied_drift(runs["untied"]), [public_drift(m) for m in DRIFT_MODELS]
     )
     yield curves.loss_figure(arm_metrics)
-    for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
+    for measure in MEASURES:
         yield bias.summary_bias_figure(summary, measure)
 
     lenses = results.lens_from_summary(summary.lens)  # computed when the experiment was summarised
     tuned = {name: r.tuned for name, r in lenses.items()}
-    logit = {name: r.logit for name, r in lenses.items()}
-    yield lens.lens_figure(tuned, "kl", logit_stats=logit)
-    yield lens.lens_figure(tuned, "cross_entropy", logit_stats=logit)
+    yield lens.lens_figure(tuned, "kl", bands=results.lens_bands(summary.lens, "kl"))
+    yield lens.lens_figure(tuned, "cross_entropy", bands=results.lens_bands(summary.lens, "cross_entropy"))
     yield lens.contribution_figure({name: r.contributions for name, r in lenses.items()})
 
 

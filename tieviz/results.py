@@ -8,22 +8,21 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, most_frequent
+from tieviz.config import LensConfig
 from tieviz.data import SPECIAL_TOKENS
 from tieviz.runs import Run
 from tieviz.summary import LensCurves, LensRecord
 
-LENS_SEQUENCES = 64  # windows the tuned lens is fitted on (training split), and as many it is scored on
-# The translators' fit: 150 Adam steps at 5e-3. On the demo's models it fits the held-out embedding layer
-# better than the 250 steps at 1e-3 it replaced (KL 0.121 against 0.134 nats, tied; 0.167 against 0.169,
-# untied) in 60 % of the time; 1,000 steps reach 0.104, so neither is fully converged.
-LENS_STEPS = 150
-LENS_LR = 5e-3
+LENS_SEQUENCES = 64  # windows the tuned lens is scored on (validation split); fitted on LensConfig's
+# The translators are fitted to convergence (`LensConfig`); an upload's lens may cap the steps lower.
+DEFAULT_LENS = LensConfig()
+LENS_STEPS = 150  # the step cap of an uploaded checkpoint's lens, kept short for large models
 
 
 def special_ids(run: Run) -> list[int]:
@@ -151,8 +150,8 @@ def metrics(runs: dict[str, Run]) -> dict[str, list[dict]]:
     return {name: run.metrics() for name, run in runs.items()}
 
 
-def lens_windows(run: Run, n: int = LENS_SEQUENCES):
-    """([n, T] fit windows from the training split, [n, T] score windows from the validation split).
+def lens_windows(run: Run, n: int = LENS_SEQUENCES, n_fit: int | None = None):
+    """([n_fit, T] fit windows from the training split, [n, T] score windows from the validation split).
 
     The translators are fitted on text the model trained on and scored on text neither the model nor
     the translators ever saw: scored in-sample, the fit's optimism was as large as the tied/untied gap.
@@ -164,7 +163,7 @@ def lens_windows(run: Run, n: int = LENS_SEQUENCES):
     tokens = run.tokens().astype(np.int64)
     seq_len = run.info["config"]["model"]["seq_len"]
     split = run.info["n_train_tokens"]
-    fit = fixed_windows(tokens[:split], seq_len - 1, n).to(torch.long)
+    fit = fixed_windows(tokens[:split], seq_len - 1, n if n_fit is None else n_fit).to(torch.long)
     score = fixed_windows(tokens[split:], seq_len - 1, n).to(torch.long)
     return fit, score
 
@@ -174,33 +173,41 @@ class LensResult:
     tuned: object  # tieviz.analysis.lens.LensStatistics
     logit: object
     contributions: np.ndarray  # [L] relative size of each block's update to the residual stream
-    fit_windows: int = 0  # sequences the translators were fitted on
+    fit_windows: int = 0  # sequences the translators were fitted on (a quarter of them stop the fit)
     score_windows: int = 0  # sequences the statistics were computed on
     held_out: bool = False  # True when no scored sequence was used for fitting
+    fit_steps: int = 0  # Adam steps of the kept translators
+    converged: bool | None = None  # True: the held-out fit loss stopped falling before the step cap
 
 
 def lens_result(
-    run: Run, steps: int = LENS_STEPS, progress: Callable[[int, int], None] | None = None
+    run: Run,
+    settings: LensConfig = DEFAULT_LENS,
+    progress: Callable[[int, int], None] | None = None,
+    steps: int | None = None,
 ) -> LensResult:
     """Tuned and logit lens statistics of one run, held out; the trained translators are cached in the run.
 
-    Without a progress callback the statistics are also kept in memory per (run, steps): a committed run
-    never changes, and every point of an α sweep scores the same tied and untied runs again.
+    Without a progress callback the statistics are also kept in memory per (run, settings): a committed
+    run never changes, and every point of an α sweep scores the same tied and untied runs again.
+    `steps` lowers the settings' step cap (quick previews and tests; the result says if it converged).
     """
+    if steps is not None:
+        settings = replace(settings, max_steps=min(steps, settings.max_steps))
     if progress is None:
-        return _remembered_lens_result(str(run.path.resolve()), run.key, steps)
-    return _lens_result(run, steps, progress)
+        return _remembered_lens_result(str(run.path.resolve()), run.key, settings)
+    return _lens_result(run, settings, progress)
 
 
 @functools.lru_cache(maxsize=64)
-def _remembered_lens_result(path: str, key: str, steps: int) -> LensResult:
-    return _lens_result(Run(Path(path)), steps, None)
+def _remembered_lens_result(path: str, key: str, settings: LensConfig) -> LensResult:
+    return _lens_result(Run(Path(path)), settings, None)
 
 
-def _lens_result(run: Run, steps: int, progress: Callable[[int, int], None] | None) -> LensResult:
-    fit, score = lens_windows(run)
+def _lens_result(run: Run, settings: LensConfig, progress: Callable[[int, int], None] | None) -> LensResult:
+    fit, score = lens_windows(run, n_fit=settings.fit_windows)
     return model_lens_result(
-        run.load_model(), fit, run.analysis_dir("lens"), run.key, steps, progress, score_ids=score
+        run.load_model(), fit, run.analysis_dir("lens"), run.key, settings, progress, score_ids=score
     )
 
 
@@ -209,17 +216,38 @@ def model_lens_result(
     ids,
     cache_dir: Path,
     model_key: str,
-    steps: int = LENS_STEPS,
+    settings: LensConfig | int = DEFAULT_LENS,
     progress: Callable[[int, int], None] | None = None,
     score_ids=None,
 ) -> LensResult:
     """Tuned lens fitted on ids [n, T] (translators cached in `cache_dir`), then the tuned and logit lens
-    and block contributions scored on score_ids [m, T] (default: ids themselves, which is in-sample)."""
-    from tieviz.analysis.lens import LogitLens, cached_tuned_lens, lenses_statistics, residual_contributions
+    and block contributions scored on score_ids [m, T] (default: ids themselves, which is in-sample).
 
+    The last quarter of ids decides when the fit has converged (`LensConfig`); the rest is fitted on.
+    An int for `settings` caps the steps of the default settings.
+    """
+    from tieviz.analysis.lens import LogitLens, lenses_statistics, residual_contributions
+    from tieviz.analysis.lens_cache import cached_tuned_lens
+
+    if isinstance(settings, int):
+        settings = replace(DEFAULT_LENS, max_steps=settings)
     scored = ids if score_ids is None else score_ids
+    n_fit = ids.shape[0] - ids.shape[0] // 4
+    fit_ids, stop_ids = (ids[:n_fit], ids[n_fit:]) if n_fit < ids.shape[0] else (ids, None)
     lens = cached_tuned_lens(
-        model, ids, cache_dir, steps=steps, lr=LENS_LR, model_key=model_key, progress=progress
+        model,
+        fit_ids,
+        cache_dir,
+        steps=settings.max_steps,
+        lr=settings.lr,
+        seed=settings.seed,
+        batch_size=settings.batch_size,
+        model_key=model_key,
+        progress=progress,
+        stop_ids=stop_ids,
+        check_every=settings.check_every,
+        patience=settings.patience,
+        min_delta=settings.min_delta,
     )
     stats = lenses_statistics(model, {"tuned": lens, "logit": LogitLens(model)}, scored)  # one pass for both
     return LensResult(
@@ -229,6 +257,8 @@ def model_lens_result(
         fit_windows=int(ids.shape[0]),
         score_windows=int(scored.shape[0]),
         held_out=score_ids is not None,
+        fit_steps=int(lens.fit_steps),
+        converged=lens.converged,
     )
 
 
@@ -254,7 +284,24 @@ def lens_summary(results: dict[str, LensResult]) -> dict:
         "held_out": all(r.held_out for r in results.values()),
         "fit_windows": first.fit_windows,
         "score_windows": first.score_windows,
+        "fit_steps": {name: result.fit_steps for name, result in results.items()},
+        "converged": all(bool(r.converged) for r in results.values()),
     }
+
+
+def lens_bands(stored: LensRecord, metric: str = "kl") -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Each model's tuned-lens per-layer 95 % interval over seeds (low, high) from the summary's lens
+    record, in nats; None when the summary has none (one seed, or an older summary)."""
+    key = {"kl": "tuned_kl", "cross_entropy": "tuned_ce"}[metric]
+    bands = {}
+    for name in LENS_MODELS:
+        curves = stored.models.get(name)
+        low = None if curves is None else getattr(curves, f"{key}_low")
+        high = None if curves is None else getattr(curves, f"{key}_high")
+        if low is None or high is None or any(v is None for v in (*low, *high)):
+            return None
+        bands[name] = (np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64))
+    return bands
 
 
 def lens_from_summary(stored: LensRecord) -> dict[str, LensResult]:

@@ -2,8 +2,8 @@
 
 Each seed's tied, untied and scaled runs are measured alike (`measure_seed`); every headline number then
 becomes a `SeedStat` over seeds (mean, 95 % t interval, per-seed values). Beside the scores sit what
-they must be read against: chance floors (the untied rows shuffled) and the same-recipe baseline (two
-seeds' untied output matrices against each other).
+they must be read against: chance floors (the untied rows shuffled) and the same-recipe baseline (per
+seed, the untied output matrix mapped onto a second untied model's, as it is mapped onto the tied one).
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tieviz.analysis.alignment import MEASURES, bias_scores, compare_embeddings, compare_prepared, prepare
+from tieviz.analysis.alignment import bias_scores, prepare, shuffled_rows
 from tieviz.analysis.curves import EARLY_FRACTION, LATE_FRACTION, paper_share_summary, window_mean
 from tieviz.analysis.lens import early_layers
+from tieviz.analysis.measures import MEASURES, scores
 from tieviz.analysis.stats import SeedStat, seed_stat
-from tieviz.config import ExperimentConfig
+from tieviz.config import COMPARED_ARMS, ExperimentConfig
 from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
 from tieviz.runs import Run
 from tieviz.summary import SCHEMA_VERSION, Summary
 
 SeedRuns = dict[int, dict[str, Run]]  # seed -> arm name -> completed run
-MIN_PERMUTATIONS = 5  # shuffles behind each chance floor, spread over the seeds
+MIN_PERMUTATIONS = 100  # shuffles behind each chance floor, spread over the seeds (5 left an error of 0.006)
 BIAS_ARMS = ("tied", "scaled")
 
 
@@ -80,18 +81,19 @@ def chance_floor(
     """Each measure of tied [N, d] against the untied matrices with their rows shuffled, averaged.
 
     Shuffling destroys the token correspondence and keeps everything else (N, width, spectrum), so this
-    is the score an unrelated matrix of the same shape gets. Small N and d raise it a lot.
+    is the score an unrelated matrix of the same shape gets. Small N and d raise it a lot. Each matrix is
+    prepared once; a shuffle only permutes its rows.
     """
     rng = np.random.default_rng(seed)
-    scores: dict[str, list[float]] = {m: [] for m in MEASURES}
+    shuffled: dict[str, list[float]] = {m: [] for m in MEASURES}
     prepared = prepare(tied)
+    sources = [prepare(matrix) for matrix in untied]
     for _ in range(permutations):
         order = rng.permutation(tied.shape[0])
-        for matrix in untied:
-            similarity = compare_prepared(prepared, prepare(matrix[order]))
-            for m in MEASURES:
-                scores[m].append(getattr(similarity, m))
-    return {m: float(np.mean(v)) for m, v in scores.items()}
+        for source in sources:
+            for m, value in scores(prepared, shuffled_rows(source, order)).items():
+                shuffled[m].append(value)
+    return {m: float(np.mean(v)) for m, v in shuffled.items()}
 
 
 def measure_seed(
@@ -102,32 +104,54 @@ def measure_seed(
     final = per_step[max(per_step)]
     untied_in, untied_out = runs["untied"].embeddings()
     tied, _ = runs["tied"].embeddings()
-    lens = {name: lens_result(runs[name]) for name in ("tied", "untied")}
-    comparison = bigram_comparison(runs, config.bigram_k)
+    lens = {name: lens_result(runs[name], settings=config.lens) for name in ("tied", "untied")}
+    compared = {name: runs[name] for name in COMPARED_ARMS}
+    comparison = bigram_comparison(compared, config.bigram_k)
     return {
         "per_step": per_step,
         "bias": final,
         "floor": chance_floor(tied[tokens], [untied_in[tokens], untied_out[tokens]], permutations, seed),
-        "grad_ratio": grad_ratio_summary(runs),
+        "baseline": same_recipe_baseline(runs, tokens) if "baseline" in runs else {},
+        "grad_ratio": grad_ratio_summary(compared),
         "grad_share": {name: paper_share_summary(runs[name].metrics()) for name in BIAS_ARMS},
         "lens": lens_summary(lens),
         "bigram": bigram_summary(comparison),
-        "val_loss": {name: run.info["final_val_loss"] for name, run in runs.items()},
+        "val_loss": {name: run.info["final_val_loss"] for name, run in compared.items()},
     }
 
 
-def same_recipe_baseline(seed_runs: SeedRuns, tokens: np.ndarray) -> dict[str, list[float]]:
-    """Each measure between the untied output matrices of adjacent seeds (s, s+1): how alike two
-    independently trained output matrices are. Empty with one seed."""
-    seeds = sorted(seed_runs)
-    out: dict[str, list[float]] = {m: [] for m in MEASURES}
-    for first, second in zip(seeds, seeds[1:], strict=False):
-        a = seed_runs[first]["untied"].embeddings()[1][tokens]
-        b = seed_runs[second]["untied"].embeddings()[1][tokens]
-        similarity = compare_embeddings(a, b)
-        for m in MEASURES:
-            out[m].append(getattr(similarity, m))
-    return out if len(seeds) > 1 else {}
+BASELINE_METHOD = (
+    "per seed, the untied reference's output matrix mapped onto the output matrix of a second untied model "
+    "(same recipe, its own initial weights and batch order), exactly as it is mapped onto the tied matrix; "
+    "one independent value per seed, 95 % t interval over seeds"
+)
+
+
+def baseline_method(config: ExperimentConfig) -> str:
+    """summary.json's `baseline_method`: how the baseline was measured, and when it is not like for like."""
+    shared = [
+        what
+        for what, setting in (("initial weights", config.init), ("batch order", config.data_order))
+        if setting == "shared"
+    ]
+    if not shared:
+        return BASELINE_METHOD
+    return (
+        f"{BASELINE_METHOD}; not like for like here: the untied reference shares its "
+        f"{' and '.join(shared)} with the tied model, the baseline model shares nothing"
+    )
+
+
+def same_recipe_baseline(runs: dict[str, Run], tokens: np.ndarray) -> dict[str, float]:
+    """Each measure of one seed's untied output matrix (source) against its baseline model's (target).
+
+    Built as the score it benchmarks, `score.tied.*_out`, is: the same untied matrix is the source, only
+    the target differs (an independently trained untied output matrix instead of the tied matrix), so the
+    two are paired by seed and each seed gives one value independent of every other seed's.
+    """
+    target = runs["baseline"].embeddings()[1][tokens]
+    source = runs["untied"].embeddings()[1][tokens]
+    return scores(prepare(target), prepare(source))
 
 
 def bias_numbers(bias: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -183,6 +207,10 @@ def per_seed_numbers(measured: dict) -> dict[str, float]:
         numbers["bigram.truth_corr_gap"] = truth["untied"] - truth["tied"]
     for name, loss in measured["val_loss"].items():
         numbers[f"val_loss.{name}"] = loss
+    for m, value in measured.get("baseline", {}).items():
+        numbers[f"baseline.{m}"] = value
+        # score minus its baseline, paired by seed: both map the same untied matrix, onto different targets
+        numbers[f"baseline_gap.{m}"] = numbers[f"score.tied.{m}_out"] - value
     return numbers
 
 
@@ -201,6 +229,21 @@ def _mean_tree(trees: list):
     if isinstance(first, float):
         return float(np.mean(trees))
     return first
+
+
+def lens_over_seeds(per_seed: list[dict]) -> dict:
+    """The lens section: per-layer means over seeds, each tuned-lens curve's per-layer 95 % interval
+    (`tuned_kl_low` / `_high`, `tuned_ce_low` / `_high`), every fit's steps and whether all converged."""
+    lens = _mean_tree(per_seed)
+    for name in ("tied", "untied"):
+        for curve in ("tuned_kl", "tuned_ce"):
+            layers = np.asarray([seed[name][curve] for seed in per_seed], dtype=np.float64)  # [seeds, L+1]
+            stats = [seed_stat(layers[:, layer]) for layer in range(layers.shape[1])]
+            lens[name][f"{curve}_low"] = [s.ci_low for s in stats]
+            lens[name][f"{curve}_high"] = [s.ci_high for s in stats]
+    lens["fit_steps"] = {name: [seed["fit_steps"][name] for seed in per_seed] for name in ("tied", "untied")}
+    lens["converged"] = all(seed["converged"] for seed in per_seed)
+    return lens
 
 
 def bias_over_training(per_seed_steps: list[dict[int, dict]]) -> dict:
@@ -256,7 +299,7 @@ def _summarize(
     names = sorted(set.intersection(*(set(n) for n in numbers)))
     stats = {name: seed_stat([n[name] for n in numbers]) for name in names}
     floors = {m: seed_stat([m_["floor"][m] for m_ in measured]) for m in MEASURES}
-    baseline = {m: seed_stat(v) for m, v in same_recipe_baseline(seed_runs, tokens).items()}
+    baseline = {m: stats[f"baseline.{m}"] for m in MEASURES if f"baseline.{m}" in stats}
     shares = [m["grad_share"] for m in measured]
     summary = Summary(
         schema_version=SCHEMA_VERSION,
@@ -267,17 +310,19 @@ def _summarize(
         seeds=seeds,
         n_top_tokens=int(len(tokens)),
         whole_vocabulary=config.top_n == 0,
-        arms={name: arm_summary(run) for name, run in first.items()},
+        arms={name: arm_summary(first[name]) for name in COMPARED_ARMS},
         seed_arms={str(seed): {n: arm_summary(r) for n, r in seed_runs[seed].items()} for seed in seeds},
         bias=_mean_tree([m["bias"] for m in measured]),
         bias_over_training=bias_over_training([m["per_step"] for m in measured]),
         grad_ratio=_mean_tree([m["grad_ratio"] for m in measured]),
         grad_share=None if any(s[a] is None for s in shares for a in BIAS_ARMS) else _mean_tree(shares),
         bigram=measured[0]["bigram"],
-        lens=_mean_tree([m["lens"] for m in measured]),
+        lens=lens_over_seeds([m["lens"] for m in measured]),
         stats=stats,
         floors=floors,
         baseline=baseline,
+        baseline_method=baseline_method(config) if baseline else "",
+        floors_shuffles=permutations * len(seeds),
         verdicts={},
     )
     summary = summary.with_verdicts(experiment_verdicts(summary))

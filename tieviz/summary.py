@@ -9,10 +9,15 @@ a summary written by an older schema is re-summarised from its stored runs (no r
     score.{tied,scaled}.{measure}_{out,in}            the two scores behind each bias
     bias_change.{measure}                             scaled bias − tied bias, paired by seed
     grad_ratio.{arm}_{early,late}, grad_ratio.tied_drop   tieviz's exact [V, d] split; drop = early − late
-    grad_share.{tied,scaled}.{first_100,overall}     the paper's output share (activation-gradient norms)
+    grad_share.{tied,scaled}.{span}                   the paper's output share (activation-gradient
+                                                      norms) over curves.SHARE_FRACTIONS: first_1pct,
+                                                      first_5pct, first_10pct, overall
     lens.early_kl.{tied,untied}, lens.early_kl_gap   held-out tuned-lens KL (nats), tied − untied
     bigram.corr_gap, bigram.truth_corr_gap            untied − tied correlation, bigrams / true transitions
     val_loss.{arm}
+    baseline.{measure}                                the untied output matrix onto a second untied
+                                                      model's (independent per seed); `baseline_method`
+    baseline_gap.{measure}                            score.tied.{measure}_out − baseline, paired by seed
 The mean-only sections (`bias`, `grad_ratio`, `lens`, ...) are the same numbers averaged over seeds.
 """
 
@@ -26,7 +31,10 @@ from typing import Any, ClassVar, TypeVar
 from tieviz.analysis.stats import SeedStat
 from tieviz.config import ExperimentConfig
 
-SCHEMA_VERSION = 2  # 1: one seed, no stats (unversioned); 2: seeds, stats, floors, baseline, verdicts
+# 1: one seed, no stats (unversioned); 2: seeds, stats, floors, baseline, verdicts; 3: the lens fitted to
+# convergence (settings in the key), the baseline per seed from a second untied model, 100+ shuffles
+# behind each floor, the untied reference's own data order, the output share at matched fractions
+SCHEMA_VERSION = 3
 
 R = TypeVar("R", bound="Record")
 
@@ -94,6 +102,11 @@ class LensCurves(Record):
     tuned_ce: list[float]
     logit_ce: list[float]
     contributions: list[float]  # how far each layer moves the tuned-lens prediction
+    # each tuned curve's per-layer 95 % interval over seeds; None with one seed (or before it was kept)
+    tuned_kl_low: list[float | None] | None = None
+    tuned_kl_high: list[float | None] | None = None
+    tuned_ce_low: list[float | None] | None = None
+    tuned_ce_high: list[float | None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -110,6 +123,8 @@ class LensRecord(Record):
     held_out: bool = False  # scored on validation windows neither the model nor the lens saw
     fit_windows: int = 0  # windows of training text the translators were fitted on
     score_windows: int = 0  # windows they were scored on
+    fit_steps: dict[str, list[int]] = field(default_factory=dict)  # model -> Adam steps kept, per seed
+    converged: bool = False  # every fit stopped on its held-out loss before the step cap
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -178,13 +193,15 @@ class Summary:
     bias: dict[str, dict[str, float]]  # tied/scaled -> "{measure}_{out,in}" -> mean over seeds
     bias_over_training: BiasOverTraining  # each tied arm's scores per saved step (mean over seeds)
     grad_ratio: dict[str, float]  # "{arm}_{early,late}" means
-    grad_share: dict | None  # tied/scaled -> first_100/overall (paper's definition); None: not logged
+    grad_share: dict | None  # tied/scaled -> curves.SHARE_FRACTIONS' spans (paper's definition); None: no log
     bigram: BigramRecord  # the first seed's bigram comparison
-    lens: LensRecord  # tied/untied per-layer means, and how the lens was fitted and scored
+    lens: LensRecord  # tied/untied per-layer means and tuned intervals, how the lens was fitted and scored
     stats: dict[str, SeedStat]
-    floors: dict[str, SeedStat]  # measure -> the tied matrix against shuffled untied rows
-    baseline: dict[str, SeedStat]  # measure -> two seeds' untied output matrices; {} with one seed
+    floors: dict[str, SeedStat]  # measure -> the tied matrix against shuffled untied rows, mean per seed
+    baseline: dict[str, SeedStat]  # measure -> the same-recipe baseline (stats' baseline.*); {}: none
     verdicts: dict[str, dict[str, str]]  # claim -> {"status", "text"}
+    floors_shuffles: int = 0  # shuffles behind the floors, all seeds together (each untied matrix)
+    baseline_method: str = ""  # how `baseline` was measured (tieviz.summarize.baseline_method)
     wall_seconds: float | None = None
     train_seconds: float | None = None  # sum of the runs' own training times
     analysis_seconds: float | None = None  # the analysis after training (all seeds), in this process
@@ -328,6 +345,7 @@ class SummaryHeader:
     wall_seconds: float | None = None
     train_seconds: float | None = None
     analysis_seconds: float | None = None
+    models_per_seed: int = 3  # models trained per seed (train_seconds covers them all): 4 with a baseline
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SummaryHeader:
@@ -344,6 +362,7 @@ class SummaryHeader:
                 wall_seconds=raw.get("wall_seconds"),
                 train_seconds=raw.get("train_seconds"),
                 analysis_seconds=raw.get("analysis_seconds"),
+                models_per_seed=len(next(iter((raw.get("seed_arms") or {"": raw["arms"]}).values()))),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"not an experiment summary ({error})") from None

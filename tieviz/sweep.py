@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tieviz.analysis.alignment import MEASURES
+from tieviz.analysis.measures import MEASURES
 from tieviz.analysis.trends import trend_verdict
 from tieviz.config import ExperimentConfig, config_hash
 from tieviz.runs import RunStore, write_json_atomic

@@ -1,6 +1,6 @@
 """How long an experiment will take on this machine, from what earlier experiments here took.
 
-An experiment's wall time is a job's start-up (a fresh Python process importing torch), three arms of
+An experiment's wall time is a job's start-up (a fresh Python process importing torch), four models of
 `steps` steps for each seed (less the runs the store already holds), then the analysis of every seed
 (bias scores, bigrams, the tuned lens). Every run records its
 wall time (`run.json`), and every experiment its total (`summary.json`), so the costs come, in order of
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tieviz.config import ExperimentConfig
+from tieviz.config import ARM_NAMES, ExperimentConfig
 from tieviz.summary import ArmRecord, SummaryHeader
 
 # Seconds of fixed cost per step (data, optimiser, evaluations, snapshots) and effective operations per
@@ -92,11 +92,12 @@ def measured(summary: SummaryHeader) -> Measured | None:
     """The costs an earlier experiment's summary recorded, or None when its timings cannot be read."""
     try:
         config = summary.config
-        if summary.train_seconds:  # every seed's arms, as recorded by the summary
-            trained = float(summary.train_seconds)
+        if summary.train_seconds:  # every seed's models, the baseline's too, as recorded by the summary
+            trained, models = float(summary.train_seconds), summary.models_per_seed
         else:  # an older summary: one seed, its arms' own times
             trained = config.seeds * sum(_arm_seconds(arm) for arm in summary.arms.values())
-        step_seconds = trained / (config.seeds * len(summary.arms) * config.train.steps)
+            models = len(summary.arms)
+        step_seconds = trained / (config.seeds * models * config.train.steps)
         if summary.analysis_seconds is not None:  # recorded since the run store reuses seeds' runs
             analysis = float(summary.analysis_seconds) / config.seeds
         else:  # an older summary: everything it did not spend training (right when nothing was reused)
@@ -122,7 +123,7 @@ def estimate(
     summary_stored: its summary is stored too, so with every run stored nothing is trained or analysed.
     """
     kind = device if device in STEP_MODEL else "cpu"
-    if summary_stored and runs_stored >= 3 * config.seeds:
+    if summary_stored and runs_stored >= len(ARM_NAMES) * config.seeds:
         return Estimate(STARTUP_SECONDS[kind], "stored")
     here = [s for s in summaries if s.device == device]
     matching = [s for s in here if shape(s.config) == shape(config)]
@@ -140,7 +141,7 @@ def estimate(
         basis = "this machine"
     else:
         step, analysis, basis = model, ANALYSIS_STEPS * model, "guess"
-    to_train = max(0, 3 * config.seeds - runs_stored)
+    to_train = max(0, len(ARM_NAMES) * config.seeds - runs_stored)
     return Estimate(
         STARTUP_SECONDS[kind] + to_train * config.train.steps * step + config.seeds * analysis, basis
     )

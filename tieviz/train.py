@@ -156,7 +156,7 @@ def train_model(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=t.lr, weight_decay=t.weight_decay, betas=(0.9, 0.95), foreach=True
     )
-    sampler = BatchSampler(corpus.train_ids, arm.model.seq_len, t.batch_size, seed=t.seed)
+    sampler = BatchSampler(corpus.train_ids, arm.model.seq_len, t.batch_size, seed=arm.order_seed)
     val_windows = fixed_windows(corpus.val_ids, arm.model.seq_len, max_windows=8 * t.batch_size)
     save_at = set(checkpoint_steps(t.steps, t.n_checkpoints))
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)

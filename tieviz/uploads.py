@@ -18,11 +18,11 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tieviz.checkpoints import stage_upload
+from tieviz.checkpoints import inspect_checkpoint, stage_upload
 from tieviz.env import env_int, env_positive
 
 UPLOADS = "uploads"
@@ -143,11 +143,17 @@ def _upload_folders(data: Path) -> list[tuple[Path, float]]:
 
 
 def cleanup_uploads(
-    data: Path, policy: CleanupPolicy | None = None, now: float | None = None, keep: Sequence[Path] = ()
+    data: Path,
+    policy: CleanupPolicy | None = None,
+    now: float | None = None,
+    keep: Sequence[Path] = (),
+    visitor: str | None = None,
 ) -> list[Path]:
     """Remove upload folders older than the policy's age limit, then the oldest until under the byte cap.
 
-    Folders in `keep` are never removed (the upload just made). Returns the removed folders.
+    Folders in `keep` are never removed (the upload just made). With `visitor` (whose upload triggered
+    this), the byte cap removes only that visitor's uploads and those of visitors over their own quota:
+    nobody within their quota loses an upload to someone else's. Returns the removed folders.
     """
     policy = policy or CleanupPolicy.from_env()
     now = time.time() if now is None else now
@@ -161,15 +167,47 @@ def cleanup_uploads(
         else:
             survivors.append((folder, _entry_bytes(folder)))
     total = sum(size for _, size in survivors)
+    count: dict[str, int] = {}
+    held: dict[str, int] = {}
+    for folder, size in survivors:
+        owner = folder.parent.name
+        count[owner], held[owner] = count.get(owner, 0) + 1, held.get(owner, 0) + size
     for folder, size in survivors:  # oldest first
         if total <= policy.max_total_bytes:
             break
-        if folder.resolve() not in kept:
+        owner = folder.parent.name
+        over_quota = count[owner] > policy.max_per_visitor or held[owner] > policy.max_visitor_bytes
+        if folder.resolve() not in kept and (visitor is None or owner == visitor or over_quota):
             removed.append(folder)
             total -= size
+            count[owner], held[owner] = count[owner] - 1, held[owner] - size
     for folder in removed:
         _remove(folder)
     return removed
+
+
+def uploads_bytes(data: Path) -> int:
+    """Bytes all uploads (checkpoints and texts) hold now."""
+    return sum(_entry_bytes(path) for path, _ in _upload_folders(data) + _text_uploads(data))
+
+
+def accept_upload(data: Path, visitor: str, policy: CleanupPolicy, keep: Path) -> None:
+    """Makes room for an upload that was checked and accepted: the visitor's quota, then the total cap.
+
+    Runs only after the upload is known to be usable, so a refused upload never pushes anything out. When
+    the total cap cannot be met without touching visitors within their quota, the new upload is the one
+    refused (removed, ValueError): one stranger cannot push everyone else's uploads out.
+    """
+    enforce_visitor_quota(data, visitor, policy, keep=keep)
+    cleanup_uploads(data, policy, keep=[keep], visitor=visitor)
+    if (total := uploads_bytes(data)) > policy.max_total_bytes:
+        size = _entry_bytes(keep)
+        _remove(keep)
+        raise ValueError(
+            f"this site's space for uploads is full ({total / 2**20:,.0f} of "
+            f"{policy.max_total_bytes / 2**20:,.0f} MiB, {size / 2**20:,.1f} MiB of it yours just now); "
+            "uploads expire after a while, so try again later"
+        )
 
 
 def _text_uploads(data: Path) -> list[tuple[Path, float]]:
@@ -231,29 +269,32 @@ def new_upload(
     visitor: str,
     files: Sequence[tuple[str, bytes]] | Path,
     name: str,
-    max_bytes: int = 4 * 2**30,
+    max_bytes: int | None = None,
     policy: CleanupPolicy | None = None,
+    check: Callable[[Path], object] | None = None,
 ) -> Upload:
-    """Stage `files` (see `stage_upload`) as a new upload of `visitor`, then apply the clean-up policy.
+    """Stage `files` (see `stage_upload`) as a new upload of `visitor`, check it, then apply the policy.
 
-    A single upload may not exceed the total cap either. On a refused upload nothing is left behind.
-    `data` may be relative (the README's ./data); it is resolved here because the staged checkpoint is.
+    `check(checkpoint folder)` (default: reading its config and tensor headers) must pass before the
+    clean-up runs, so an upload that is then refused pushes nothing out. A single upload may not exceed
+    the total cap either. On a refused upload nothing is left behind. `data` may be relative (the
+    README's ./data); it is resolved here because the staged checkpoint is.
     """
     policy = policy or CleanupPolicy.from_env()
     data = Path(data).resolve()
     folder = _visitor_dir(data, visitor) / f"ck-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
     try:
-        cap = min(max_bytes, policy.max_total_bytes, policy.max_visitor_bytes)
+        cap = min(max_bytes or 4 * 2**30, policy.max_total_bytes, policy.max_visitor_bytes)
         checkpoint = stage_upload(files, folder, max_total_bytes=cap)
+        (check or inspect_checkpoint)(checkpoint)
         created = time.time()
         meta = {"name": name, "created": created, "checkpoint": str(checkpoint.relative_to(folder))}
         (folder / META).write_text(json.dumps(meta), encoding="utf-8")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    cleanup_uploads(data, policy, keep=[folder])
-    enforce_visitor_quota(data, visitor, policy, keep=folder)
+    accept_upload(data, visitor, policy, keep=folder)
     return Upload(folder.name, visitor, folder, checkpoint.resolve(), name, created)
 
 
@@ -305,6 +346,5 @@ def save_text_upload(
     except ValueError:
         path.unlink(missing_ok=True)
         raise
-    cleanup_uploads(data, policy, keep=[path])
-    enforce_visitor_quota(data, visitor, policy, keep=path)
+    accept_upload(data, visitor, policy, keep=path)
     return path, words

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tieviz.analysis.causal import MEASURES, causal_shifts
+from tieviz.analysis.causal import causal_shifts
+from tieviz.analysis.measures import MEASURE_LABELS
 from tieviz.analysis.stats import seed_stat
 
 
@@ -22,7 +23,7 @@ def test_biases_and_the_paired_change_in_the_papers_order():
     lin, cka = shifts
     assert lin.tied_bias.mean == pytest.approx(0.2) and lin.scaled_bias.mean == pytest.approx(0.025)
     assert cka.change.mean == pytest.approx(-0.375) and cka.change.has_interval
-    assert cka.label == MEASURES["cka"]
+    assert cka.label == MEASURE_LABELS["cka"]
 
 
 @pytest.mark.parametrize("stats", [{}, {"bias.tied.cka": seed_stat([0.5])}])

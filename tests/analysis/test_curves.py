@@ -110,4 +110,22 @@ def test_paper_share_summary_needs_the_activation_norm():
 
     assert paper_share_summary([{"step": 1, "grad_out": 1.0, "grad_in": 1.0}]) is None
     records = [{"step": s, "grad_out": 3.0, "grad_in_act": 1.0} for s in range(1, 151)]
-    assert paper_share_summary(records) == {"first_100": 0.75, "overall": 0.75}
+    assert paper_share_summary(records) == dict.fromkeys(
+        ("first_1pct", "first_5pct", "first_10pct", "overall"), 0.75
+    )
+
+
+def test_shares_are_taken_over_matched_fractions_of_training():
+    """200 steps: the first 1 % is 2 steps, 5 % is 10, 10 % is 20 (the paper's 100, 500, 1,000 of 10,000)."""
+    from tieviz.analysis.curves import shares_at_fractions
+    from tieviz.reference import olmo1b_output_shares
+
+    g_out = [1.0] * 200
+    g_in = [0.0] * 2 + [1.0] * 8 + [3.0] * 190  # the output path alone for 2 steps, then half, then a quarter
+    shares = shares_at_fractions(g_in, g_out)
+    assert shares["first_1pct"] == 1.0
+    assert shares["first_5pct"] == pytest.approx(10 / 18)
+    assert shares["first_10pct"] == pytest.approx(20 / (20 + 8 + 30))
+    paper = olmo1b_output_shares()  # the paper's 1B run at the same fractions: 0.90 over its first 100 steps
+    assert paper["first_1pct"] == pytest.approx(0.903, abs=5e-4)
+    assert paper["first_10pct"] == pytest.approx(0.738, abs=5e-4)

@@ -4,22 +4,19 @@ import torch
 from torch import nn
 from transformers import GPT2LMHeadModel
 
-import tieviz.analysis.lens as lens_module
+import tieviz.analysis.lens_cache as lens_module
 from tests.tiny_gpt2 import tiny_gpt2
 from tieviz.analysis.lens import (
     LensStatistics,
     LogitLens,
     TunedLens,
-    cached_tuned_lens,
     layer_names,
     lens_statistics,
     lenses_statistics,
-    load_lens,
-    read_lens_meta,
     residual_contributions,
-    save_lens,
     train_tuned_lens,
 )
+from tieviz.analysis.lens_cache import cached_tuned_lens, load_lens, read_lens_meta, save_lens
 from tieviz.analysis.model_parts import model_parts, residual_states
 
 VOCAB, D_MODEL, N_LAYERS, SEQ = 50, 16, 2, 12

@@ -63,3 +63,37 @@ def test_round_trip_through_a_dict():
 def test_no_seeds_is_an_error():
     with pytest.raises(ValueError, match="at least one seed"):
         seed_stat([])
+
+
+def test_the_per_seed_baseline_interval_covers_its_expectation_about_95_percent_of_the_time():
+    """The same-recipe baseline's design: per seed, one untied output matrix mapped onto a second one
+    trained with nothing shared, so the per-seed values are independent draws and the t interval over
+    them is valid. Simulated: each model's output matrix is a common structure plus its own noise."""
+    from tieviz.analysis.alignment import prepare
+    from tieviz.analysis.measures import scores
+
+    rng = np.random.default_rng(0)
+    common = rng.normal(size=(60, 8))
+
+    def one_seed() -> float:  # what summarize.same_recipe_baseline measures for one seed
+        target, source = (common + rng.normal(scale=0.8, size=common.shape) for _ in range(2))
+        return scores(prepare(target), prepare(source))["lin_cos"]
+
+    expected = float(np.mean([one_seed() for _ in range(1500)]))
+    trials, hits = 300, 0
+    for _ in range(trials):
+        stat = seed_stat([one_seed() for _ in range(5)])
+        hits += stat.ci_low <= expected <= stat.ci_high
+    assert 0.91 < hits / trials < 0.99
+
+
+def test_equivalence_needs_the_90_percent_interval_inside_the_margin():
+    from tieviz.analysis.stats import equivalent_to_zero
+
+    assert equivalent_to_zero(seed_stat([0.002, -0.003, 0.001, 0.0, -0.001]), margin=0.02)
+    assert not equivalent_to_zero(seed_stat([0.05, -0.04, 0.03, -0.05, 0.01]), margin=0.02)  # includes 0
+    assert not equivalent_to_zero(seed_stat([0.017, 0.019, 0.021]), margin=0.02)  # sharp, but at the edge
+    assert not equivalent_to_zero(seed_stat([0.0]), margin=0.02)  # one seed tests nothing
+    rng = np.random.default_rng(1)  # at a true mean on the margin, TOST says "equivalent" about 5 % of runs
+    rate = np.mean([equivalent_to_zero(seed_stat(rng.normal(0.02, 0.01, 5)), 0.02) for _ in range(2000)])
+    assert rate < 0.07

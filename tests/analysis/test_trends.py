@@ -27,6 +27,16 @@ def test_alpha_shrinking_the_bias_agrees():
     assert "α = 0.5" in verdict.text and "α = 10" in verdict.text and "do not overlap" in verdict.text
 
 
+def test_a_bias_left_at_the_largest_alpha_is_never_called_gone():
+    straddles = [point("alpha", 1, [0.10, 0.12, 0.11]), point("alpha", 10, [0.03, -0.03, 0.01])]
+    verdict = trend_verdict("alpha", straddles)
+    assert verdict.status == "agrees"
+    assert "gone" not in verdict.text and "remov" not in verdict.text
+    assert "no bias is left that 3 seeds can detect" in verdict.text and "not evidence of 0" in verdict.text
+    above = [point("alpha", 1, [0.10, 0.12, 0.11]), point("alpha", 10, [0.05, 0.06, 0.055])]
+    assert "still above 0" in trend_verdict("alpha", above).text
+
+
 def test_alpha_growing_the_bias_disagrees_and_noise_is_no_clear_effect():
     grows = [point("alpha", 1, [0.1, 0.12, 0.11]), point("alpha", 5, [0.3, 0.33, 0.31])]
     assert trend_verdict("alpha", grows).status == "disagrees"

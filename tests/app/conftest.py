@@ -90,7 +90,7 @@ def _trained_data(data: Path, seeds: int):
 
 def seen(markdown: str) -> str:
     """What a reader sees of a Markdown string that escapes outside text (`tieviz.ui.plain`)."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 def errors(at: AppTest) -> list[str]:

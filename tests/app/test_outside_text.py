@@ -24,7 +24,9 @@ from tests.checkpoints.tiny import build_model, save_checkpoint
 HOSTILE = "[x](https://evil.example) ![x](https://evil.example/a.png) <b>bold</b> www.evil.example"
 PLAIN_ELEMENTS = {"text", "code", "plotly_chart", "arrow_data_frame", "json", "dataframe", "empty"}
 _MD = markdown_it.MarkdownIt("commonmark")
-_AUTOLINK = re.compile(r"(?<!\\)(https?:|www\.)\S*evil", re.IGNORECASE)  # GitHub autolinks, unescaped
+# GitHub's autolinks are found in the text after Markdown escapes are undone (Streamlit links them in text
+# nodes): "https://" or "www." followed by the stranger's host, in what the reader sees, is a live link.
+_AUTOLINK = re.compile(r"(https?://|www\.)[^\s]*evil", re.IGNORECASE)
 URL_KEYS = ("maps_tokens", "maps_measure", "maps_method", "train_preset", "causal_measure", "lens_metric")
 
 
@@ -44,6 +46,11 @@ def _nodes(node):
         yield from _nodes(child)
 
 
+def _unescaped(markdown: str) -> str:
+    """A Markdown string with its backslash escapes undone, as the renderer's text nodes hold it."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def live_markup(at) -> list[str]:
     """Strings on the page that would render a link, image, autolink or HTML tag of the stranger."""
     found = []
@@ -55,7 +62,7 @@ def live_markup(at) -> list[str]:
             html = _MD.render(text)
             if "evil.example" in html and ("<a " in html or "<img" in html):
                 found.append(text)
-            elif "<b>bold" in html or _AUTOLINK.search(text):
+            elif "<b>bold" in html or _AUTOLINK.search(_unescaped(text)):
                 found.append(text)
     return found
 

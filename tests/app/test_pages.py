@@ -132,9 +132,15 @@ def test_the_gradients_page_puts_the_papers_share_beside_olmo_1b(open_app, toy_d
 
     data, summary = toy_data
     at = open_app(data, "pages/gradients.py")
-    metrics = {m.label: m.value for m in at.metric}
-    expected = format_stat(SeedStat.from_dict(summary["stats"]["grad_share.tied.first_100"]))
-    assert metrics["tied: output share, first 100 steps"] == expected
+    [table] = [frame.value for frame in at.dataframe]  # this run beside OLMo-1B at matched fractions
+    first = table[table["span of training"] == "first 1 % of steps"].iloc[0]
+    expected = format_stat(
+        SeedStat.from_dict(summary["stats"]["grad_share.tied.first_1pct"]), mark_one_seed=False
+    )
+    assert first["tied"] == expected and first["paper's OLMo-1B"] == "0.90"
+    assert first["paper's steps"] == "1–101 of 10,010"
+    text = " ".join(m.value for m in at.markdown)
+    assert f"is {expected}," in text and "the paper's 0.90" in text and "well below" not in text
     assert {"chart-paper_gradient_share", "chart-drift_from_start"} <= chart_keys(at)
 
 

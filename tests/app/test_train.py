@@ -127,3 +127,18 @@ def test_a_corrupt_job_state_file_leaves_the_train_page_working(open_app, tmp_pa
     assert not at.exception and not errors(at)
     assert at.button(key="train-start")
     assert not (bad / "state.json").exists()  # set aside, so the next visitor does not meet it either
+
+
+def test_a_job_state_with_a_bad_config_does_not_take_the_train_page_down(open_app, tmp_path):
+    """Issue 18, case 7: a state with config {"seeds": 1} passed the old check and raised KeyError 'train'."""
+    import json
+
+    from tests.jobs.helpers import tiny
+
+    jobs = JobStore(tmp_path / "jobs")
+    good = jobs.create("good", tiny(1).to_dict(), "someone")
+    bad = jobs.create("bad", tiny(2).to_dict(), "someone")
+    (jobs.dir(bad["id"]) / "state.json").write_text(json.dumps({**bad, "config": {"seeds": 1}}))
+    at = open_app(tmp_path, "pages/train.py")
+    assert not at.exception
+    assert [s["id"] for s in jobs.all()] == [good["id"]]

@@ -45,7 +45,10 @@ def _assert_nothing_foreign(page, requests: list[str], own: str, where: str) -> 
     foreign = [url for url in requests if urlsplit(url).hostname not in (own, None)]
     assert not foreign, f"{where} asked other hosts: {foreign[:5]}"
     live = page.locator("a[href*='evil'], img[src*='evil']").count()
-    assert not live, f"{where} shows {live} links or images to the stranger's host"
+    shown = page.locator("a[href*='evil'], img[src*='evil']").evaluate_all(
+        "els => els.map(e => e.parentElement.outerHTML.slice(0, 400))"
+    )
+    assert not live, f"{where} shows {live} links or images to the stranger's host: {shown}"
 
 
 def test_no_page_asks_another_host_with_hostile_names(browser, dashboard, tmp_path):

@@ -125,7 +125,11 @@ def test_a_tokenizer_regex_that_panics_in_rust_ends_only_its_job(tmp_path, manag
     task = {"task": "text", "checkpoint": str(folder), "text": str(tmp_path / "text.txt"), "vocab_size": 64}
     job = manager.submit_checkpoint(task | {"source": "file"}, "alice")
     ended = wait_for(manager, job.id, settled)
-    assert ended.status == "failed", ended
-    assert ended.error.startswith("a library written in Rust crashed on this input"), ended.error
+    # The pattern is refused before Rust sees it (tieviz.checkpoints.tokenizer): the text has no ids and
+    # says why; a panic that got through would fail only this job, with one line.
+    from tieviz.checkpoint_analysis.work import read_text
+
+    assert ended.status == "done", ended
+    assert "does not run it" in read_text(manager.result_dir(job.id)).note
     after = manager.submit_checkpoint(compare_task(pair), "alice")
     assert wait_for(manager, after.id, settled).status == "done"

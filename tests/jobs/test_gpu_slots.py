@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 
+from tests.jobs.helpers import tiny
 from tieviz.jobs.local import Dispatcher, LocalExecutor
 from tieviz.jobs.store import JobStore
+
+CONFIG = tiny().to_dict()  # a valid experiment config: the store sets aside states without one
 
 
 class TwoGpuHost(LocalExecutor):
@@ -39,7 +42,7 @@ def test_one_job_per_gpu_each_on_its_own_gpu(tmp_path):
     host = TwoGpuHost()
     dispatcher = Dispatcher(tmp_path, jobs, host, concurrency=None)
     assert host.default_concurrency() == 2
-    first, second, third = (jobs.create(key, {}, "alice")["id"] for key in ("a", "b", "c"))
+    first, second, third = (jobs.create(key, CONFIG, "alice")["id"] for key in ("a", "b", "c"))
 
     dispatcher.concurrency = host.default_concurrency()  # what the dispatcher's thread does first
     dispatcher.tick()
@@ -60,7 +63,7 @@ def test_a_cpu_host_runs_one_job_at_a_time(tmp_path):
     assert host.default_concurrency() == 1
     jobs = JobStore(tmp_path / "jobs")
     dispatcher = Dispatcher(tmp_path, jobs, host, concurrency=host.default_concurrency())
-    ids = [jobs.create(key, {}, "bob")["id"] for key in ("a", "b")]
+    ids = [jobs.create(key, CONFIG, "bob")["id"] for key in ("a", "b")]
     dispatcher.tick()
     assert host.launched == {ids[0]: None}  # no GPU to pin
     assert jobs.read(ids[1])["status"] == "queued"

@@ -13,6 +13,8 @@ from tieviz.jobs import Limits
 from tieviz.jobs.local import Dispatcher, LocalExecutor
 from tieviz.jobs.store import HOST, JobStore
 
+CONFIG = tiny().to_dict()  # a valid experiment config: the store sets aside states without one
+
 
 def in_training(job) -> bool:
     return job.status == "running" and job.phase == "tied" and job.step >= 1
@@ -132,8 +134,8 @@ def test_an_untrusted_job_past_the_time_limit_is_stopped_with_the_reason(tmp_pat
 def test_a_trusted_job_is_not_timed(tmp_path):
     jobs = JobStore(tmp_path / "jobs")
     old = time.time() - 3600
-    free = jobs.create("a", {}, "host", status="running", started_at=old, trusted=True)
-    timed = jobs.create("b", {}, "alice", status="running", started_at=old)
+    free = jobs.create("a", CONFIG, "host", status="running", started_at=old, trusted=True)
+    timed = jobs.create("b", CONFIG, "alice", status="running", started_at=old)
     dispatcher = Dispatcher(tmp_path, jobs, LocalExecutor(), concurrency=0, max_minutes=30)
     dispatcher._running = {free["id"]: None, timed["id"]: None}  # as if this dispatcher ran them
     dispatcher._enforce_time_limit()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +8,10 @@ import threading
 
 import pytest
 
+from tests.jobs.helpers import tiny
 from tieviz.jobs.store import HOST, JobStore, job_from_state, pid_alive, process_start
+
+CONFIG = tiny().to_dict()  # a valid experiment config: the store sets aside states without one
 
 
 @pytest.fixture
@@ -16,7 +20,7 @@ def jobs(tmp_path) -> JobStore:
 
 
 def test_progress_fraction_counts_each_arm_and_the_analysis_as_a_quarter(jobs):
-    state = jobs.create("k", {}, "alice")
+    state = jobs.create("k", CONFIG, "alice")
     job = job_from_state({**state, "status": "running", "phase": "untied", "step": 30, "total": 60})
     assert job.progress_fraction == pytest.approx((1 + 0.5) / 4)
     assert (
@@ -31,7 +35,7 @@ def test_progress_fraction_counts_each_arm_and_the_analysis_as_a_quarter(jobs):
 
 def test_progress_fraction_counts_every_seed(jobs):
     """Five seeds of three arms and one analysis: 16 parts; the second seed's untied arm half done is 4.5."""
-    state = jobs.create("k", {"seeds": 5}, "alice")
+    state = jobs.create("k", {**CONFIG, "seeds": 5}, "alice")
     running = {**state, "status": "running", "phase": "untied", "step": 30, "total": 60, "seed_index": 1}
     assert job_from_state(running).progress_fraction == pytest.approx(4.5 / 16)
     analysis = {**running, "phase": "analysis", "step": 0, "total": 6}
@@ -39,9 +43,9 @@ def test_progress_fraction_counts_every_seed(jobs):
 
 
 def test_positions_follow_submission_order_over_queued_jobs_only(jobs):
-    first = jobs.create("a", {}, "alice")
-    jobs.create("b", {}, "bob", status="running")
-    third = jobs.create("c", {}, "carol")
+    first = jobs.create("a", CONFIG, "alice")
+    jobs.create("b", CONFIG, "bob", status="running")
+    third = jobs.create("c", CONFIG, "carol")
     states = jobs.all()
     assert [s["id"] for s in states][0] == first["id"]
     assert jobs.positions(states) == {first["id"]: 1, third["id"]: 2}
@@ -49,7 +53,7 @@ def test_positions_follow_submission_order_over_queued_jobs_only(jobs):
 
 
 def test_update_is_atomic_under_concurrent_writers(jobs):
-    job_id = jobs.create("k", {}, "alice", step=0)["id"]
+    job_id = jobs.create("k", CONFIG, "alice", step=0)["id"]
 
     def bump() -> None:
         for _ in range(40):
@@ -71,7 +75,7 @@ def test_unknown_and_malformed_ids_are_refused(jobs):
 
 
 def test_live_records_come_back_per_arm(jobs):
-    job_id = jobs.create("k", {}, "alice")["id"]
+    job_id = jobs.create("k", CONFIG, "alice")["id"]
     jobs.append_live(job_id, "tied", {"step": 1, "train_loss": 4.0})
     jobs.append_live(job_id, "tied", {"step": 2, "train_loss": 3.5})
     assert jobs.live(job_id) == {"tied": [{"step": 1, "train_loss": 4.0}, {"step": 2, "train_loss": 3.5}]}
@@ -104,8 +108,8 @@ def test_a_reused_pid_does_not_keep_a_dead_job_alive(jobs):
     assert pid_alive(os.getpid(), HOST, started) is True
     assert pid_alive(os.getpid(), HOST, started + 1) is False
 
-    same = jobs.create("same", {}, "alice", status="running")
-    reused = jobs.create("reused", {}, "bob", status="running")
+    same = jobs.create("same", CONFIG, "alice", status="running")
+    reused = jobs.create("reused", CONFIG, "bob", status="running")
     worker = {"executor": "local", "worker_pid": os.getpid(), "worker_host": HOST}
     jobs.update(same["id"], lambda s: {**s, **worker, "worker_started": started})
     jobs.update(reused["id"], lambda s: {**s, **worker, "worker_started": started - 1})
@@ -119,7 +123,7 @@ def test_a_reused_pid_does_not_keep_a_dead_job_alive(jobs):
     "raw", [b"\xff\xfe", b"{}", b"[]", b'{"id": "x", "status": "running"}', b"[" * 100_000]
 )
 def test_a_corrupt_or_foreign_state_file_is_set_aside_not_fatal(jobs, raw, caplog):
-    good = jobs.create("k", {}, "alice")
+    good = jobs.create("k", CONFIG, "alice")
     bad = jobs.root / "0123456789ab"
     bad.mkdir()
     (bad / "state.json").write_bytes(raw)
@@ -131,8 +135,39 @@ def test_a_corrupt_or_foreign_state_file_is_set_aside_not_fatal(jobs, raw, caplo
 
 
 def test_reading_one_corrupt_state_is_a_clear_error_and_sets_it_aside(jobs):
-    job_id = jobs.create("k", {}, "alice")["id"]
+    job_id = jobs.create("k", CONFIG, "alice")["id"]
     (jobs.dir(job_id) / "state.json").write_bytes(b"\xff\xfe")
     with pytest.raises(ValueError, match="set aside"):
         jobs.read(job_id)
     assert not (jobs.dir(job_id) / "state.json").exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"config": {"seeds": 1}},  # issue 18, case 7: KeyError 'train' on the Train page for everyone
+        {"config": {**CONFIG, "train": {**CONFIG["train"], "steps": "many"}}},
+        {"config": {**CONFIG, "data": {**CONFIG["data"], "surprise": 1}}},
+        {"step": "3"},
+        {"latest": {"train_loss": "low"}},
+        {"error": ["not", "a", "sentence"]},
+        {"visitors": []},
+        {"kind": "mystery"},
+        {"kind": "checkpoint", "config": {"no": "task"}},
+        {"created_at": True},
+    ],
+)
+def test_a_state_is_validated_as_a_whole_and_set_aside_with_a_log_line(jobs, change, caplog):
+    good = jobs.create("k", CONFIG, "alice")
+    bad = jobs.create("b", CONFIG, "bob")
+    path = jobs.dir(bad["id"]) / "state.json"
+    path.write_text(json.dumps({**bad, **change}))
+    with caplog.at_level("WARNING", logger="tieviz.jobs.store"):
+        assert [s["id"] for s in jobs.all()] == [good["id"]]
+    assert "did not write" in caplog.text and not path.exists()
+
+
+def test_states_this_version_writes_pass_for_every_kind(jobs):
+    experiment = jobs.create("k", CONFIG, "alice", source="192.0.2.1", tflops=0.5, trusted=False)
+    checkpoint = jobs.create("c", {"task": "text", "checkpoint": "/x"}, "bob", kind="checkpoint")
+    assert {s["id"] for s in jobs.all()} == {experiment["id"], checkpoint["id"]}

@@ -16,13 +16,13 @@ import numpy as np
 
 from tieviz.analysis import neighbours as nn
 from tieviz.analysis.matrices import unit_rows
+from tieviz.analysis.measures import MEASURES, scores
 from tieviz.analysis.prepared import PreparedEmbedding, Scores, Tick, compare_scores, prepare, shuffled
 
 __all__ = [
     "Matrix",
     "matrix_width",
     "MEASURES",
-    "MEASURE_LABELS",
     "EmbeddingSimilarity",
     "PairScores",
     "PreparedEmbedding",
@@ -39,6 +39,7 @@ __all__ = [
     "prepare",
     "scores_by_side",
     "shuffled",
+    "shuffled_rows",
     "unit_rows",
 ]
 
@@ -156,6 +157,9 @@ class EmbeddingSimilarity:
     mknn_per_token: np.ndarray
 
 
+shuffled_rows = shuffled  # `prepare(x[order])` from `prepare(x)`: every part only permutes (chance floors)
+
+
 def compare_prepared(target: PreparedEmbedding, source: PreparedEmbedding) -> EmbeddingSimilarity:
     """`compare_embeddings` of two prepared matrices (same tokens, same k)."""
     if target.n != source.n or target.k != source.k:
@@ -182,16 +186,6 @@ def compare_embeddings(target: np.ndarray, source: np.ndarray, k: int = 10) -> E
     return compare_prepared(prepare(target, k), prepare(source, k))
 
 
-MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")  # the scores of EmbeddingSimilarity, in report order
-# Their labels in tables and menus; the paper's own two measures say so.
-MEASURE_LABELS = {
-    "lin_cos": "linear-map cosine (paper)",
-    "proc_cos": "Procrustes cosine (paper)",
-    "cka": "linear CKA",
-    "mknn": "mutual 10-NN overlap",
-}
-
-
 def scores_by_side(similarities: dict[str, EmbeddingSimilarity]) -> dict[str, float]:
     """{"lin_cos_out": .., "lin_cos_in": .., ... "mknn_in"} from the "out" and "in" comparisons."""
     return {f"{m}_{side}": getattr(similarities[side], m) for m in MEASURES for side in ("out", "in")}
@@ -209,9 +203,8 @@ def bias_scores(tied: Matrix, untied_in: Matrix, untied_out: Matrix, k: int = 10
     tied, untied_in, untied_out = (
         m if isinstance(m, PreparedEmbedding) else prepare(m, k) for m in (tied, untied_in, untied_out)
     )
-    return scores_by_side(
-        {"out": compare_prepared(tied, untied_out), "in": compare_prepared(tied, untied_in)}
-    )
+    sides = {"out": scores(tied, untied_out), "in": scores(tied, untied_in)}
+    return {f"{m}_{side}": sides[side][m] for m in sides["out"] for side in ("out", "in")}
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tieviz.analysis.alignment import MEASURE_LABELS
+from tieviz.analysis.measures import MEASURE_LABELS
 from tieviz.analysis.stats import SeedStat
-
-MEASURES = MEASURE_LABELS  # the bias measures (alignment.bias_scores), the paper's measure first
 
 
 @dataclass(frozen=True)
@@ -26,12 +24,12 @@ class CausalShift:
 
 
 def causal_shifts(stats: dict[str, SeedStat]) -> list[CausalShift]:
-    """Every measure with both arms' bias in `stats`, in `MEASURES` order.
+    """Every measure with both arms' bias in `stats`, in the registry's order.
 
     Raises ValueError when there are no scaled arm's scores (an experiment without the causal test).
     """
     shifts = []
-    for measure, label in MEASURES.items():
+    for measure, label in MEASURE_LABELS.items():
         names = (f"bias.tied.{measure}", f"bias.scaled.{measure}", f"bias_change.{measure}")
         if all(name in stats for name in names):
             shifts.append(CausalShift(measure, label, *(stats[name] for name in names)))

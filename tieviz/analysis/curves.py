@@ -82,8 +82,17 @@ def window_mean(values: Sequence[float], start_fraction: float, end_fraction: fl
     return float(np.mean(values[start:end]))
 
 
-PAPER_SHARE_WINDOW = 20  # steps in the paper's rolling output share
-PAPER_FIRST_STEPS = 100  # the paper's "first 100 steps" (about 90 % output share at 1B)
+PAPER_SHARE_WINDOW = 20  # steps in the paper's rolling output share (its chart's smoothing)
+# The spans the output share is reported over, as fractions of training, so a 200-step run and the paper's
+# 10,000-step one are compared at the same point: the paper's "first 100 steps" is its first 1 %, its
+# "first 1,000" its first 10 %.
+SHARE_FRACTIONS = {"first_1pct": 0.01, "first_5pct": 0.05, "first_10pct": 0.10, "overall": 1.0}
+SHARE_WORDS = {
+    "first_1pct": "first 1 % of steps",
+    "first_5pct": "first 5 %",
+    "first_10pct": "first 10 %",
+    "overall": "all steps",
+}
 
 
 def output_share(grad_in: Sequence[float], grad_out: Sequence[float]) -> float:
@@ -115,11 +124,23 @@ def rolling_output_share(
     return np.divide(sum_out, total, out=np.full(total.shape, np.nan), where=total > 0)
 
 
+def share_span_end(n_steps: int, key: str) -> int:
+    """The last step of one of SHARE_FRACTIONS' spans of a run of n_steps: the fraction rounded up, >= 1."""
+    return _window_end(n_steps, SHARE_FRACTIONS[key])
+
+
+def shares_at_fractions(grad_in: Sequence[float], grad_out: Sequence[float]) -> dict[str, float]:
+    """`output_share` (a plain sum, no rolling window) over each of SHARE_FRACTIONS' first spans of steps;
+    each span is at least one step."""
+    n = len(grad_in)
+    return {
+        key: output_share(grad_in[: share_span_end(n, key)], grad_out[: share_span_end(n, key)])
+        for key in SHARE_FRACTIONS
+    }
+
+
 def paper_share_summary(records: list[dict]) -> dict[str, float] | None:
-    """{"first_100", "overall"}: the paper's output share of a run; None if it logged no `grad_in_act`."""
+    """`shares_at_fractions` of a run by the paper's definition; None if it logged no `grad_in_act`."""
     if not records or any("grad_in_act" not in r for r in records):
         return None
-    g_in = [r["grad_in_act"] for r in records]
-    g_out = [r["grad_out"] for r in records]
-    first = min(PAPER_FIRST_STEPS, len(records))
-    return {"first_100": output_share(g_in[:first], g_out[:first]), "overall": output_share(g_in, g_out)}
+    return shares_at_fractions([r["grad_in_act"] for r in records], [r["grad_out"] for r in records])

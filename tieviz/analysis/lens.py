@@ -2,29 +2,22 @@
 
 The tuned lens learns one affine translator per layer, initialised to the identity, trained to
 minimise KL(p_final || p_lens). science.md claim 3 reads its per-layer KL for tied vs untied models.
+This module is the maths; `tieviz.analysis.lens_cache` keeps fitted translators on disk.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
 from tieviz.analysis.model_parts import model_parts, residual_states
-from tieviz.atomic import atomic_path
 
-_FORMAT = "tieviz-tuned-lens-1"
 _CHUNK = 16  # sequences per forward pass when measuring; bounds memory at [16, T, V] logits
 
 
@@ -56,7 +49,13 @@ class LogitLens(Lens):
 
 
 class TunedLens(Lens):
-    """One affine translator per layer 0..L-1 (identity at init); the final layer L is read as is."""
+    """One affine translator per layer 0..L-1 (identity at init); the final layer L is read as is.
+
+    `fit_steps` and `converged` record how it was fitted (see `train_tuned_lens`).
+    """
+
+    fit_steps: int = 0
+    converged: bool | None = None
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)
@@ -95,34 +94,69 @@ def train_tuned_lens(
     batch_size: int = 4,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    stop_ids: torch.Tensor | None = None,
+    check_every: int = 25,
+    patience: int = 6,
+    min_delta: float = 2e-4,
 ) -> TunedLens:
-    """Fit translators on held-out `input_ids` [N, T] with Adam, minimising the sum over layers of KL.
+    """Fit translators on `input_ids` [N, T] with Adam, minimising the sum over layers of KL.
 
+    With `stop_ids` [M, T] (windows the fit never trains on) the fit stops early: every `check_every`
+    steps the loss on `stop_ids` is measured, and after `patience` checks without an improvement of
+    `min_delta` nats the best translators so far are kept and the fit is converged. `steps` caps it; a fit
+    that reaches the cap is not converged. The result's `fit_steps` and `converged` say which happened
+    (`converged` is None without `stop_ids`: nothing was checked).
     The model is frozen; its final distribution (unembed(final_norm(h_L)), detached) is the target.
     Residual states are computed once, so each step costs only the translators and the readout.
     """
     _check_ids(input_ids)
-    if steps < 0 or batch_size < 1 or lr <= 0:
-        raise ValueError("steps must be >= 0, batch_size >= 1 and lr > 0")
+    if steps < 0 or batch_size < 1 or lr <= 0 or check_every < 1 or patience < 1:
+        raise ValueError("steps must be >= 0, batch_size, check_every and patience >= 1, and lr > 0")
     lens = TunedLens(model)
     states = torch.stack(_all_states(model, input_ids))  # [L+1, N, T, d]
+    held = None if stop_ids is None else torch.stack(_all_states(model, stop_ids))  # [L+1, M, T, d]
     frozen = [(p, p.requires_grad) for p in model.parameters()]
     for p, _ in frozen:
         p.requires_grad_(False)
     optimiser = torch.optim.Adam(lens.parameters(), lr=lr)
     order = _batches(input_ids.shape[0], batch_size, seed)
+    best, best_state, best_step, waited, step = math.inf, None, 0, 0, 0
     try:
-        for step in range(steps):
+        for step in range(1, steps + 1):
             loss = _training_loss(lens, states[:, next(order)])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             if progress is not None:
-                progress(step + 1, steps)
+                progress(step, steps)
+            if held is None or step % check_every:
+                continue
+            with torch.no_grad():
+                held_loss = _held_out_loss(lens, held)
+            if held_loss < best - min_delta:
+                best, best_step, waited = held_loss, step, 0
+                best_state = {k: v.detach().clone() for k, v in lens.state_dict().items()}
+            elif (waited := waited + 1) >= patience:
+                break
     finally:
         for p, flag in frozen:
             p.requires_grad_(flag)
+    if held is None:
+        lens.fit_steps, lens.converged = steps, None
+    else:
+        if best_state is not None:
+            lens.load_state_dict(best_state)
+        lens.fit_steps, lens.converged = best_step, waited >= patience
     return lens
+
+
+def _held_out_loss(lens: TunedLens, held: torch.Tensor) -> float:
+    """`_training_loss` over every held-out window [L+1, M, T, d], in chunks, as one number."""
+    total = sum(
+        _training_loss(lens, held[:, i : i + _CHUNK]).item() * held[:, i : i + _CHUNK].shape[1]
+        for i in range(0, held.shape[1], _CHUNK)
+    )
+    return total / held.shape[1]
 
 
 def _training_loss(lens: TunedLens, batch: torch.Tensor) -> torch.Tensor:
@@ -238,81 +272,3 @@ def residual_contributions(model: nn.Module, input_ids: torch.Tensor) -> np.ndar
         for before, after in zip(states[:-1], states[1:], strict=True)
     ]
     return np.array(ratios)
-
-
-def save_lens(lens: TunedLens, path: Path, meta: dict[str, Any]) -> None:
-    """Write the translators as safetensors (no pickle), `meta` as JSON in its metadata; atomic."""
-    tensors = {name: t.detach().contiguous().cpu() for name, t in lens.state_dict().items()}
-    header = {"format": _FORMAT, "n_layers": str(lens.n_layers), "meta": json.dumps(meta, sort_keys=True)}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
-
-
-def read_lens_meta(path: Path) -> dict[str, Any]:
-    """The `meta` dict a lens file was saved with."""
-    with safe_open(str(path), framework="pt") as f:
-        return json.loads((f.metadata() or {}).get("meta", "{}"))
-
-
-def load_lens(model: nn.Module, path: Path) -> TunedLens:
-    """Rebuild a TunedLens for `model` from a file written by `save_lens`."""
-    lens = TunedLens(model)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except Exception as error:  # safetensors raises its own error types for damaged files
-        raise ValueError(f"{path} is not a readable tuned-lens file ({error})") from error
-    if header.get("format") != _FORMAT or header.get("n_layers") != str(lens.n_layers):
-        raise ValueError(f"{path} holds a tuned lens for a different model or format")
-    try:
-        lens.load_state_dict(tensors, strict=True)
-    except RuntimeError as error:
-        raise ValueError(f"{path} does not match this model's shape ({error})") from error
-    return lens
-
-
-def model_fingerprint(model: nn.Module) -> str:
-    """sha256 (16 hex) of the model's parameter names and bytes; a shared (tied) matrix counts once."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.named_parameters()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def cached_tuned_lens(
-    model: nn.Module,
-    input_ids: torch.Tensor,
-    cache_dir: Path,
-    steps: int = 200,
-    lr: float = 1e-3,
-    seed: int = 0,
-    batch_size: int = 4,
-    model_key: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> TunedLens:
-    """Load the lens trained with these settings on this model and data, or train and save it.
-
-    The key covers the settings, the data and `model_key` (default: a hash of the weights).
-    A damaged cache file is ignored and replaced.
-    """
-    settings = {"steps": steps, "lr": lr, "seed": seed, "batch_size": batch_size}
-    key_parts = {
-        **settings,
-        "model": model_key or model_fingerprint(model),
-        "data": hashlib.sha256(input_ids.cpu().contiguous().numpy().tobytes()).hexdigest()[:16],
-        "shape": list(input_ids.shape),
-    }
-    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"tuned_lens-{key}.safetensors"
-    if path.exists():
-        try:
-            return load_lens(model, path)
-        except ValueError:
-            pass
-    lens = train_tuned_lens(
-        model, input_ids, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress
-    )
-    save_lens(lens, path, {**key_parts, "format": _FORMAT})
-    return lens

@@ -46,6 +46,12 @@ class PreparedEmbedding:
         return self.rows.shape[1]
 
     @property
+    def centred(self) -> np.ndarray:
+        """The centred rows [N, w] in float64, whole (coordinates in a basis of the rows when N < d, which
+        keep every norm and inner product): for a measure on small matrices, not for a vocabulary."""
+        return centred_block(self, slice(0, self.n))
+
+    @property
     def gram_norm(self) -> float:
         """||SᵀS||_F of the centred matrix: CKA's normaliser."""
         return float(np.sqrt(np.sum(self.eigenvalues**2)))

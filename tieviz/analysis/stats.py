@@ -103,3 +103,21 @@ def format_stat(
         return f"{stat.mean:{sign}.{default_decimals}f}{unit}{suffix}".replace("-", "−")
     places = decimals_for(stat.half_width, default_decimals)
     return f"{stat.mean:{sign}.{places}f} ± {stat.half_width:.{places}f}{unit}".replace("-", "−")
+
+
+# The margin an equivalence test needs, stated wherever a result is called equivalent to 0: a linear-map
+# bias within ±0.02 is smaller than a tenth of the demo's tied bias and a fifth of the toy's.
+EQUIVALENCE_MARGIN = 0.02
+
+
+def equivalent_to_zero(stat: SeedStat, margin: float = EQUIVALENCE_MARGIN, alpha: float = 0.05) -> bool:
+    """Two one-sided t tests (TOST) at level `alpha`: is the mean within ±margin of 0?
+
+    True when the 1 − 2·alpha (90 %) t interval lies inside (−margin, margin). Failing to reject 0 is not
+    evidence of 0; this is the test that can show "no larger than the margin". False with one seed.
+    """
+    finite = np.array([v for v in stat.per_seed if math.isfinite(v)], dtype=np.float64)
+    if finite.size < 2:
+        return False
+    half = t_quantile(finite.size - 1, 1 - 2 * alpha) * float(finite.std(ddof=1)) / math.sqrt(finite.size)
+    return -margin < float(finite.mean()) - half and float(finite.mean()) + half < margin

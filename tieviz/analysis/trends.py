@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tieviz.analysis.stats import SeedStat, format_stat, seed_stat
-from tieviz.analysis.verdicts import AGREES, DISAGREES, NO_CLEAR, ONE_SEED, PAPER_MEASURE, Verdict, side_of
+from tieviz.analysis.measures import PAPER_MEASURE
+from tieviz.analysis.stats import EQUIVALENCE_MARGIN, SeedStat, equivalent_to_zero, format_stat, seed_stat
+from tieviz.analysis.verdicts import AGREES, DISAGREES, NO_CLEAR, ONE_SEED, Verdict, side_of
 
 AXIS_WORDS = {"alpha": "α", "d_model": "width", "n_layers": "layers", "steps": "steps"}
 
@@ -68,15 +69,29 @@ def _alpha_verdict(change: SeedStat, last: SeedStat, moved: str) -> Verdict:
             ONE_SEED, f"In this one seed the bias {way} as α grew: {moved}. Train 3 or more seeds."
         )
     if side == "below":
-        after = {"straddles": " and is gone at the largest α", "below": " and reverses at the largest α"}
         return Verdict(
             AGREES,
-            f"As the paper's causal test predicts, more pull on the input path shrinks the bias"
-            f"{after.get(side_of(last), '')}: {moved}.",
+            f"As the paper's causal test predicts, more pull on the input path shrinks the bias: {moved}. "
+            + _left_at_largest(last),
         )
     if side == "above":
         return Verdict(DISAGREES, f"More pull on the input path grew the bias, against the paper: {moved}.")
     return Verdict(NO_CLEAR, f"The intervals do not show the bias changing with α: {moved}.")
+
+
+def _left_at_largest(last: SeedStat) -> str:
+    """The bias left at the largest α, with its interval; an interval with 0 in it is not evidence of 0."""
+    side = side_of(last)
+    if side == "above":
+        return "At the largest α the bias is still above 0."
+    if side == "below":
+        return "At the largest α the bias is below 0: it reversed."
+    if equivalent_to_zero(last):
+        return f"At the largest α the bias is within ±{EQUIVALENCE_MARGIN:g} of 0 (equivalence test, TOST)."
+    return (
+        f"At the largest α no bias is left that {last.n} seeds can detect; its interval includes 0, which is "
+        "not evidence of 0."
+    )
 
 
 def _scale_verdict(biases: list[SeedStat], change: SeedStat, moved: str, word: str) -> Verdict:

@@ -7,6 +7,11 @@ that straddles the null is `no clear effect`. With one seed there is no interval
 The bias and the causal test are decided on the paper's own measure, the linear-map cosine; the
 Procrustes cosine, CKA and mutual 10-NN support it, and the text says so when they disagree.
 
+No verdict reads equivalence from a null: an interval that includes 0 says "not detected with N seeds",
+never "removed" or "equal". The causal claim is the paired change; what is left after it (the residual)
+is stated with its own interval, and called equivalent to 0 only when an equivalence test (TOST, with the
+margin `stats.EQUIVALENCE_MARGIN` stated) shows it.
+
 `bias_verdict` judges a single uploaded pair of checkpoints against its chance level (no seeds there).
 """
 
@@ -15,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from tieviz.analysis.stats import SeedStat
+from tieviz.analysis.measures import MEASURE_NAMES, PAPER_MEASURE
+from tieviz.analysis.stats import EQUIVALENCE_MARGIN, SeedStat, equivalent_to_zero, seed_stat
 from tieviz.analysis.stats import format_stat as _format_stat
 
 format_stat = partial(_format_stat, mark_one_seed=False)  # a verdict says "one seed" once, in words
@@ -76,18 +82,11 @@ def bias_verdict(
         )
     return Verdict(
         NO_CLEAR,
-        f"Here the tied matrix is about as close to the untied input matrix as to the output one ({scores})."
-        + (advice if tieviz_run else ""),
+        f"Here the two scores differ by less than {margin:g}, too little to call a direction from one pair "
+        f"of checkpoints ({scores})." + (advice if tieviz_run else ""),
     )
 
 
-MEASURE_NAMES = {
-    "lin_cos": "linear-map cosine",
-    "proc_cos": "Procrustes cosine",
-    "cka": "CKA",
-    "mknn": "mutual 10-NN",
-}
-PAPER_MEASURE = "lin_cos"  # the paper's Table 1 measure: every bias verdict is decided on it
 ONE_SEED_CAVEAT = (
     " That is one seed: it cannot tell an effect from the luck of the draw. Train with 3 or more seeds "
     "for an interval."
@@ -133,7 +132,8 @@ def _measure_sentence(stats: dict[str, SeedStat], prefix: str, headline: str, ex
         return ""
     if differ:
         return f" The measures disagree: {headline} {head}, while " + "; ".join(parts) + "."
-    return " The other measures agree: " + "; ".join(parts) + "."
+    what = "the change" if prefix.startswith("bias_change") else "the bias"
+    return f" On the other measures {what} reads the same: " + "; ".join(parts) + "."
 
 
 def bias_claim(stats: dict[str, SeedStat], floors: dict[str, SeedStat] | None = None) -> Verdict:
@@ -169,9 +169,30 @@ def bias_claim(stats: dict[str, SeedStat], floors: dict[str, SeedStat] | None = 
         AGREES: f"As in the paper, the tied matrix is more like the untied output matrix ({scores}).",
         DISAGREES: f"Here the tied matrix is more like the untied input matrix ({scores}): the opposite "
         "of the paper.",
-        NO_CLEAR: f"The interval of the bias includes 0, so these seeds show no clear bias ({scores}).",
+        NO_CLEAR: f"The interval of the bias includes 0: no bias that these {bias.n} seeds can detect "
+        f"({scores}).",
     }
-    return Verdict(status, texts[status] + support)
+    return Verdict(status, texts[status] + support + _baseline_sentence(stats))
+
+
+def _baseline_sentence(stats: dict[str, SeedStat]) -> str:
+    """The tied-to-output score against the same-recipe baseline, paired by seed, when there is one."""
+    gap = stats.get(f"baseline_gap.{PAPER_MEASURE}")
+    base = stats.get(f"baseline.{PAPER_MEASURE}")
+    if gap is None or base is None:
+        return ""
+    side = side_of(gap)
+    words = {
+        "above": "above",
+        "below": "below",
+        "straddles": f"with no difference from (that {gap.n} seeds can detect)",
+        ONE_SEED: "beside",
+    }[side]
+    return (
+        f" Against the same-recipe baseline (the untied output matrix mapped onto a second untied model's: "
+        f"{format_stat(base)}) the tied-to-output score is {words} it (difference "
+        f"{format_stat(gap, signed=True)}, paired by seed)."
+    )
 
 
 def scaling_claim(stats: dict[str, SeedStat], alpha: float) -> Verdict:
@@ -204,12 +225,9 @@ def scaling_claim(stats: dict[str, SeedStat], alpha: float) -> Verdict:
         way = "shrank" if change.mean < 0 else "grew"
         return Verdict(ONE_SEED, f"With α = {alpha:g} the bias {way} in this seed: {moved}.{ONE_SEED_CAVEAT}")
     if status == AGREES and alpha > 1:
-        after = {"straddles": "removes the bias", "below": "reverses the bias"}.get(
-            side_of(scaled), "shrinks the bias without removing it"
-        )
         text = (
             f"As the paper's causal test predicts, giving the input path α = {alpha:g} times its pull "
-            f"{after}: {moved}."
+            f"shrinks the bias{_reduction(tied, change)}: {moved}. {_residual(stats, scaled)}"
         )
     elif status == AGREES:
         text = f"As the argument predicts, weakening the input path (α = {alpha:g}) grew the bias: {moved}."
@@ -221,6 +239,47 @@ def scaling_claim(stats: dict[str, SeedStat], alpha: float) -> Verdict:
             "the shift was small too."
         )
     return Verdict(status, text + support)
+
+
+def _reduction(tied: SeedStat, change: SeedStat) -> str:
+    """ " by 85 ± 12 %": the change as a share of the tied bias, per seed, when every tied bias is > 0."""
+    if not tied.per_seed or min(tied.per_seed) <= 0 or len(tied.per_seed) != len(change.per_seed):
+        return ""
+    share = seed_stat([-100 * c / t for c, t in zip(change.per_seed, tied.per_seed, strict=True)])
+    return f" by {format_stat(share, ' %', default_decimals=0)}"
+
+
+def _residual(stats: dict[str, SeedStat], scaled: SeedStat) -> str:
+    """What is left of the bias after scaling, on the paper's measure and every other, never "removed"."""
+    head = f"The bias left at α ({format_stat(scaled, signed=True)} on the linear-map cosine)"
+    side = side_of(scaled)
+    if side == "above":
+        text = f"{head} is still above 0."
+    elif side == "below":
+        text = f"{head} is below 0: the bias reversed."
+    elif equivalent_to_zero(scaled):
+        text = (
+            f"{head} is within ±{EQUIVALENCE_MARGIN:g} of 0 by an equivalence test (two one-sided t tests "
+            "at 5 %)."
+        )
+    else:
+        text = (
+            f"{head} is a residual that {scaled.n} seeds cannot detect: its interval includes 0, which is "
+            f"not evidence of 0 (an equivalence test at ±{EQUIVALENCE_MARGIN:g} does not show it either)."
+        )
+    others = {
+        m: stats[f"bias.scaled.{m}"]
+        for m in MEASURE_NAMES
+        if m != PAPER_MEASURE and f"bias.scaled.{m}" in stats
+    }
+    above = [
+        f"{MEASURE_NAMES[m]} {format_stat(stat, signed=True)}"
+        for m, stat in others.items()
+        if side_of(stat) == "above"
+    ]
+    if above:
+        text += " Still above 0 on " + "; ".join(above) + "."
+    return text
 
 
 def ratio_claim(stats: dict[str, SeedStat]) -> Verdict:
@@ -263,7 +322,8 @@ def symmetry_claim(gap: SeedStat, against: str = "bigrams") -> Verdict:
         "cannot say that b follows a without saying that a follows b.",
         DISAGREES: f"Here the tied direct path tracks the {against} better ({numbers}); the other layers can "
         "carry word order, so the direct path need not.",
-        NO_CLEAR: f"Across seeds neither direct path clearly tracks the {against} better ({numbers}).",
+        NO_CLEAR: f"Neither direct path tracks the {against} better by a margin {gap.n} seeds can detect "
+        f"({numbers}).",
         ONE_SEED: f"In this seed the {'untied' if gap.mean > 0 else 'tied'} direct path tracks the {against} "
         f"better ({numbers}).{ONE_SEED_CAVEAT}",
     }
@@ -271,7 +331,10 @@ def symmetry_claim(gap: SeedStat, against: str = "bigrams") -> Verdict:
 
 
 def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
-    """Claim 3 over seeds: is the tied model's early-layer held-out tuned-lens KL above the untied one's?"""
+    """Claim 3 over seeds: is the tied model's early-layer held-out tuned-lens KL above the untied one's?
+
+    "Early" is `lens.early_layers`: with 2 layers that is the embedding output alone, where no layer has
+    acted yet, so the text speaks of the early residual stream, not of what early layers did."""
     unit, scale = (" bits", 1 / 0.6931471805599453) if bits else (" nats", 1.0)
     shown = SeedStat(
         gap.mean * scale,
@@ -284,14 +347,14 @@ def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
     )
     status = _status(gap)
     texts = {
-        AGREES: f"As in the paper, the tied model's early layers are further from its final prediction "
-        f"({numbers}): by then they have moved the prediction less of the way.",
-        DISAGREES: f"Here the untied model's early layers are further from its final prediction ({numbers}): "
-        "the opposite of the paper's reading.",
-        NO_CLEAR: f"Across seeds the early layers of both models are about equally far from their final "
-        f"predictions ({numbers}).",
-        ONE_SEED: f"In this seed the {'tied' if gap.mean > 0 else 'untied'} model's early layers are further "
-        f"from its final prediction ({numbers}).{ONE_SEED_CAVEAT}",
+        AGREES: f"As in the paper, the tied model's early residual stream is further from its final "
+        f"prediction ({numbers}): the rest of the network has more of the way to go.",
+        DISAGREES: f"Here the untied model's early residual stream is further from its final prediction "
+        f"({numbers}): the opposite of the paper's reading.",
+        NO_CLEAR: f"No difference between the two models' early residual streams that {gap.n} seeds can "
+        f"detect ({numbers}); the interval includes 0, which does not show them equal.",
+        ONE_SEED: f"In this seed the {'tied' if gap.mean > 0 else 'untied'} model's early residual stream is "
+        f"further from its final prediction ({numbers}).{ONE_SEED_CAVEAT}",
     }
     return Verdict(status, texts[status])
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tieviz.analysis.alignment import MEASURES, prepare
+from tieviz.analysis.alignment import prepare
+from tieviz.analysis.measures import MEASURES
 from tieviz.checkpoint_analysis.compare import (
     DEFAULT_K,
     DEFAULT_SHUFFLES,

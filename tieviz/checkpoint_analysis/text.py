@@ -6,16 +6,19 @@ from a text (CPython's documentation by default) read with the checkpoint's toke
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tieviz.checkpoints.errors import CheckpointError
 from tieviz.checkpoints.reader import has_tokenizer_files
 from tieviz.results import frequent_token_ids, special_ids
 from tieviz.runs import Run
 
 MAX_TEXT_TOKENS = 400_000  # enough for stable frequencies of the top few thousand tokens
+BATCH_CHARS = 2**18  # characters handed to the tokenizer at once (~60k tokens of English)
 
 
 @dataclass(frozen=True)
@@ -42,36 +45,62 @@ def _token_text(ids: np.ndarray, vocab_size: int, specials: tuple[int, ...], sou
     return TokenText(ids, counts, tuple(i for i in specials if i < vocab_size), source, note)
 
 
+def _paragraphs(text: str | Path) -> Iterator[str]:
+    """The text's non-blank paragraphs; a file is read by the bounded reader, in pieces of at most 64 Ki
+    characters, so a 32 MB text on one line is never decoded or split whole."""
+    if isinstance(text, Path):
+        from tieviz.textfile import decoded_chunks, document_pieces, kept_documents
+
+        chunks = (chunk for _, chunk in decoded_chunks(text))
+        return (piece for piece, _ in kept_documents(document_pieces(chunks)) if piece.strip())
+    return (p for p in text.split("\n\n") if p.strip())
+
+
+def _batches(paragraphs: Iterator[str]) -> Iterator[list[str]]:
+    """Paragraphs in batches of at most 256 and about BATCH_CHARS characters: the tokenizer's output for a
+    batch (Python lists of ids) stays small, and reading stops soon after `max_tokens`."""
+    batch: list[str] = []
+    chars = 0
+    for paragraph in paragraphs:
+        batch.append(paragraph)
+        chars += len(paragraph)
+        if len(batch) == 256 or chars >= BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
 def tokenize_text(
-    ckpt_dir: Path, text: str, vocab_size: int, source: str, max_tokens: int = MAX_TEXT_TOKENS
+    ckpt_dir: Path, text: str | Path, vocab_size: int, source: str, max_tokens: int = MAX_TEXT_TOKENS
 ) -> TokenText:
-    """`text` read with the checkpoint's own tokenizer (no remote code), paragraph by paragraph.
+    """`text` (a string, or a UTF-8 file read piece by piece) read with the checkpoint's own tokenizer.
 
     Without usable tokenizer files the result has no ids and says why, so analyses that need only the
-    matrices can still run on the first token ids.
+    matrices can still run on the first token ids. Reading stops after `max_tokens`. A tokenizer that
+    panics while reading is a CheckpointError (see `tieviz.checkpoints.tokenizer`).
     """
     if not has_tokenizer_files(Path(ckpt_dir)):
         return TokenText(None, None, (), source, "The checkpoint has no tokenizer files.")
-    from transformers import AutoTokenizer
+    from tieviz.checkpoints.tokenizer import load_tokenizer, tokenizer_call
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            Path(ckpt_dir), local_files_only=True, trust_remote_code=False
-        )
-    except Exception as exc:  # noqa: BLE001 - broken files mean "no tokenizer", not a crash
-        return TokenText(
-            None, None, (), source, f"The checkpoint's tokenizer could not be loaded ({type(exc).__name__})."
-        )
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    if not paragraphs:
-        raise ValueError("The text is empty.")
+        tokenizer = load_tokenizer(Path(ckpt_dir))
+    except CheckpointError as exc:  # broken or refused files mean "no tokenizer", not a crash
+        return TokenText(None, None, (), source, str(exc))
     ids: list[int] = []
-    for start in range(0, len(paragraphs), 256):
-        batch = tokenizer(paragraphs[start : start + 256], add_special_tokens=False, verbose=False)
-        for row in batch["input_ids"]:
+    read_any = False
+    for batch in _batches(_paragraphs(text)):
+        read_any = True
+        encoded = tokenizer_call(
+            "reading the text", lambda b=batch: tokenizer(b, add_special_tokens=False, verbose=False)
+        )
+        for row in encoded["input_ids"]:
             ids.extend(row)
         if len(ids) >= max_tokens:
             break
+    if not read_any:
+        raise ValueError("The text is empty.")
     specials = tuple(sorted(set(tokenizer.all_special_ids)))
     return _token_text(np.array(ids[:max_tokens], dtype=np.int64), vocab_size, specials, source)
 

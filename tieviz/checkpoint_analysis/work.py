@@ -76,7 +76,12 @@ def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> N
     try:
         progress("unpacking and checking the files", 0.1)
         upload = uploads.new_upload(
-            data, task["visitor"], _read_incoming(incoming), task["name"], max_bytes=task.get("max_bytes")
+            data,
+            task["visitor"],
+            _read_incoming(incoming),
+            task["name"],
+            max_bytes=task.get("max_bytes"),
+            check=load_checkpoint,  # read before the clean-up: a refused upload pushes nothing out
         )
     finally:
         shutil.rmtree(incoming, ignore_errors=True)

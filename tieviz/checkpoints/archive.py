@@ -25,6 +25,10 @@ from tieviz.checkpoints.errors import CheckpointError
 MAX_ENTRIES = 2000
 MAX_DEPTH = 8
 MAX_CENTRAL_DIRECTORY = 16 * 2**20  # 2,000 entries with long names fit easily
+# Weights barely compress (safetensors of a trained model: 1.1-1.3x, tokenizer.json ~5x); a zip that
+# claims 1000x is a bomb meant to fill the upload space. Below RATIO_FLOOR bytes the ratio is not judged.
+MAX_RATIO = 50
+RATIO_FLOOR = 8 * 2**20
 _EOCD = struct.Struct("<4s4H2LH")  # end of central directory record (22 bytes)
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")  # zip64 end of central directory locator (20 bytes)
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # zip64 end of central directory record (56 bytes)
@@ -51,6 +55,8 @@ class _Budget:
 
 
 def _fmt(n: int) -> str:
+    if n < 2**20:
+        return f"{n / 2**10:.0f} KiB"
     return f"{n / 2**20:.0f} MiB" if n < 2**30 else f"{n / 2**30:.1f} GiB"
 
 
@@ -163,6 +169,14 @@ def _extract_zip(source: BinaryIO, root: Path, budget: _Budget) -> None:
         if declared > budget.limit:
             raise CheckpointError(
                 f"The archive declares {_fmt(declared)} uncompressed, over the limit of {_fmt(budget.limit)}."
+            )
+        packed = source.seek(0, os.SEEK_END)
+        source.seek(0)
+        if declared > RATIO_FLOOR and declared > MAX_RATIO * max(packed, 1):
+            raise CheckpointError(
+                f"The archive unpacks to {declared / max(packed, 1):,.0f} times its size "
+                f"({_fmt(declared)} from {_fmt(packed)}); checkpoints compress far less "
+                f"(at most {MAX_RATIO}:1 is accepted)."
             )
         for info, parts in plan:
             try:

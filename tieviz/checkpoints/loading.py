@@ -105,10 +105,12 @@ class TokenLabels(Sequence[str]):
     def _label(self, i: int) -> str:
         if i >= self._known:
             return f"tok{i}"
+        from tieviz.checkpoints.tokenizer import tokenizer_call
+
         try:
-            text = self._tokenizer.decode([i])
-            token = self._tokenizer.convert_ids_to_tokens(i)
-        except Exception:  # noqa: BLE001 - one undecodable id keeps its placeholder
+            text = tokenizer_call("decoding", lambda: self._tokenizer.decode([i]))
+            token = tokenizer_call("decoding", lambda: self._tokenizer.convert_ids_to_tokens(i))
+        except Exception:  # noqa: BLE001 - one undecodable id (or a panic) keeps its placeholder
             return f"tok{i}"
         if text.strip():
             return text
@@ -120,13 +122,11 @@ def load_tokenizer_labels(path: Path, vocab_size: int) -> TokenLabels:
     path = Path(path)
     if not has_tokenizer_files(path):
         return TokenLabels(vocab_size)
-    from transformers import AutoTokenizer
+    from tieviz.checkpoints.tokenizer import load_tokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-    except Exception as exc:  # noqa: BLE001 - a broken tokenizer should not block the analysis
-        warnings.warn(
-            f"Tokenizer files could not be loaded ({type(exc).__name__}); using tok<i> labels.", stacklevel=2
-        )
+        tokenizer = load_tokenizer(path)
+    except CheckpointError as exc:  # a broken or refused tokenizer should not block the analysis
+        warnings.warn(f"{exc} Using tok<i> labels.", stacklevel=2)
         return TokenLabels(vocab_size)
     return TokenLabels(vocab_size, tokenizer)

@@ -4,38 +4,35 @@ output matrices at each saved checkpoint. Accepts partial input, as a run may st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
-from tieviz.analysis.verdicts import MEASURE_NAMES
+from tieviz.analysis.measures import PAPER_MEASURE, measure_record
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
 
 if TYPE_CHECKING:
     from tieviz.summary import BiasOverTraining
 
-Measure = Literal["lin_cos", "proc_cos", "cka", "mknn"]
-
 
 def bias_over_training_figure(
     bias: dict | BiasOverTraining,
-    measure: Measure = "lin_cos",
+    measure: str = PAPER_MEASURE,
     floor: float | None = None,
     baseline: float | None = None,
     n_seeds: int = 1,
 ) -> CaptionedFigure:
     """Similarity of the tied (and scaled) matrix to the untied output (solid) and input (dashed) matrices
     at each saved checkpoint, x on a log axis because checkpoints are log-spaced. `floor` (rows shuffled)
-    and `baseline` (two seeds' untied output matrices) are drawn as dotted horizontal lines.
+    and `baseline` (the untied output matrix against a second untied model's) are dotted horizontal lines.
     """
-    if measure not in MEASURE_NAMES:
-        raise ValueError(f"measure must be one of {', '.join(MEASURE_NAMES)}, got {measure!r}")
-    name = MEASURE_NAMES[measure]
+    record = measure_record(measure)  # ValueError for an unknown measure
+    name = record.name
     fig = base_figure(
         f"How the bias develops: {name} of the shared matrix to the untied matrices",
         "training step (log scale)",
-        f"{name} (1 = same up to rotation and scale)",
+        f"{name} ({record.one_means})",
         xaxis_type="log",
         legend_title_text="arm, compared with",
     )
@@ -47,8 +44,8 @@ def bias_over_training_figure(
         + (f"Lines are means over {n_seeds} seeds. " if n_seeds > 1 else "One seed. ")
         + ("The grey dotted line is the chance floor (untied rows shuffled). " if floor is not None else "")
         + (
-            "The black dotted line is the same-recipe baseline: two seeds' untied output matrices against "
-            "each other. "
+            "The black dotted line is the same-recipe baseline at the end of training: the untied output "
+            "matrix against that of a second untied model trained with its own weights and batch order. "
             if baseline is not None
             else ""
         )
@@ -95,7 +92,7 @@ def bias_over_training_figure(
     return CaptionedFigure(fig, caption, f"bias_over_training_{measure}")
 
 
-def summary_bias_figure(summary, measure: Measure = "lin_cos") -> CaptionedFigure:
+def summary_bias_figure(summary, measure: str = PAPER_MEASURE) -> CaptionedFigure:
     """`bias_over_training_figure` of a `tieviz.summary.Summary`, with its floor, baseline and seed count."""
     floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
     return bias_over_training_figure(

@@ -24,8 +24,10 @@ def lens_figure(
     metric: Literal["kl", "cross_entropy"] = "kl",
     logit_stats: dict[str, LensStatistics] | None = None,
     bits: bool = True,
+    bands: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> CaptionedFigure:
-    """One line per model across layers: tuned lens solid, logit lens (when given) dashed."""
+    """One line per model across layers: tuned lens solid, logit lens (when given) dashed. `bands` gives
+    each model's tuned-lens per-layer 95 % interval over seeds (low, high), in nats, drawn shaded."""
     if metric not in _METRIC_NAMES:
         raise ValueError(f"metric must be 'kl' or 'cross_entropy', got {metric!r}")
     if not stats:
@@ -33,6 +35,23 @@ def lens_figure(
     unit = "bits" if bits else "nats"
     fig = go.Figure()
     for index, (name, model_stats) in enumerate(stats.items()):
+        band = (bands or {}).get(name)
+        if band is not None:
+            low, high = (np.asarray(b, dtype=np.float64) / (math.log(2) if bits else 1.0) for b in band)
+            x = list(model_stats.layer_names)
+            fig.add_trace(
+                go.Scatter(
+                    x=x + x[::-1],
+                    y=np.concatenate([high, low[::-1]]),
+                    fill="toself",
+                    fillcolor=arm_colour(name, index),
+                    opacity=0.2,
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    name=f"{name}, 95 % interval",
+                    showlegend=False,
+                )
+            )
         variants = [("tuned lens", model_stats, "solid")]
         if logit_stats and name in logit_stats:
             variants.append(("logit lens", logit_stats[name], "dash"))
@@ -57,6 +76,8 @@ def lens_figure(
     fig.update_xaxes(type="category")
     baseline = (
         " Dashed lines are the plain logit lens, the baseline with no translator." if logit_stats else ""
+    ) + (
+        " Shaded bands are each tuned-lens curve's 95 % interval over seeds, layer by layer." if bands else ""
     )
     if metric == "kl":
         caption = (
@@ -64,7 +85,8 @@ def lens_figure(
             "prediction; "
             "lower means the layer already predicts what the model will say, and the final layer is 0 by "
             f"definition. Solid lines use the tuned lens (a small map trained per layer).{baseline} "
-            "If tying makes early layers contribute less, the tied line stays higher at the early layers."
+            "If tying leaves the early residual stream further from the final prediction, the tied line "
+            "sits higher at the early layers."
         )
     else:
         caption = (

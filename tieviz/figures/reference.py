@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from tieviz.analysis.curves import PAPER_FIRST_STEPS, PAPER_SHARE_WINDOW, rolling_output_share, series
+from tieviz.analysis.curves import PAPER_SHARE_WINDOW, rolling_output_share, series, shares_at_fractions
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, mark_no_data
 from tieviz.reference import ATTRIBUTION, Drift, GradientNorms
 
@@ -16,22 +16,27 @@ def paper_share_figure(
     metrics: dict[str, list[dict]], reference: GradientNorms, alpha: float | None = None
 ) -> CaptionedFigure:
     """The paper's output share, out / (in + out) over trailing 20-step windows, of the tied arms of a run
-    (input norm at the looked-up activations, before alpha) beside the paper's tied OLMo-1B."""
+    (input norm at the looked-up activations, before alpha) beside the paper's tied OLMo-1B, against the
+    fraction of training done, so a 200-step run and the paper's 10,000 steps meet at matched points."""
     fig = base_figure(
         "The paper's output share: this run beside OLMo-1B",
-        "training step (log scale)",
+        "fraction of training (log scale)",
         f"output share over {PAPER_SHARE_WINDOW}-step windows",
         xaxis_type="log",
         yaxis_range=[0, 1],
         yaxis_tickformat=".0%",
         legend_title_text="model",
     )
+    paper = shares_at_fractions(reference.input_path, reference.output_path)
     caption = (
         "The paper's definition: ‖output-path gradient‖ / (‖input-path gradient‖ + ‖output-path gradient‖), "
         f"each summed over the trailing {PAPER_SHARE_WINDOW} steps, with the input norm taken on the "
         "looked-up activations [batch, tokens, width] before they are scattered into the matrix (and, for "
-        "the scaled arm, before α). The grey line is the paper's tied OLMo-1B: about 90% over its first "
-        f"{PAPER_FIRST_STEPS} steps, falling to about 65% over 10,000. {ATTRIBUTION}"
+        "the scaled arm, before α). The x axis is the fraction of each run's training, so points at the "
+        "same x are equally far into training. The grey line is the paper's tied OLMo-1B "
+        f"({len(reference.steps):,} steps): {paper['first_1pct']:.0%} over its first 1 %, "
+        f"{paper['first_10pct']:.0%} over its first 10 %, {paper['overall']:.0%} over all steps (plain "
+        f"sums). {ATTRIBUTION}"
     )
     drawn = False
     for index, arm in enumerate(a for a in ("tied", "scaled") if a in metrics):
@@ -45,8 +50,10 @@ def paper_share_figure(
         share = rolling_output_share(g_act[i_act], g_out[i_out])
         fig.add_trace(
             go.Scatter(
-                x=steps,
+                x=steps / steps.max(),
                 y=share,
+                customdata=steps,
+                hovertemplate="step %{customdata}<br>share %{y:.1%}<extra></extra>",
                 mode="lines",
                 name=f"this run: {label}",
                 line={"color": arm_colour(arm, index)},
@@ -55,8 +62,10 @@ def paper_share_figure(
     share = rolling_output_share(reference.input_path, reference.output_path)
     fig.add_trace(
         go.Scatter(
-            x=reference.steps,
+            x=reference.steps / reference.steps.max(),
             y=share,
+            customdata=reference.steps,
+            hovertemplate="step %{customdata}<br>share %{y:.1%}<extra></extra>",
             mode="lines",
             name="paper: OLMo-1B (tied)",
             line={"color": REFERENCE_COLOUR, "width": 1.5},

@@ -9,9 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tieviz.analysis.verdicts import MEASURE_NAMES
+from tieviz.analysis.measures import PAPER_MEASURE, measure_record
 from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour, mark_no_data
-from tieviz.figures.bias import Measure
 
 AXIS_TITLES = {
     "alpha": "α, the input-gradient scale (log scale)",
@@ -75,13 +74,11 @@ def _line(fig, x, y, low, high, label, colour, row, dash="solid", what="") -> No
     )
 
 
-def sweep_figure(record: dict, measure: Measure = "lin_cos") -> CaptionedFigure:
+def sweep_figure(record: dict, measure: str = PAPER_MEASURE) -> CaptionedFigure:
     """The bias of the swept model (top) and its scores to the untied output and input matrices (bottom)
     at every finished point of a sweep.json record, each mean with its 95 % interval as a band."""
-    if measure not in MEASURE_NAMES:
-        raise ValueError(f"measure must be one of {', '.join(MEASURE_NAMES)}, got {measure!r}")
     axis, arm = record["axis"], record.get("arm", "scaled" if record["axis"] == "alpha" else "tied")
-    name = MEASURE_NAMES[measure]
+    name = measure_record(measure).name  # ValueError for an unknown measure
     points = sorted(record.get("points", []), key=lambda p: p[axis])
     x = np.array([float(p[axis]) for p in points])
     kind = "Dose–response" if axis == "alpha" else "Scale trend"
@@ -140,9 +137,10 @@ def sweep_figure(record: dict, measure: Measure = "lin_cos") -> CaptionedFigure:
         f"{name} to the untied model's output matrix W_U minus that to the input matrix W_E; above the "
         "dotted 0 line the shared matrix is output-shaped, as the paper finds. Bottom: the two scores behind "
         "it, beside the chance floor (the untied rows shuffled, so no token matches: what an unrelated "
-        "matrix of this shape scores) and the same-recipe baseline (two seeds' untied output matrices "
-        "against each other: how alike two output matrices get). A score near the floor says little; one "
-        "near the baseline is as output-like as an output matrix gets."
+        "matrix of this shape scores) and the same-recipe baseline (the untied output matrix against a "
+        "second untied model's, trained with its own weights and batch order: how alike two independently "
+        "trained output matrices get). A score near the floor says little; the gap to the baseline says "
+        "how far from output-like the matrix still is."
         + (
             " The paper's causal test predicts the bias falls as α grows; at α = 1 the model is the plain "
             "tied one."

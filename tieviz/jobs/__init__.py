@@ -20,6 +20,7 @@ from tieviz.env import env_int, env_text
 from tieviz.jobs.limits import (
     LimitError,
     Limits,
+    check_admission,
     check_queue,
     check_size,
     estimate_params,
@@ -84,13 +85,21 @@ class JobManager:
         )
         self._dispatcher.start()
 
-    def submit(self, config: ExperimentConfig, visitor: str = "anonymous", trusted: bool = False) -> Job:
+    def submit(
+        self,
+        config: ExperimentConfig,
+        visitor: str = "anonymous",
+        trusted: bool = False,
+        address: str | None = None,
+    ) -> Job:
         """Queues the experiment, or joins the identical queued/running job, or returns the cached result.
 
         `trusted`: the visitor gave the host's token (see `is_host_token`), so the anonymous caps and the
-        time limit do not apply. Raises LimitError for limits and ValueError for configs that cannot run
-        (an unreadable file, sizes that cannot fit in memory).
+        time limit do not apply. `address`: where the request came from, for the per-address cap and fair
+        share (None: the visitor stands for it). Raises LimitError for limits and ValueError for configs
+        that cannot run (an unreadable file, sizes that cannot fit in memory).
         """
+        from tieviz.estimate import training_flops
         from tieviz.experiment import cached_summary, experiment_path
 
         config.validate()
@@ -122,9 +131,17 @@ class JobManager:
                     )
                 )
             check_queue(self._active_count(states, visitor), visitor, self.limits)
-            return self._job(self.jobs_store.create(key, resolved.to_dict(), visitor, trusted=trusted))
+            source, tflops = address or visitor, training_flops(resolved) / 1e12
+            check_admission(states, source, trusted, tflops, self.limits, time.time())
+            return self._job(
+                self.jobs_store.create(
+                    key, resolved.to_dict(), visitor, trusted=trusted, source=source, tflops=tflops
+                )
+            )
 
-    def submit_checkpoint(self, task: dict, visitor: str = "anonymous", trusted: bool = False) -> Job:
+    def submit_checkpoint(
+        self, task: dict, visitor: str = "anonymous", trusted: bool = False, address: str | None = None
+    ) -> Job:
         """Queues work on a checkpoint (see `tieviz.jobs.checkpoint`), or joins/reuses an identical request.
 
         The same queue and per-visitor caps as experiments apply; LimitError for a task over this site's
@@ -146,9 +163,11 @@ class JobManager:
                 if checkpoint.result_dir(self.jobs_store.root, state["id"]).is_dir():
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
             check_queue(self._active_count(states, visitor), visitor, self.limits)
+            source = address or visitor
+            check_admission(states, source, trusted, 0.0, self.limits, time.time())
             hard = checkpoint.hard_limits(self.limits, trusted, cores)
             state = self.jobs_store.create(
-                key, task, visitor, trusted=trusted, kind=checkpoint.KIND, hard_limits=hard
+                key, task, visitor, trusted=trusted, kind=checkpoint.KIND, hard_limits=hard, source=source
             )
             return self._job(state)
 

@@ -16,7 +16,16 @@ from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
 from tieviz.estimate import estimate_params, training_bytes, training_flops
 
-__all__ = ["LimitError", "Limits", "check_queue", "check_size", "estimate_params", "is_host_token"]
+__all__ = [
+    "LimitError",
+    "Limits",
+    "check_admission",
+    "check_queue",
+    "check_size",
+    "estimate_params",
+    "is_host_token",
+]
+ACTIVE = ("queued", "running")
 
 HOST_TOKEN_ENV = "TIEVIZ_HOST_TOKEN"
 MIN_TOKEN_CHARS = 16  # a shorter secret could be guessed by trying
@@ -35,6 +44,9 @@ class Limits:
     anon_max_tflops: int = 0  # 10^12 FLOPs to train the three arms (`training_flops`); 0 = none
     anon_max_minutes: int = 0  # wall-clock minutes a job nobody trusted asked for may run; 0 = no limit
     anon_max_memory_mb: int = 0  # memory one training step may need (`training_bytes`), in MiB; 0 = none
+    max_queued_per_address: int = 0  # queued plus running jobs of untrusted visitors from one address
+    anon_max_active: int = 0  # queued plus running jobs of all untrusted visitors together; 0 = no limit
+    anon_tflops_per_hour: int = 0  # 10^12 FLOPs untrusted visitors together may ask for in an hour
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -48,6 +60,9 @@ class Limits:
             anon_max_tflops=env_int("TIEVIZ_ANON_MAX_TFLOPS", cls.anon_max_tflops),
             anon_max_minutes=env_int("TIEVIZ_ANON_MAX_MINUTES", cls.anon_max_minutes),
             anon_max_memory_mb=env_int("TIEVIZ_ANON_MAX_MEMORY_MB", cls.anon_max_memory_mb),
+            max_queued_per_address=env_int("TIEVIZ_MAX_QUEUED_PER_ADDRESS", cls.max_queued_per_address),
+            anon_max_active=env_int("TIEVIZ_ANON_MAX_ACTIVE", cls.anon_max_active),
+            anon_tflops_per_hour=env_int("TIEVIZ_ANON_TFLOPS_PER_HOUR", cls.anon_tflops_per_hour),
         )
 
 
@@ -103,3 +118,47 @@ def check_queue(active: int, visitor: str, limits: Limits) -> None:
             f"{visitor} already has {active} experiments queued or running (the limit is "
             f"{limits.max_queued_per_visitor}); wait for one to finish or cancel one"
         )
+
+
+def check_admission(
+    states: list[dict], source: str, trusted: bool, tflops: float, limits: Limits, now: float
+) -> None:
+    """Refuses a new untrusted job over the caps a stranger cannot multiply with fresh sessions.
+
+    A visitor id is one browser session, and a reload makes a new one; so besides the per-visitor limit
+    (`check_queue`) this counts per `source` (the address the request came from), across all untrusted
+    visitors (queued plus running), and the FLOPs untrusted visitors asked for in the last hour. Every
+    job kind counts. Trusted visitors (the host's token) pass.
+    """
+    if trusted:
+        return
+    untrusted = [s for s in states if not s.get("trusted")]
+    active = [s for s in untrusted if s["status"] in ACTIVE and "cancel_requested_at" not in s]
+    if limits.max_queued_per_address:
+        mine = sum(1 for s in active if s.get("source") == source)
+        if mine >= limits.max_queued_per_address:
+            raise LimitError(
+                f"your address already has {mine} jobs queued or running (the limit is "
+                f"{limits.max_queued_per_address}, whichever tab or session asked); wait for one to finish"
+            )
+    if limits.anon_max_active and len(active) >= limits.anon_max_active:
+        raise LimitError(
+            f"this site is busy: {len(active)} jobs from visitors are queued or running, its limit; "
+            "try again in a few minutes"
+        )
+    if limits.anon_tflops_per_hour:
+        recent = [s for s in untrusted if now - s["created_at"] < 3600 and _counts_as_work(s)]
+        used = sum(float(s.get("tflops") or 0.0) for s in recent)
+        if used + tflops > limits.anon_tflops_per_hour:
+            oldest = min((s["created_at"] for s in recent), default=now)
+            wait = max(1, round((oldest + 3600 - now) / 60))
+            raise LimitError(
+                f"visitors have asked this site for {used:,.0f} TFLOPs of training in the last hour, and "
+                f"this one needs {tflops:,.1f} more, over its hourly budget of "
+                f"{limits.anon_tflops_per_hour:,}; try again in about {wait} minutes"
+            )
+
+
+def _counts_as_work(state: dict) -> bool:
+    """A job cancelled before it started cost nothing; every other one counts against the hourly budget."""
+    return not (state["status"] == "cancelled" and not state.get("started_at"))

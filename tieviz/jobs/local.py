@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tieviz.env import env_int
-from tieviz.jobs.store import HOST, JobStore, pid_alive, process_start
+from tieviz.jobs.store import HOST, JobStore, pid_alive, process_start, queue_order
 
 PRELOAD = [
     "torch",
@@ -302,7 +302,7 @@ class Dispatcher:
         with self.jobs.queue_lock():
             states = self.jobs.all()
             mine = [s for s in states if s["status"] == "running" and self._counts_here(s)]
-            queued = [s for s in states if s["status"] == "queued"]
+            queued = queue_order(states)  # fair share between sources, then oldest first
             if len(mine) >= self.concurrency or not queued:
                 return False
             slots = self.executor.gpu_slots() if self.executor.name == "local" else 0

@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tieviz.config import ARM_NAMES
+from tieviz.jobs.schema import ACTIVE as ACTIVE
+from tieviz.jobs.schema import FINAL as FINAL
+from tieviz.jobs.schema import STATUSES as STATUSES
+from tieviz.jobs.schema import state_problem
 from tieviz.runs import read_jsonl, write_json_atomic
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
-ACTIVE: tuple[str, ...] = ("queued", "running")
-FINAL: tuple[str, ...] = ("done", "failed", "cancelled", "interrupted")
 PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through, for every seed before the analysis
 HOST = socket.gethostname()
-STATUSES = (*ACTIVE, *FINAL)
 log = logging.getLogger(__name__)
 
 
@@ -239,8 +240,8 @@ class JobStore:
         return sorted(states, key=lambda s: (s["created_at"], s["id"]))
 
     def positions(self, states: list[dict]) -> dict[str, int]:
-        queued = [s["id"] for s in states if s["status"] == "queued"]
-        return {job_id: index + 1 for index, job_id in enumerate(queued)}
+        """Each queued job's 1-based place in the fair-share order (`queue_order`)."""
+        return {state["id"]: index + 1 for index, state in enumerate(queue_order(states))}
 
     def request_cancel(self, job_id: str) -> None:
         (self.dir(job_id) / "cancel").touch()
@@ -259,28 +260,49 @@ class JobStore:
         }
 
 
+def job_source(state: dict) -> str:
+    """Who a job counts against for fair share and the address cap: its address, else its first visitor."""
+    return str(state.get("source") or (state["visitors"][0] if state["visitors"] else ""))
+
+
+def queue_order(states: list[dict]) -> list[dict]:
+    """The queued jobs in the order they will run: fair share between sources, then oldest first.
+
+    A source's k-th queued job ranks k + the number of its jobs already running, so a source with a long
+    queue cannot starve one that asked once: sources take turns, whoever queued more.
+    """
+    running: dict[str, int] = {}
+    for state in states:
+        if state["status"] == "running":
+            running[job_source(state)] = running.get(job_source(state), 0) + 1
+    seen: dict[str, int] = {}
+    ranked = []
+    for state in sorted(
+        (s for s in states if s["status"] == "queued"), key=lambda s: (s["created_at"], s["id"])
+    ):
+        source = job_source(state)
+        ranked.append((running.get(source, 0) + seen.get(source, 0), state["created_at"], state["id"], state))
+        seen[source] = seen.get(source, 0) + 1
+    return [item[3] for item in sorted(ranked, key=lambda item: item[:3])]
+
+
 def _parse_state(raw: bytes, job_id: str) -> dict | None:
     """The job state in `raw`, or None when it is not one this version wrote (corrupt, foreign, hand-edited).
 
-    Checked field by field because every listing sorts and filters on these: one bad file must not take
-    the whole queue (and the Train page of every visitor) down with it.
+    Checked as a whole (`schema.state_problem`: every field and the config of its kind), because every
+    listing sorts and filters on these and the Train page reads the config: one bad file must not take the
+    whole queue (and the Train page of every visitor) down with it. Why it was refused is logged.
     """
     try:
         state = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        log.warning("tieviz jobs: job %s has a state that is not JSON (%s)", job_id, type(error).__name__)
         return None
-    valid = (
-        isinstance(state, dict)
-        and state.get("id") == job_id
-        and isinstance(state.get("key"), str)
-        and isinstance(state.get("config"), dict)
-        and state.get("status") in STATUSES
-        and isinstance(state.get("visitors"), list)
-        and all(isinstance(v, str) for v in state["visitors"])
-        and isinstance(state.get("created_at"), int | float)
-        and not isinstance(state.get("created_at"), bool)
-    )
-    return state if valid else None
+    problem = state_problem(state, job_id)
+    if problem is not None:
+        log.warning("tieviz jobs: job %s has a state this version did not write: %s", job_id, problem[:200])
+        return None
+    return state
 
 
 def _set_aside(path: Path) -> None:

@@ -49,6 +49,15 @@ def olmo1b_gradient_norms() -> GradientNorms:
     )
 
 
+def olmo1b_output_shares() -> dict[str, float]:
+    """The paper's OLMo-1B output share over the same fractions of its training as tieviz reports
+    (`tieviz.analysis.curves.SHARE_FRACTIONS`), from its per-step norms."""
+    from tieviz.analysis.curves import shares_at_fractions
+
+    norms = olmo1b_gradient_norms()
+    return shares_at_fractions(norms.input_path, norms.output_path)
+
+
 def public_drift(model: str) -> Drift:
     if model not in DRIFT_MODELS:
         raise ValueError(f"no drift data for {model!r}; available: {', '.join(DRIFT_MODELS)}")

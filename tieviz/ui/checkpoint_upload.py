@@ -38,6 +38,8 @@ def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: st
         from tieviz.runs import Run
 
         return ca.text_from_run(Run(Path(text_key)))
+    if source == "file":  # text_key: the saved upload, read by the bounded reader
+        return ca.tokenize_text(Path(path), Path(text_key), vocab_size, source)
     return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
 
 
@@ -84,10 +86,9 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | Non
     with st.status(f"Reading {plain(name)}…", expanded=False) as status:
         upload = None
         try:
-            status.write("Unpacking and checking the files…")
-            upload = uploads.new_upload(data_root(), visitor(), files, name)
-            status.write("Reading the config, the tensor headers and the two matrices…")
-            loaded(str(upload.checkpoint))
+            status.write("Unpacking the files, reading the config, the tensor headers and the two matrices…")
+            # read before it is accepted: a refused upload must not push other uploads out
+            upload = uploads.new_upload(data_root(), visitor(), files, name, check=lambda p: loaded(str(p)))
         except Exception as error:  # noqa: BLE001 - the upload's edge: one line, never a traceback
             if upload is not None:
                 uploads.remove_upload(upload)

@@ -11,12 +11,40 @@ import secrets
 
 import streamlit as st
 
+from tieviz.env import env_text
 from tieviz.jobs.limits import host_token, is_host_token
 
 VISITOR_KEY = "tieviz_visitor"  # session-state keys; no widget or URL parameter uses them
 TRUSTED_KEY = "tieviz_host_access"
 TOKEN_INPUT = "host_token_input"
 OLD_URL_PARAM = "visitor"  # links made before identity left the URL still carry it
+TRUST_PROXY_ENV = "TIEVIZ_TRUST_PROXY"  # "1": a reverse proxy sets X-Forwarded-For; use its last hop
+
+
+def trusts_proxy() -> bool:
+    """Whether the host said a reverse proxy of theirs stands in front (TIEVIZ_TRUST_PROXY=1)."""
+    value = env_text(TRUST_PROXY_ENV, "0").lower()
+    if value not in ("0", "1", "false", "true", "no", "yes"):
+        raise ValueError(f"{TRUST_PROXY_ENV} must be 1 or 0, not {value!r}.")
+    return value in ("1", "true", "yes")
+
+
+def address() -> str | None:
+    """The address this session's requests come from, for the per-address job cap and fair share.
+
+    Streamlit's `st.context.ip_address` (None on the host's own machine); behind a proxy the host trusts,
+    the last X-Forwarded-For hop, the address that proxy saw (earlier hops are whatever the client sent).
+    A forwarded header without a trusted proxy is ignored: anyone can send one.
+    """
+    if trusts_proxy():
+        forwarded = st.context.headers.get("X-Forwarded-For")
+        hops = (
+            [hop.strip() for hop in forwarded.split(",") if hop.strip()] if isinstance(forwarded, str) else []
+        )
+        if hops:
+            return hops[-1]
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else None  # (AppTest's context answers with mock objects)
 
 
 def visitor() -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from tieviz.sweep import SweepConfig, list_sweeps, save_request
-from tieviz.ui.identity import trusted, visitor
+from tieviz.ui.identity import address, trusted, visitor
 from tieviz.ui.text import plain
 from tieviz.ui.training import manager
 
@@ -69,7 +69,7 @@ def point_states(sweep: SweepConfig) -> list[PointState]:
             continue
         if job is None and not full:
             try:
-                job = jobs.submit(config, visitor(), trusted=trusted())
+                job = jobs.submit(config, visitor(), trusted=trusted(), address=address())
             except LimitError:
                 full = True
         if job is None:

@@ -13,11 +13,15 @@ from __future__ import annotations
 import re
 
 # Any ASCII punctuation may be backslash-escaped in CommonMark, and an escaped one is always literal. These
-# are the ones that can start a link, an image, emphasis, an HTML tag or entity, an autolink (`https\:`,
-# `a\@b`), LaTeX (`\$`), a Streamlit colour or icon (`\:red\[`), a table or a heading. Full stops,
-# quotes, hyphens and slashes stay as they are, so "config.json" still reads (and searches) as itself.
+# are the ones that can start a link, an image, emphasis, an HTML tag or entity, LaTeX (`\$`), a Streamlit
+# colour or icon (`\:red\[`), a table or a heading. Full stops, quotes, hyphens and slashes stay as they
+# are, so "config.json" still reads (and searches) as itself.
 _PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+!|~$:@&=^])")
-_WWW = re.compile(r"(?i)(www)\.")  # GitHub's bare-domain autolink starts at "www."
+# GitHub's autolinks ("https://…", "www.…", "a@b.c") are found in the text *after* escapes are undone
+# (Streamlit's renderer links them in text nodes), so escaping cannot stop them: an invisible word joiner
+# inside each marker does, and the reader sees the same characters.
+_JOINER = "\u2060"
+_AUTOLINK_MARKERS = re.compile(r"(?i)(:)(//)|(www)(\.)|(@)()")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 
 
@@ -26,5 +30,6 @@ def plain(text: object) -> str:
 
     Line breaks become spaces: a label is one line, and a break could start a new Markdown block.
     """
-    escaped = _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
-    return _WWW.sub(r"\1\\.", escaped)
+    one_line = _LINE_BREAKS.sub(" ", str(text))
+    unlinked = _AUTOLINK_MARKERS.sub(lambda m: _JOINER.join(g for g in m.groups() if g is not None), one_line)
+    return _PUNCTUATION.sub(r"\\\1", unlinked)

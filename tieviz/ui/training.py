@@ -12,7 +12,7 @@ import streamlit as st
 
 from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
-from tieviz.ui.identity import trusted, visitor
+from tieviz.ui.identity import address, trusted, visitor
 from tieviz.ui.text import plain
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def start_training(config: ExperimentConfig) -> bool:
     from tieviz.jobs import LimitError
 
     try:
-        job = manager().submit(config, visitor(), trusted=trusted())
+        job = manager().submit(config, visitor(), trusted=trusted(), address=address())
     except LimitError as error:
         st.error(f"Not started: {plain(error)}.", icon=":material/block:")
         return False
