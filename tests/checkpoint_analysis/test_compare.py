@@ -130,3 +130,18 @@ def test_importing_tieviz_imports_no_torch():
         "import sys, tieviz; assert 'torch' not in sys.modules and 'numpy' not in sys.modules; tieviz.compare"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_verdict_claims_no_bias_when_neither_score_beats_chance_whatever_the_bias():
+    """Issue 17: an independent pair's +0.013 must not read as agreement; CKA never decides."""
+    from tieviz.checkpoint_analysis.compare import Intervals, MeasureRow, pair_verdict
+
+    row = MeasureRow("lin_cos", "linear-map cosine", out=0.213, inp=0.200, chance=0.205, chance_values=(0.2,))
+    at_chance = Intervals(bias=(0.010, 0.016), out_over_chance=(-0.002, 0.018), in_over_chance=(-0.01, 0.0))
+    assert pair_verdict(row, at_chance).status == "no clear effect"
+    above = Intervals(bias=(0.010, 0.016), out_over_chance=(0.004, 0.012), in_over_chance=(-0.01, 0.0))
+    assert pair_verdict(row, above).status == "agrees"
+    across = Intervals(bias=(-0.01, 0.02), out_over_chance=(0.004, 0.012), in_over_chance=(0.001, 0.01))
+    assert pair_verdict(row, across).status == "no clear effect"
+    below = Intervals(bias=(-0.03, -0.01), out_over_chance=(0.004, 0.012), in_over_chance=(0.02, 0.04))
+    assert pair_verdict(row, below).status == "disagrees"

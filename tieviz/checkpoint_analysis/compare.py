@@ -81,7 +81,7 @@ class PairComparison:
     token_ids_untied: np.ndarray = field(repr=False)  # [N] the same tokens' ids in the untied one
     labels: Sequence[str] = field(repr=False)  # [N]
     per_token: dict[str, np.ndarray] = field(repr=False)  # PER_TOKEN keys -> [N] cosines
-    bias_interval: tuple[float, float] = (math.nan, math.nan)  # 95 % t interval of the linear-map bias
+    intervals: Intervals | None = None  # behind the verdict: per-token intervals of the linear-map cosine
     tied_name: str = "tied"
     untied_name: str = "untied"
     seconds: float = 0.0
@@ -118,7 +118,9 @@ class PairComparison:
                 "measure": "lin_cos",
                 "status": self.verdict.status,
                 "text": self.verdict.text,
-                "bias_interval": list(self.bias_interval),
+                "bias_interval": list(self.intervals.bias) if self.intervals else None,
+                "out_over_chance_interval": list(self.intervals.out_over_chance) if self.intervals else None,
+                "in_over_chance_interval": list(self.intervals.in_over_chance) if self.intervals else None,
             },
             "notes": list(self.notes),
             "seconds": round(self.seconds, 3),
@@ -149,8 +151,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _bias_interval(diff: np.ndarray) -> tuple[float, float]:
-    """95 % t interval of the mean per-token difference (out − in) over tokens."""
+def interval(diff: np.ndarray) -> tuple[float, float]:
+    """95 % t interval of the mean of per-token differences [N], over tokens."""
     if diff.size < 2:
         return (math.nan, math.nan)
     half = t_quantile(diff.size - 1) * float(diff.std(ddof=1)) / math.sqrt(diff.size)
@@ -158,31 +160,41 @@ def _bias_interval(diff: np.ndarray) -> tuple[float, float]:
     return (mean - half, mean + half)
 
 
-def pair_verdict(row: MeasureRow, interval: tuple[float, float]) -> Verdict:
+@dataclass(frozen=True)
+class Intervals:
+    """95 % intervals over tokens of the linear-map cosine's per-token differences."""
+
+    bias: tuple[float, float]  # to W_U minus to W_E
+    out_over_chance: tuple[float, float]  # to W_U minus the shuffled floor (averaged over the shuffles)
+    in_over_chance: tuple[float, float]  # to W_E minus the shuffled floor
+
+
+def pair_verdict(row: MeasureRow, intervals: Intervals) -> Verdict:
     """Claim 1 for one pair, on the linear-map cosine against its chance floor (no fixed margin).
 
-    A score counts only above the highest chance score of its shuffles; when neither does, the pair says
-    nothing. Otherwise the 95 % interval of the per-token bias decides: above 0 agrees, below disagrees,
-    across 0 no clear effect. The interval is over tokens, not over independently trained models: it says
-    the bias is no accident of which tokens were compared, not that two other runs would agree.
+    A score beats chance when the 95 % interval of its per-token excess over the shuffled floor lies
+    above 0; when neither score does, the pair says nothing. Otherwise the 95 % interval of the per-token
+    bias decides: above 0 agrees, below disagrees, across 0 no clear effect. The intervals are over tokens,
+    not over independently trained models: they say a difference is no accident of which tokens were
+    compared, not that two other training runs would agree.
     """
-    high = max(row.chance_values) if row.chance_values else row.chance
+    low, high = intervals.bias
     scores = (
         f"linear-map cosine {row.out:.3f} to the untied output matrix against {row.inp:.3f} to the input "
-        f"(bias {row.bias:+.3f}, 95 % interval over tokens {interval[0]:+.3f} to {interval[1]:+.3f}; "
+        f"(bias {row.bias:+.3f}, 95 % interval over tokens {low:+.3f} to {high:+.3f}; "
         f"{row.chance:.3f} with the tokens shuffled)"
     )
-    if max(row.out, row.inp) <= high:
+    if not (intervals.out_over_chance[0] > 0 or intervals.in_over_chance[0] > 0):
         return Verdict(
             NO_CLEAR,
             f"Neither untied matrix matches the tied one better than chance ({scores}), so this pair says "
             "nothing about the bias.",
         )
-    if interval[0] > 0:
+    if low > 0:
         return Verdict(
             AGREES, f"As in the paper, the tied matrix is shaped more like an output matrix ({scores})."
         )
-    if interval[1] < 0:
+    if high < 0:
         return Verdict(
             DISAGREES,
             f"Here the tied matrix is shaped more like an input matrix ({scores}): the opposite of the "
@@ -248,7 +260,12 @@ def compare_matrices(
         for m in ("lin_cos", "proc_cos")
         for side, sim in (("out", scores.out), ("in", scores.inp))
     }
-    interval = _bias_interval(per_token["lin_cos_out"] - per_token["lin_cos_in"])
+    floor = np.mean([c.lin_cos_per_token for c in scores.chance], axis=0)  # [N] per token, over shuffles
+    intervals = Intervals(
+        bias=interval(per_token["lin_cos_out"] - per_token["lin_cos_in"]),
+        out_over_chance=interval(per_token["lin_cos_out"] - floor),
+        in_over_chance=interval(per_token["lin_cos_in"] - floor),
+    )
     width = max(matrix_width(tied), matrix_width(untied_in))
     all_notes = list(notes)
     if (note := _few_tokens_note(n, width)) is not None:
@@ -258,7 +275,7 @@ def compare_matrices(
     vocab_tied, vocab_untied = vocab if vocab is not None else (n, n)
     return PairComparison(
         rows=rows,
-        verdict=pair_verdict(rows["lin_cos"], interval),
+        verdict=pair_verdict(rows["lin_cos"], intervals),
         n_tokens=n,
         n_matched=n if n_matched is None else n_matched,
         alignment=alignment,
@@ -274,7 +291,7 @@ def compare_matrices(
         token_ids_untied=untied_ids,
         labels=list(labels) if labels is not None else [f"tok{i}" for i in ids],
         per_token=per_token,
-        bias_interval=interval,
+        intervals=intervals,
         tied_name=names[0],
         untied_name=names[1],
         seconds=time.perf_counter() - start,
