@@ -27,6 +27,7 @@ from tieviz.checkpoint_analysis.compare import (
     Tokens,
     _check_tokens,
     _finite,
+    blas_threads,
     compare_matrices,
 )
 from tieviz.checkpoint_analysis.pairing import aligned_pair, open_checkpoint, resolve_checkpoint_dir
@@ -167,10 +168,11 @@ def compare_series(
                         if progress:
                             progress("preparing the untied reference", (which + fraction) / 2 / units)
 
-                    cache[key] = (
-                        prepare(pair.untied_in, k, tick=lambda f: prep_tick(f, 0)),
-                        prepare(pair.untied_out, k, tick=lambda f: prep_tick(f, 1)),
-                    )
+                    with blas_threads():
+                        cache[key] = (
+                            prepare(pair.untied_in, k, tick=lambda f: prep_tick(f, 0)),
+                            prepare(pair.untied_out, k, tick=lambda f: prep_tick(f, 1)),
+                        )
                 untied_in, untied_out = cache[key]
 
                 def tick(stage: str, fraction: float, index: int = index, step: int = step) -> None:
