@@ -1,9 +1,11 @@
 """From a staged checkpoint to analysis inputs and results: what `tieviz.results` is for trained runs.
 
 `loaded` reads the matrices, labels and final norm; `text` reads a text with the checkpoint's tokenizer;
-`analyses` runs the trained runs' analyses on them; `paper` compares a tied and an untied upload, `pair`
-adds the verdict and carries the result across processes, `cost` estimates it; `work` is what a checkpoint
-job runs; `host_models` lists the checkpoints a host offers (TIEVIZ_MODELS).
+`analyses` runs the trained runs' analyses on them; `compare` gives the paper's Table 1 for a tied and
+an untied checkpoint (`pairing` lines their tokens up), `series` the same over a model's training steps,
+and `paper` keeps the page's older shape of one comparison; `pair` carries a comparison across processes,
+`cost` estimates it; `work` is what a checkpoint job runs; `host_models` lists the checkpoints a host
+offers (TIEVIZ_MODELS).
 """
 
 from tieviz.checkpoint_analysis.analyses import (
@@ -16,6 +18,7 @@ from tieviz.checkpoint_analysis.analyses import (
     norm_stats,
     spearman,
 )
+from tieviz.checkpoint_analysis.compare import MeasureRow, PairComparison, compare, compare_matrices
 from tieviz.checkpoint_analysis.cost import Budget, TokenChoice, choose_tokens, compare_cost, floor_is_high
 from tieviz.checkpoint_analysis.loaded import (
     LoadedCheckpoint,
@@ -25,6 +28,7 @@ from tieviz.checkpoint_analysis.loaded import (
 )
 from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, read_pair
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
+from tieviz.checkpoint_analysis.series import BiasSeries, compare_series
 from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
 from tieviz.checkpoint_analysis.work import (
     SeriesRow,
@@ -36,6 +40,12 @@ from tieviz.checkpoint_analysis.work import (
 )
 
 __all__ = [
+    "BiasSeries",
+    "MeasureRow",
+    "PairComparison",
+    "compare",
+    "compare_matrices",
+    "compare_series",
     "LENS_MAX_PARAMS_ENV",
     "Budget",
     "PairResult",
