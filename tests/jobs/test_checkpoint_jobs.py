@@ -190,3 +190,23 @@ def test_a_series_gives_the_same_bias_prepared_once_or_pair_by_pair(tmp_path, ma
     assert [row.step for row in a] == [10, 20, 30] and [row.step for row in b] == [None] * 3
     assert np.allclose([row.bias for row in a], [row.bias for row in b], atol=1e-5)
     assert a[0].bias < a[1].bias < a[2].bias
+
+
+def test_a_job_past_its_cpu_seconds_is_stopped_by_the_kernel_with_one_line(tmp_path, managers, pair):
+    """RLIMIT_CPU ends a worker that never looks at its cancel flag (a Rust call that spins)."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    big = (
+        save_gpt2_with(tmp_path / "cpu-tied", rng.normal(size=(6000, 64))),
+        save_gpt2_with(tmp_path / "cpu-untied", rng.normal(size=(6000, 64)), rng.normal(size=(6000, 64))),
+    )
+    manager = managers(tmp_path / "data", concurrency=1)
+    state = manager.jobs_store.create(
+        "ck-cpu", compare_task(big, 6000), "alice", kind="checkpoint", hard_limits={"cpu_seconds": 1}
+    )
+    failed = wait_for(manager, state["id"], settled, timeout=120)
+    assert failed.status == "failed", failed
+    assert failed.error.startswith("it used its 1 CPU seconds"), failed.error
+    after = manager.submit_checkpoint(compare_task(pair, tokens=40), "alice")
+    assert wait_for(manager, after.id, settled).status == "done"
