@@ -117,6 +117,22 @@ def finished(task: dict) -> Path | None:
     return jobs.result_dir(job.id) if job is not None and job.status == "done" else None
 
 
+def resume(task: dict, what: str) -> Path | None:
+    """A done job's results, or a queued or running one followed again (a rerun of the page, a return to
+    it, stopped only the waiting); None when no job was asked for, or the last one ended without results.
+    """
+    jobs = manager()
+    job = jobs.find_checkpoint(task)
+    if job is None or job.status not in ("queued", "running", "done"):
+        return None
+    if job.status == "done":
+        return jobs.result_dir(job.id)
+    out, why = follow(task, what)
+    if why:
+        st.error(why, icon=":material/error:")
+    return out
+
+
 def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
     """Stage an upload in a job (progress shown) and remember it in `slot`; returns why it was refused.
 
