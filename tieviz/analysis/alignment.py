@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from tieviz.analysis.matrices import unit_rows
-from tieviz.analysis.measures import MEASURES, scores
+from tieviz.analysis.measures import MEASURE_LABELS, MEASURES, scores  # noqa: F401 (labels: older importers)
 
 
 def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

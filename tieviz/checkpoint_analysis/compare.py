@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tieviz.analysis.alignment import MEASURE_LABELS, MEASURES, pair_scores
+from tieviz.analysis.alignment import pair_scores
+from tieviz.analysis.measures import MEASURE_LABELS, MEASURES
 from tieviz.analysis.stats import t_quantile
 from tieviz.analysis.verdicts import AGREES, DISAGREES, NO_CLEAR, Verdict
 from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
