@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="summarise a Hugging Face checkpoint (directory or zip)")
     ins.add_argument("path")
     ins.add_argument("--json", action="store_true", dest="as_json")
+
+    from tieviz.compare_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -278,7 +282,26 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return main_inspect(args.path, args.as_json)
 
 
-COMMANDS = {"experiment": cmd_experiment, "sweep": cmd_sweep, "figures": cmd_figures, "inspect": cmd_inspect}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tieviz.compare_cli import cmd_compare as run
+
+    return run(args)
+
+
+def cmd_compare_series(args: argparse.Namespace) -> int:
+    from tieviz.compare_cli import cmd_compare_series as run
+
+    return run(args)
+
+
+COMMANDS = {
+    "experiment": cmd_experiment,
+    "sweep": cmd_sweep,
+    "figures": cmd_figures,
+    "inspect": cmd_inspect,
+    "compare": cmd_compare,
+    "compare-series": cmd_compare_series,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

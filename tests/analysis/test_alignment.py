@@ -207,3 +207,87 @@ def test_column_basis_drops_the_directions_a_rank_deficient_matrix_lacks(rng):
         basis = column_basis(x - x.mean(axis=0))
         assert basis.shape == (300, 16)
         np.testing.assert_allclose(basis.T @ basis, np.eye(16), atol=1e-10)
+
+
+def reference_scores(target: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The paper's cosines and CKA written the plain way: lstsq, a padded SVD, full Gram matrices."""
+    t, s = target - target.mean(axis=0), source - source.mean(axis=0)
+    mapping, *_ = np.linalg.lstsq(s, t, rcond=None)
+    width = max(s.shape[1], t.shape[1])
+    sp, tp = np.pad(s, ((0, 0), (0, width - s.shape[1]))), np.pad(t, ((0, 0), (0, width - t.shape[1])))
+    u, _, vt = np.linalg.svd(sp.T @ tp)
+
+    def cos(a, b):
+        return np.einsum("nd,nd->n", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+    cka = np.linalg.norm(t.T @ s) ** 2 / (np.linalg.norm(t.T @ t) * np.linalg.norm(s.T @ s))
+    return cos(s @ mapping, t), cos(sp @ (u @ vt), tp), float(cka)
+
+
+@pytest.mark.parametrize("shape", [(400, 24, 16), (30, 64, 48), (60, 60, 20)])
+def test_prepared_scores_equal_the_plain_computation_also_with_fewer_tokens_than_width(rng, shape):
+    n, dt, ds = shape
+    target = rng.normal(size=(n, dt)) @ rng.normal(size=(dt, dt)) + 2.0
+    source = np.hstack([target[:, :ds], rng.normal(size=(n, 3))]) * np.logspace(
+        0, -2, ds + 3
+    ) + 0.1 * rng.normal(size=(n, ds + 3))
+    lin, proc, cka = reference_scores(target, source)
+    sim = compare_prepared(prepare(target, k=5), prepare(source, k=5))
+    np.testing.assert_allclose(sim.lin_cos_per_token, lin, atol=1e-9)
+    np.testing.assert_allclose(sim.proc_cos_per_token, proc, atol=1e-9)
+    assert sim.cka == pytest.approx(cka, abs=1e-12)
+
+
+def test_the_tokens_gram_path_equals_the_width_gram_path(rng):
+    """N < d goes through the [N, N] Gram matrix; forcing either path gives the same scores."""
+    for n, d in ((50, 80), (120, 40)):
+        target, source = rng.normal(size=(n, d)), rng.normal(size=(n, d)) + rng.normal(size=(n, 1))
+        source[:, :5] += 3 * target[:, :5]
+        by = {
+            via: compare_prepared(prepare(target, 5, gram=via), prepare(source, 5, gram=via))
+            for via in ("width", "tokens")
+        }
+        np.testing.assert_allclose(by["width"].lin_cos_per_token, by["tokens"].lin_cos_per_token, atol=1e-9)
+        np.testing.assert_allclose(by["width"].proc_cos_per_token, by["tokens"].proc_cos_per_token, atol=1e-9)
+        assert by["width"].cka == pytest.approx(by["tokens"].cka, abs=1e-12)
+        assert prepare(target, None, gram="tokens").width <= n
+
+
+def test_whole_vocabulary_rotated_copy_scores_one_in_float32(rng):
+    """Above FLOAT64_MAX_ROWS the neighbours use float32 similarities; a rotated, scaled float32 copy
+    still scores 1 on all four measures (the neighbours are cosine ones, so no shift here)."""
+    x = rng.normal(size=(9000, 12)).astype(np.float32)
+    y = (2.5 * x.astype(np.float64) @ rotation(12)).astype(np.float32)
+    sim = compare_prepared(prepare(x, 10), prepare(y, 10))
+    for value in (sim.lin_cos, sim.proc_cos, sim.cka):
+        assert value == pytest.approx(1.0, abs=1e-6)
+    assert sim.mknn > 0.99  # float32 rounding of the copy may swap a neighbour at a near-tie
+
+
+def test_a_shuffled_copy_shares_the_preparation_and_equals_one_prepared_afresh(rng):
+    from tieviz.analysis.alignment import shuffled
+
+    tied, untied = rng.normal(size=(300, 10)), rng.normal(size=(300, 8))
+    untied[:, :4] += tied[:, :4]
+    order = rng.permutation(300)
+    fresh = compare_prepared(prepare(tied), prepare(untied[order]))
+    shared = compare_prepared(prepare(tied), shuffled(prepare(untied), order))
+    np.testing.assert_allclose(shared.lin_cos_per_token, fresh.lin_cos_per_token, atol=1e-12)
+    np.testing.assert_allclose(shared.proc_cos_per_token, fresh.proc_cos_per_token, atol=1e-12)
+    np.testing.assert_array_equal(shared.mknn_per_token, fresh.mknn_per_token)
+    assert shared.cka == pytest.approx(fresh.cka, abs=1e-12)
+
+
+def test_pair_scores_report_progress_to_the_end_and_use_seeded_shuffles(rng):
+    from tieviz.analysis.alignment import pair_scores
+
+    tied, untied_in, untied_out = (rng.normal(size=(200, 8)) for _ in range(3))
+    seen = []
+    scores = pair_scores(
+        tied, untied_in, untied_out, shuffles=2, seed=3, progress=lambda s, f: seen.append(f)
+    )
+    assert len(scores.chance) == 2 and seen[-1] == pytest.approx(1.0)
+    assert all(b >= a - 1e-12 for a, b in zip(seen, seen[1:], strict=False))
+    first = np.random.default_rng(3).permutation(200)
+    assert scores.chance[0].lin_cos == pytest.approx(compare_embeddings(tied, untied_out[first]).lin_cos)
+    assert scores.out.cka == pytest.approx(linear_cka(tied, untied_out))

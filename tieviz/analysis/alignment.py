@@ -1,20 +1,47 @@
 """How alike two embedding matrices are, token by token, in ways blind to rotation and scale.
 
 Two independently trained matrices live in unrelated bases, so every measure here is invariant to
-an orthogonal change of basis and to a global scale (see shared/science.md, claim 1). All functions
+an orthogonal change of basis and to a global scale (docs/science.md, claim 1). All functions
 take float arrays of shape [N, d] whose rows are the same N tokens in the same order; the two
 matrices may have different widths.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from tieviz.analysis import neighbours as nn
 from tieviz.analysis.matrices import unit_rows
-from tieviz.analysis.measures import MEASURE_LABELS, MEASURES, scores  # noqa: F401 (labels: older importers)
+from tieviz.analysis.measures import MEASURES, scores
+from tieviz.analysis.prepared import PreparedEmbedding, Scores, Tick, compare_scores, prepare, shuffled
+
+__all__ = [
+    "Matrix",
+    "matrix_width",
+    "MEASURES",
+    "EmbeddingSimilarity",
+    "PairScores",
+    "PreparedEmbedding",
+    "bias_scores",
+    "column_basis",
+    "compare_embeddings",
+    "compare_prepared",
+    "least_squares_fit",
+    "linear_cka",
+    "mapped_cosines",
+    "mutual_knn_overlap",
+    "mutual_knn_per_token",
+    "pair_scores",
+    "prepare",
+    "scores_by_side",
+    "shuffled",
+    "shuffled_rows",
+    "unit_rows",
+]
 
 
 def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,33 +88,20 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 def _knn_mask(x: np.ndarray, k: int) -> np.ndarray:
     """Boolean [N, N]: True where column j is among row i's k cosine nearest neighbours (not i itself).
 
-    Ties at the k-th similarity go to the smaller token index, so the result is deterministic and equals
-    a stable sort's first k. A partition finds the k-th similarity in linear time per row; a full sort of
-    every row cost most of an experiment's analysis.
+    Ties at the k-th similarity go to the smaller token index, so the result equals a stable sort's first
+    k (see `neighbours.nearest`, which finds them without an [N, N] array; this mask is for small N).
     """
-    unit = unit_rows(x)
-    sims = unit @ unit.T
-    np.fill_diagonal(sims, -np.inf)
-    n = sims.shape[1]
-    kth = np.partition(sims, n - k, axis=1)[:, n - k : n - k + 1]  # each row's k-th largest similarity
-    mask = sims >= kth
-    if (mask.sum(axis=1) == k).all():  # no ties at the k-th value (the usual case)
-        return mask
-    above = sims > kth
-    at = mask & ~above
-    wanted = k - above.sum(axis=1, keepdims=True)  # how many of the ties at the k-th value to keep
-    return above | (at & (np.cumsum(at, axis=1) <= wanted))
+    x, _ = _pair(x, x)
+    return nn.mask(nn.nearest(x, k))
 
 
 def mutual_knn_per_token(x: np.ndarray, y: np.ndarray, k: int = 10) -> np.ndarray:
     """For each token, the fraction of its k cosine nearest neighbours in x that are also so in y -> [N]."""
-    x, y = _pair(x, y)
+    x, y = _pair(x, x)[0], _pair(y, y)[0]
+    _pair(x, y)
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if k >= x.shape[0]:
-        raise ValueError(f"k = {k} neighbours needs more than {k} tokens, got {x.shape[0]}")
-    shared = (_knn_mask(x, k) & _knn_mask(y, k)).sum(axis=1)
-    return shared / k
+    return nn.overlap(nn.nearest(x, k), nn.nearest(y, k))
 
 
 def mutual_knn_overlap(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
@@ -123,24 +137,11 @@ def mapped_cosines(
     with the narrower matrix padded by zero columns so widths may differ. Scale does not matter for a
     cosine, so Procrustes needs no scale factor. This is the paper's own similarity measure.
     """
-    source, target = _pair(source, target)
-    source, target = _centre(source), _centre(target)
-    if method == "linear":
-        mapped = least_squares_fit(source, target)
-    elif method == "orthogonal":
-        return _procrustes_cosines(source, target)
-    else:
+    if method not in ("linear", "orthogonal"):
         raise ValueError(f"method must be 'linear' or 'orthogonal', got {method!r}")
-    return _row_cosines(mapped, target)
-
-
-def _procrustes_cosines(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-row cosines after the best rotation of centred source onto centred target (zero-padded)."""
-    width = max(source.shape[1], target.shape[1])
-    source = np.pad(source, ((0, 0), (0, width - source.shape[1])))
-    target = np.pad(target, ((0, 0), (0, width - target.shape[1])))
-    u, _, vt = np.linalg.svd(source.T @ target)
-    return _row_cosines(source @ (u @ vt), target)
+    source, target = _pair(source, target)
+    scores = compare_scores(prepare(target, k=None), prepare(source, k=None))
+    return scores.lin_cos if method == "linear" else scores.proc_cos
 
 
 @dataclass(frozen=True)
@@ -156,70 +157,25 @@ class EmbeddingSimilarity:
     mknn_per_token: np.ndarray
 
 
-@dataclass(frozen=True)
-class PreparedEmbedding:
-    """One [N, d] matrix with what every comparison needs from it alone, computed once.
-
-    The bias over training compares each untied matrix with the tied and the scaled one at every saved
-    step; preparing it once halves the neighbour searches and the least-squares bases.
-    """
-
-    centred: np.ndarray  # [N, d] float64, column means removed
-    basis: np.ndarray  # [N, r] orthonormal columns spanning `centred`: least-squares maps from it
-    neighbours: np.ndarray  # [N, N] bool, each row's k cosine nearest neighbours
-    gram_norm: float  # ||centredᵀ centred||_F, CKA's normaliser
-    k: int
-
-
-def prepare(x: np.ndarray, k: int = 10) -> PreparedEmbedding:
-    """x [N, d] ready for `compare_prepared`; ValueError for what no measure can compare."""
-    x, _ = _pair(x, x)
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    if k >= x.shape[0]:
-        raise ValueError(f"k = {k} neighbours needs more than {k} tokens, got {x.shape[0]}")
-    centred = _centre(x)
-    return PreparedEmbedding(
-        centred=centred,
-        basis=column_basis(centred),
-        neighbours=_knn_mask(x, k),
-        gram_norm=float(np.linalg.norm(centred.T @ centred, "fro")),
-        k=k,
-    )
-
-
-def shuffled_rows(prepared: PreparedEmbedding, order: np.ndarray) -> PreparedEmbedding:
-    """`prepare(x[order])` from `prepare(x)` without redoing its work: every part only permutes.
-
-    Chance floors compare against a hundred shuffles of one matrix; this makes each shuffle an index.
-    """
-    return PreparedEmbedding(
-        centred=prepared.centred[order],
-        basis=prepared.basis[order],
-        neighbours=prepared.neighbours[order][:, order],
-        gram_norm=prepared.gram_norm,
-        k=prepared.k,
-    )
+shuffled_rows = shuffled  # `prepare(x[order])` from `prepare(x)`: every part only permutes (chance floors)
 
 
 def compare_prepared(target: PreparedEmbedding, source: PreparedEmbedding) -> EmbeddingSimilarity:
     """`compare_embeddings` of two prepared matrices (same tokens, same k)."""
-    if target.centred.shape[0] != source.centred.shape[0] or target.k != source.k:
+    if target.n != source.n or target.k != source.k:
         raise ValueError("prepared matrices must have the same tokens (rows) and the same k")
-    t, src = target.centred, source.centred
-    lin = _row_cosines(source.basis @ (source.basis.T @ t), t)
-    proc = _procrustes_cosines(src, t)
-    den = target.gram_norm * source.gram_norm
-    if den == 0:
-        raise ValueError("linear CKA is undefined when a matrix has identical rows (no variance)")
-    mknn = (target.neighbours & source.neighbours).sum(axis=1) / target.k
+    return _similarity(compare_scores(target, source))
+
+
+def _similarity(scores: Scores) -> EmbeddingSimilarity:
+    mknn = scores.mknn if scores.mknn is not None else np.full(scores.lin_cos.shape, np.nan)
     return EmbeddingSimilarity(
-        lin_cos=float(lin.mean()),
-        proc_cos=float(proc.mean()),
-        cka=float(np.linalg.norm(t.T @ src, "fro") ** 2 / den),
+        lin_cos=float(scores.lin_cos.mean()),
+        proc_cos=float(scores.proc_cos.mean()),
+        cka=scores.cka,
         mknn=float(mknn.mean()),
-        lin_cos_per_token=lin,
-        proc_cos_per_token=proc,
+        lin_cos_per_token=scores.lin_cos,
+        proc_cos_per_token=scores.proc_cos,
         mknn_per_token=mknn,
     )
 
@@ -263,25 +219,89 @@ class PairScores:
 
 def pair_scores(
     tied: np.ndarray,
-    untied_in: np.ndarray,
-    untied_out: np.ndarray,
+    untied_in: Matrix,
+    untied_out: Matrix,
     *,
     k: int = 10,
     shuffles: int = 3,
     seed: int = 0,
-    progress=None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> PairScores:
     """Table 1 of one tied/untied pair with its chance floor; rows are the same tokens in the same order.
 
-    The floor's permutations come from `np.random.default_rng(seed)`, one `permutation(N)` per shuffle.
+    Each matrix is prepared once (its Gram eigendecomposition and its neighbours); the shuffled copies
+    of the untied output matrix share its preparation, and the untied matrices may come prepared (a
+    series of tied checkpoints against one untied model). The floor's permutations are
+    `np.random.default_rng(seed).permutation(N)`, one per shuffle. `progress(stage, fraction of all
+    the work)` is called as blocks finish.
     """
-    tied_p = prepare(tied, k)
-    out_p = prepare(untied_out, k)
-    in_p = prepare(untied_in, k)
+    matrices = {"tied": tied, "untied input": untied_in, "untied output": untied_out}
+    n = _rows(tied)
+    for name, m in matrices.items():
+        if isinstance(m, PreparedEmbedding):
+            if m.k != k:
+                raise ValueError(f"the prepared {name} matrix has k = {m.k}, not {k}")
+        elif np.ndim(m) != 2:
+            raise ValueError(f"the {name} matrix must be 2-D [tokens, width], got shape {np.shape(m)}")
+        if _rows(m) != n:
+            raise ValueError(
+                f"the {name} matrix must have the tied matrix's {n} tokens as rows, not {_rows(m)}"
+            )
+    widths = {name: min(n, _width(m)) for name, m in matrices.items()}
+    pairs = 3 * n * widths["tied"] * widths["untied output"]
+    weights = {
+        f"preparing the {name} matrix": n * n * _width(m) / 2 + n * widths[name] ** 2
+        for name, m in matrices.items()
+        if not isinstance(m, PreparedEmbedding)
+    }
+    weights |= {"tied vs untied output": pairs, "tied vs untied input": pairs}
+    weights |= {f"chance floor, shuffle {i + 1} of {shuffles}": pairs for i in range(shuffles)}
+    report = _Stages(weights, progress)
+    prepared = {
+        name: m
+        if isinstance(m, PreparedEmbedding)
+        else prepare(m, k, tick=report.stage(f"preparing the {name} matrix"))
+        for name, m in matrices.items()
+    }
+    t, out_p = prepared["tied"], prepared["untied output"]
+    out = _similarity(compare_scores(t, out_p, tick=report.stage("tied vs untied output")))
+    inp = _similarity(compare_scores(t, prepared["untied input"], tick=report.stage("tied vs untied input")))
     rng = np.random.default_rng(seed)
-    n = tied_p.centred.shape[0]
-    chance = tuple(
-        compare_prepared(tied_p, prepare(np.asarray(untied_out)[rng.permutation(n)], k))
-        for _ in range(shuffles)
-    )
-    return PairScores(compare_prepared(tied_p, out_p), compare_prepared(tied_p, in_p), chance)
+    chance = []
+    for i in range(shuffles):
+        order = rng.permutation(n)
+        tick = report.stage(f"chance floor, shuffle {i + 1} of {shuffles}")
+        chance.append(_similarity(compare_scores(t, shuffled(out_p, order), tick=tick)))
+    return PairScores(out, inp, tuple(chance))
+
+
+def matrix_width(m: Matrix) -> int:
+    """The width d of a matrix or of a prepared one."""
+    return _width(m)
+
+
+def _rows(m: Matrix) -> int:
+    return m.n if isinstance(m, PreparedEmbedding) else int(np.shape(m)[0])
+
+
+def _width(m: Matrix) -> int:
+    """The matrix's own width d."""
+    return m.columns if isinstance(m, PreparedEmbedding) else int(np.shape(m)[1])
+
+
+class _Stages:
+    """Turns each stage's own fraction into (stage, fraction of all the work) for a progress callback."""
+
+    def __init__(self, weights: dict[str, float], callback: Callable[[str, float], None] | None) -> None:
+        total = sum(weights.values()) or 1.0
+        self.callback, self.start, self.share, acc = callback, {}, {}, 0.0
+        for name, weight in weights.items():
+            self.start[name], self.share[name] = acc / total, weight / total
+            acc += weight
+
+    def stage(self, name: str) -> Tick | None:
+        if self.callback is None:
+            return None
+        callback, start, share = self.callback, self.start[name], self.share[name]
+        callback(name, start)
+        return lambda fraction: callback(name, min(1.0, start + share * fraction))

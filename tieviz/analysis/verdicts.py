@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from tieviz.analysis.measures import MEASURE_NAMES, PAPER_MEASURE
-from tieviz.analysis.stats import EQUIVALENCE_MARGIN, SeedStat, equivalent_to_zero, seed_stat
+from tieviz.analysis.stats import EQUIVALENCE_MARGIN, SeedStat, equivalent_to_zero, nats_to_bits, seed_stat
 from tieviz.analysis.stats import format_stat as _format_stat
 
 format_stat = partial(_format_stat, mark_one_seed=False)  # a verdict says "one seed" once, in words
@@ -334,13 +334,7 @@ def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
 
     "Early" is `lens.early_layers`: with 2 layers that is the embedding output alone, where no layer has
     acted yet, so the text speaks of the early residual stream, not of what early layers did."""
-    unit, scale = (" bits", 1 / 0.6931471805599453) if bits else (" nats", 1.0)
-    shown = SeedStat(
-        gap.mean * scale,
-        None if gap.ci_low is None else gap.ci_low * scale,
-        None if gap.ci_high is None else gap.ci_high * scale,
-        tuple(v * scale for v in gap.per_seed),
-    )
+    unit, shown = (" bits", nats_to_bits(gap)) if bits else (" nats", gap)
     numbers = (
         f"early-layer KL tied − untied {format_stat(shown, unit, signed=True)} ({_over(gap)}, held-out text)"
     )

@@ -108,13 +108,23 @@ def _n_layers(config: dict[str, Any], family: Family, keys: list[str]) -> int:
         return len({m.group(1) for k in keys if (m := _LAYER.search(k))})
 
 
-def _identical(weights: WeightSet, a: str, b: str) -> bool:
-    """Whether two stored matrices hold the same numbers; the first row settles most cases cheaply."""
+_CONFIG_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def _identical(weights: WeightSet, a: str, b: str, config: dict[str, Any]) -> bool:
+    """Whether two stored matrices hold the same numbers once loaded, as transformers compares them
+    (`torch.equal` on the model's parameters): tensors stored in different dtypes are compared in the
+    dtype config.json names (float32 without one). The first row settles most cases cheaply."""
+    dtype = None
     if weights.infos[a].dtype != weights.infos[b].dtype:
-        return False
-    if not torch.equal(weights.tensor(a, rows=1), weights.tensor(b, rows=1)):
-        return False
-    return torch.equal(weights.tensor(a), weights.tensor(b))
+        named = config.get("dtype", config.get("torch_dtype"))
+        dtype = _CONFIG_DTYPES.get(named, torch.float32) if isinstance(named, str) else torch.float32
+
+    def same(rows: int | None) -> bool:
+        x, y = weights.tensor(a, rows=rows), weights.tensor(b, rows=rows)
+        return torch.equal(x, y) if dtype is None else torch.equal(x.to(dtype), y.to(dtype))
+
+    return same(1) and same(None)
 
 
 def _decide_tied(
@@ -122,9 +132,11 @@ def _decide_tied(
 ) -> tuple[bool, str, str]:
     """(tied, why, warning) as transformers 5 decides it when it loads the checkpoint.
 
-    The config's flag (or the family's default) only ties when the weights agree: a stored output matrix
-    with other values than the embedding is loaded untied (`PreTrainedModel.tie_weights`), so it is
-    reported untied here too, with a warning naming the disagreement.
+    `PreTrainedModel.tie_weights` (transformers 5.23) ties only when the config's flag (or the config
+    class's default, which `Family.default_tied` records) says so, and then only when the output matrix
+    is absent from the files or stored with exactly the same values; a stored output matrix with other
+    values is loaded untied, reported here with a warning. With the flag off nothing is tied, even an
+    output matrix stored with the embedding's very values: the model gets two separate matrices.
     """
     explicit = "tie_word_embeddings" in config
     flag = bool(config.get("tie_word_embeddings", family.default_tied))  # transformers tests truthiness
@@ -141,17 +153,17 @@ def _decide_tied(
                 'if the model is tied, add "tie_word_embeddings": true to config.json.'
             )
         return True, "config flag tie_word_embeddings" if explicit else "no lm_head tensor", ""
-    if _identical(weights, embed_key, unembed_key):
-        if not flag:
-            return True, "identical data", ""
+    if not flag:
+        if _identical(weights, embed_key, unembed_key, config):
+            return False, "separate output matrix, equal to the embedding (untied by config)", ""
+        return False, "separate output matrix", ""
+    if _identical(weights, embed_key, unembed_key, config):
         return True, "config flag tie_word_embeddings" if explicit else f"{family.name} ties by default", ""
-    if flag:
-        warning = (
-            f"{said}, but the checkpoint stores a separate {unembed_key} with other values than "
-            f"{embed_key}: transformers loads it untied, and so does tieviz."
-        )
-        return False, "separate output matrix (the config says tied)", warning
-    return False, "separate output matrix", ""
+    warning = (
+        f"{said}, but the checkpoint stores a separate {unembed_key} with other values than "
+        f"{embed_key}: transformers loads it untied, and so does tieviz."
+    )
+    return False, "separate output matrix (the config says tied)", warning
 
 
 def _summarise(ckpt_dir: Path) -> tuple[CheckpointSummary, WeightSet]:
