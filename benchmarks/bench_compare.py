@@ -139,22 +139,24 @@ print(json.dumps({"out": out, "in": inp, "chance": chance, "seconds": time.perf_
 """
 
 
-def timed(command: list[str]) -> tuple[str, float, float]:
-    """(stdout, wall seconds, peak RSS in GB) of a command run under /usr/bin/time."""
+def timed(command: list[str]) -> tuple[str, float, float, float]:
+    """(stdout, wall seconds, peak RSS in GB, CPU seconds) of a command run under /usr/bin/time.
+
+    CPU seconds (user + system) say more than wall time on a machine others are loading."""
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "TIME %e %M", *command], capture_output=True, text=True, cwd=REPO
+        ["/usr/bin/time", "-f", "TIME %e %M %U %S", *command], capture_output=True, text=True, cwd=REPO
     )
     if done.returncode != 0:
         raise SystemExit(f"{command[:4]} failed:\n{done.stderr[-2000:]}")
     line = [row for row in done.stderr.splitlines() if row.startswith("TIME ")][-1]
-    _, seconds, kbytes = line.split()
-    return done.stdout, float(seconds), float(kbytes) / 2**20
+    _, seconds, kbytes, user, system = line.split()
+    return done.stdout, float(seconds), float(kbytes) / 2**20, float(user) + float(system)
 
 
 def run(folder: Path, shape: str, shuffles: int) -> bool:
     tied, untied = build(folder, shape)
     spec = SHAPES[shape]
-    ours_out, ours_s, ours_gb = timed(
+    ours_out, ours_s, ours_gb, ours_cpu = timed(
         [
             sys.executable,
             "-m",
@@ -170,15 +172,15 @@ def run(folder: Path, shape: str, shuffles: int) -> bool:
             str(shuffles),
         ]
     )
-    ref_out, ref_s, ref_gb = timed(
+    ref_out, ref_s, ref_gb, ref_cpu = timed(
         [sys.executable, "-c", REFERENCE, str(tied), str(untied), spec["embed"], str(shuffles)]
     )
     ours, ref = json.loads(ours_out), json.loads(ref_out)
     print(f"\n{shape}: V={spec['vocab']:,} d={spec['width']}, all tokens, {shuffles} shuffles (under load)")
-    print(f"{'':>14} {'wall s':>8} {'peak GB':>8}")
-    print(f"{'tieviz':>14} {ours_s:>8.1f} {ours_gb:>8.2f}")
-    print(f"{'plain NumPy':>14} {ref_s:>8.1f} {ref_gb:>8.2f}")
-    print(f"{'ratio':>14} {ours_s / ref_s:>8.2f} {ours_gb / ref_gb:>8.2f}")
+    print(f"{'':>14} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
+    print(f"{'tieviz':>14} {ours_s:>8.1f} {ours_cpu:>8.1f} {ours_gb:>8.2f}")
+    print(f"{'plain NumPy':>14} {ref_s:>8.1f} {ref_cpu:>8.1f} {ref_gb:>8.2f}")
+    print(f"{'ratio':>14} {ours_s / ref_s:>8.2f} {ours_cpu / ref_cpu:>8.2f} {ours_gb / ref_gb:>8.2f}")
     worst = 0.0
     for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
         row = ours["measures"][measure]
