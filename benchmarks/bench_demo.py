@@ -11,7 +11,6 @@ claim's verdict.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tieviz.summary import Summary  # noqa: E402
 
 
 def run(preset: str, seeds: int, out: Path, runs: Path) -> float:
@@ -45,23 +47,22 @@ def main() -> None:
         base = args.keep or Path(scratch)
         first = run(args.preset, args.seeds, base / "out", base / "runs")
         second = run(args.preset, args.seeds, base / "out", base / "runs")
-        summary = json.loads((base / "out" / "summary.json").read_text())
-    stats, verdicts = summary["stats"], summary["verdicts"]
-    lin = stats["bias.tied.lin_cos"]
-    overhead = first / max(summary["train_seconds"], 1e-9)
-    print(f"preset {args.preset}, {len(summary['seeds'])} seeds, on {summary['device']}")
+        summary = Summary.read(base / "out" / "summary.json")
+    lin = summary.stats["bias.tied.lin_cos"]
+    overhead = first / max(summary.train_seconds or 0.0, 1e-9)
+    print(f"preset {args.preset}, {summary.n_seeds} seeds, on {summary.device}")
     results = [
         check("first run", first <= args.limit, f"{first:.0f} s (target <= {args.limit:.0f} s)"),
         check("overhead", overhead <= 1.2, f"wall / training time {overhead:.2f} (target <= 1.2)"),
         check("same command again", second < 5, f"{second:.1f} s (target < 5 s)"),
         check(
             "linear-map bias",
-            lin["ci_low"] is not None and lin["ci_low"] > 0,
-            f"{lin['mean']:+.3f} [{lin['ci_low']}, {lin['ci_high']}]",
+            lin.ci_low is not None and lin.ci_low > 0,
+            f"{lin.mean:+.3f} [{lin.ci_low}, {lin.ci_high}]",
         ),
         *(
-            check(f"verdict {claim}", status == "agrees", status)
-            for claim, status in sorted(verdicts.items())
+            check(f"verdict {claim}", verdict["status"] == "agrees", verdict["status"])
+            for claim, verdict in sorted(summary.verdicts.items())
         ),
     ]
     print(f"{sum(results)}/{len(results)} targets met")

@@ -23,6 +23,11 @@ from tieviz.ui.lesson import LESSON, TOOLS  # noqa: E402
 
 OUT = ROOT / "test-artifacts" / "screenshots"
 VIEWS = (("1280x800", 1280, 800, ""), ("1024x768-present", 1024, 768, "present=1"), ("390x844", 390, 844, ""))
+# A phone says so in its User-Agent ("Mobi"), which is how the dashboard knows to stack chart panels.
+PHONE_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile "
+    "Safari/537.36"
+)
 PROBE = """() => {
     const tick = document.querySelector('.js-plotly-plot .xtick text, .js-plotly-plot .ytick text');
     const chart = document.querySelector('.js-plotly-plot');
@@ -50,7 +55,8 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             for label, width, height, query in VIEWS:
-                context = browser.new_context(viewport={"width": width, "height": height})
+                phone = {"user_agent": PHONE_AGENT, "is_mobile": True} if width < 640 else {}
+                context = browser.new_context(viewport={"width": width, "height": height}, **phone)
                 context.set_default_timeout(120_000)
                 page = context.new_page()
                 for name in chosen:

@@ -30,7 +30,7 @@ if not lens:
 
 from tieviz.analysis.verdicts import lens_claim  # noqa: E402
 from tieviz.evidence import lens_note, seeds_note  # noqa: E402
-from tieviz.figures.lens import contribution_figure, lens_figure  # noqa: E402
+from tieviz.figures.lens import METRIC_NAMES, contribution_figure, lens_figure  # noqa: E402
 from tieviz.results import lens_bands, lens_from_summary  # noqa: E402
 
 results = lens_from_summary(lens)
@@ -45,7 +45,7 @@ left, middle, right = st.columns(3)
 metric = left.radio(
     "Measure",
     ("kl", "cross_entropy"),
-    format_func={"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}.get,
+    format_func=METRIC_NAMES.get,
     key="lens_metric",
     horizontal=True,
 )

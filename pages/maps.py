@@ -39,10 +39,12 @@ ui.url_state("maps_method", "pca", ui.choice(("pca", "umap")))
 ui.url_state("maps_n", min(300, n_max), ui.bounded_int(10, n_max))
 ui.url_state("maps_scaled", False, ui.parse_bool)
 cols = st.columns([2, 2, 1])
+maps_count = 4 if st.session_state.get("maps_scaled") else 3
+umap_cost = ui.umap_estimate(st.session_state.get("maps_n", n_max), maps_count)
 method = cols[0].radio(
     "Layout",
     ("pca", "umap"),
-    format_func={"pca": "PCA (instant)", "umap": "UMAP (about 10 s the first time)"}.get,
+    format_func={"pca": "PCA (instant)", "umap": f"UMAP ({umap_cost})"}.get,
     key="maps_method",
     horizontal=True,
 )

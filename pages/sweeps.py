@@ -11,6 +11,7 @@ from tieviz import ui
 from tieviz.analysis.measures import MEASURE_NAMES
 from tieviz.analysis.verdicts import Verdict
 from tieviz.config import PRESETS, preset
+from tieviz.jobs.store import ACTIVE as JOB_ACTIVE
 from tieviz.sweep import AXES, SweepConfig, collect_sweep, sweep_rows
 from tieviz.ui.sweeps import SWEEP_KEY, point_states, recorded_sweeps, resume_sweep, start_sweep
 
@@ -22,7 +23,7 @@ DEFAULT_VALUES = {
     "n_layers": "1, 2, 3",
     "steps": "50, 100, 200",
 }
-ACTIVE = ("queued", "running", "waiting")
+ACTIVE = (*JOB_ACTIVE, "waiting")  # a point this session will queue once its queue has room
 
 st.title("Sweeps: the bias along α and along scale")
 st.markdown(
@@ -33,6 +34,7 @@ st.markdown(
     "trains each seed's tied and untied models once and shares them between its points, and points trained "
     "before are reused."
 )
+ui.define("sweep", "chance_floor", "baseline")
 
 with st.container(border=True):
     left, middle, right = st.columns(3)

@@ -8,11 +8,11 @@ import streamlit as st
 
 from tieviz import ui
 from tieviz.config import BOUNDS, CORPORA, DEVICES, PRESETS, preset
+from tieviz.jobs.store import ACTIVE
 from tieviz.uploads import save_text_upload
 
 ui.require_app()
 
-ACTIVE = ("queued", "running")
 PRESET_WORDS = {
     "toy": "Toy: a synthetic language with known word order, tiny models (seconds to a minute)",
     "demo": "Demo: Python's documentation text, the default that shows the bias (minutes on a CPU)",
@@ -28,6 +28,8 @@ st.markdown(
     "every number gets a 95 % interval and every verdict is read from it. Finished experiments join the "
     "picker in the sidebar; asking for one that was already trained opens it at once."
 )
+
+ui.define("arm", "seed", "interval")
 
 device_note = st.empty()  # filled once torch has said which device "auto" means (slow the first time)
 
@@ -186,14 +188,15 @@ def open_experiment(key: str) -> None:
     st.session_state["train_open"] = True  # the panel's run that follows this click reruns the whole app
 
 
-def show_job(job, manager, mine: bool) -> None:
+def show_job(job, manager) -> None:
     from tieviz.figures.curves import gradient_ratio_figure, loss_figure
 
     cfg = job.config
     train = cfg["train"]
-    title = f"**{cfg['preset']}** · {cfg['data']['corpus']} · {train['steps']:,} steps · {train['device']}"
+    where = f"{ui.plain(cfg['data']['corpus'])} · {train['steps']:,} steps · {ui.plain(train['device'])}"
+    title = f"**{ui.plain(cfg['preset'])}** · {where}"
     with st.container(border=True, key=f"job-{job.id}"):
-        st.markdown(title + ("" if mine else " · started by another visitor"))
+        st.markdown(title)
         if job.status == "queued":
             st.info(f"Queued: number {job.position} in line.", icon=":material/hourglass_top:")
         elif job.status == "running":
@@ -227,7 +230,7 @@ def show_job(job, manager, mine: bool) -> None:
             )
         else:
             st.warning(f"Interrupted: {ui.plain(job.error)}", icon=":material/warning:")
-        if mine and job.status in ACTIVE:
+        if job.status in ACTIVE:
             st.button(
                 "Cancel", key=f"cancel-{job.id}", icon=":material/stop:", on_click=cancel, args=(job.id,)
             )
@@ -240,21 +243,23 @@ def jobs_panel() -> None:
     me = ui.visitor()
     every = manager.jobs()  # one read of the job folder per refresh
     mine = [j for j in every if me in j.visitors][:5]
-    others = [j for j in every if j.status in ACTIVE and me not in j.visitors]
-    if not mine and not others:
+    others = sum(1 for j in every if j.status in ACTIVE and me not in j.visitors)
+    if not mine:
         st.caption("No experiments started in this session yet.")
-        return
-    for job in mine:
-        show_job(job, manager, mine=True)
-    for job in others:
-        show_job(job, manager, mine=False)
+    for job in mine:  # only this visitor's: a box per job of every visitor was 206 boxes with 206 jobs
+        show_job(job, manager)
+    if others:
+        st.caption(
+            f"{others:,} other experiment{'s are' if others > 1 else ' is'} queued or running for other "
+            "visitors; the queue takes turns between them and you."
+        )
     last = st.session_state.get("last_job")  # the job this session started (or joined) last
     finished = next((j for j in mine if j.id == last and j.status == "done"), None)
     if finished is not None and st.session_state.get("train_opened") != last:
         st.session_state["train_opened"] = last
         ui.open_results_soon(finished.key)
         st.rerun()  # its results open by themselves, on the Overview (see tieviz.ui.opening)
-    active = {j.id for j in [*mine, *others] if j.status in ACTIVE}
+    active = {j.id for j in every if j.status in ACTIVE}  # anyone's finish lists a new experiment
     if st.session_state.get("train_watching", set()) - active and not ui.opening():
         st.session_state["train_watching"] = active
         st.rerun()  # a job just finished: redraw the whole app so the sidebar picker lists it
@@ -262,5 +267,5 @@ def jobs_panel() -> None:
 
 
 st.subheader("Your experiments")
-polling = not ui.opening() and any(j.status in ACTIVE for j in ui.manager().jobs())
+polling = not ui.opening() and any(j.status in ACTIVE for j in ui.recent_jobs())
 st.fragment(jobs_panel, run_every=1 if polling else None)()

@@ -93,11 +93,11 @@ def test_non_utf8_corpus(tmp_path, capsys):
 
 def test_vocabulary_larger_than_the_corpus(tmp_path, capsys):
     corpus = tmp_path / "small.txt"
-    corpus.write_text("one two three four five six seven eight nine ten " * 400)
+    corpus.write_text("".join(f"word{i} " for i in range(20)) * 400)
     code, err = run_cli(
         experiment_args(tmp_path, "--preset", "toy", "--corpus", str(corpus), "--vocab", "500"), capsys
     )
-    assert_one_line_error(code, err, "distinct words", "--vocab 12")
+    assert_one_line_error(code, err, "distinct words", "--vocab 22")
 
 
 def test_diverging_learning_rate_keeps_nothing(tmp_path, capsys):

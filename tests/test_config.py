@@ -72,3 +72,23 @@ def test_model_building_applies_the_same_rules():
     arm = preset("toy", d_model=30, n_heads=4).arm("tied")
     with pytest.raises(ValueError, match="divisible"):
         build_model(arm, vocab_size=128, eos_id=0)
+
+
+def test_every_config_field_carries_a_comment():
+    """nanoGPT's habit: each setting says what it is where it is declared (a comment on its line or above)."""
+    import ast
+    from pathlib import Path
+
+    import tieviz.config
+
+    source = Path(tieviz.config.__file__).read_text().splitlines()
+    tree = ast.parse("\n".join(source))
+    bare = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Config"):
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign):
+                    line, above = source[item.lineno - 1], source[item.lineno - 2].strip()
+                    if "#" not in line and not above.startswith("#"):
+                        bare.append(f"{node.name}.{item.target.id}")
+    assert bare == []

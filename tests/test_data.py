@@ -7,12 +7,18 @@ import pytest
 
 from tieviz.config import DataConfig
 from tieviz.data import (
+    MIN_VOCAB,
     BatchSampler,
     CorpusError,
     build_corpus,
-    read_text_file,
     toy_language,
 )
+from tieviz.textfile import decoded_chunks
+
+
+def read_text_file(path) -> str:
+    """A user's text file read whole through the checks training streams it with."""
+    return "".join(text for _, text in decoded_chunks(path))
 
 
 def stationary(transition: np.ndarray) -> np.ndarray:
@@ -116,7 +122,9 @@ def test_too_few_words_for_the_smallest_vocabulary_says_so(tmp_path):
     path.write_text("red green blue gold " * 1000)
     with pytest.raises(CorpusError, match="only 4 distinct words") as refused:
         build_corpus(DataConfig(corpus="file", path=str(path), vocab_size=12), seq_len=8)
-    assert "smallest vocabulary is 8" in str(refused.value) and "--vocab 6" not in str(refused.value)
+    assert f"smallest vocabulary is {MIN_VOCAB}" in str(refused.value) and "--vocab 6" not in str(
+        refused.value
+    )
 
 
 def test_a_folder_given_as_a_corpus_is_called_a_folder(tmp_path):

@@ -15,7 +15,8 @@ def test_a_matrix_against_itself_scores_1_but_its_shuffled_rows_score_at_the_flo
     floor = chance_floor(tied, [tied.copy()], permutations=5, seed=0)
     assert set(floor) == set(MEASURES)
     assert floor["cka"] < 0.3 and floor["mknn"] < 0.2
-    # A least-squares map over 120 tokens in 32 dimensions already gives a mean cosine near 0.5 (science.md).
+    # A least-squares map over 120 tokens in 32 dimensions already gives a mean cosine near 0.5
+    # (docs/science.md).
     assert 0.35 < floor["lin_cos"] < 0.65
     assert floor["proc_cos"] < floor["lin_cos"]
 

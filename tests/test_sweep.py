@@ -92,7 +92,7 @@ def test_each_axis_changes_only_its_setting():
     assert SweepConfig(base, "alpha", (1, 2)).key() != SweepConfig(base, "alpha", (1, 3)).key()
 
 
-def test_an_alpha_sweep_trains_the_tied_and_untied_runs_once(tmp_path, trainings, monkeypatch):
+def test_an_alpha_sweep_trains_the_tied_untied_and_baseline_runs_once(tmp_path, trainings, monkeypatch):
     lens_fits: list[str] = []
     real_lens = results.model_lens_result
 
@@ -104,11 +104,12 @@ def test_an_alpha_sweep_trains_the_tied_and_untied_runs_once(tmp_path, trainings
     store = RunStore(tmp_path / "runs")
     record = run_sweep(tiny(), "alpha", "0.5,1,2", store)
     assert len(lens_fits) == len(set(lens_fits)) == 4  # each seed's tied and untied lens, scored once
-    # 2 seeds: tied and untied once each (shared by all points); scaled at 0.5 and 2 (at 1 it is tied)
+    # 2 seeds: tied, untied and the baseline's second untied model once each (shared by all points);
+    # scaled at 0.5 and 2 (at 1 it is tied)
     arms = [(a["tied"], a["alpha"]) for a in trainings]
-    assert len(trainings) == 8
+    assert len(trainings) == 10
     assert sorted(arms) == sorted(
-        [(True, 1.0)] * 2 + [(False, 1.0)] * 2 + [(True, 0.5)] * 2 + [(True, 2.0)] * 2
+        [(True, 1.0)] * 2 + [(False, 1.0)] * 4 + [(True, 0.5)] * 2 + [(True, 2.0)] * 2
     )
     assert record["axis"] == "alpha" and record["values"] == [0.5, 1.0, 2.0] and record["complete"]
     assert [p["alpha"] for p in record["points"]] == [0.5, 1.0, 2.0]
@@ -138,7 +139,7 @@ def test_an_alpha_sweep_trains_the_tied_and_untied_runs_once(tmp_path, trainings
 def test_a_width_sweep_follows_the_tied_arm_and_shares_nothing(tmp_path, trainings):
     store = RunStore(tmp_path / "runs")
     record = run_sweep(tiny(seeds=1), "d_model", "8,16", store)
-    assert len(trainings) == 6  # three arms per width
+    assert len(trainings) == 8  # three arms and the baseline model per width
     assert [(p["d_model"], p["n_heads"]) for p in record["points"]] == [(8, 2), (16, 2)]
     summary = experiment.cached_summary(experiment.resolve(tiny(seeds=1)), store)
     assert record["points"][1]["stats"]["bias.lin_cos"]["mean"] == summary.stats["bias.tied.lin_cos"].mean

@@ -125,3 +125,12 @@ def test_runs_the_store_holds_are_not_trained_again_but_every_seed_is_analysed()
     assert estimate(config, "cpu", headers([summary]), runs_stored=3 * MODELS).seconds == pytest.approx(
         STARTUP_SECONDS["cpu"] + 3 * 6.0
     )
+
+
+def test_umap_costs_a_start_once_then_grows_with_tokens_and_maps():
+    from tieviz.timing import UMAP_START_SECONDS, umap_seconds
+
+    warm = umap_seconds(300, 3, started=True)
+    assert umap_seconds(300, 3, started=False) == pytest.approx(UMAP_START_SECONDS + warm)
+    assert umap_seconds(1000, 3, started=True) > warm and umap_seconds(300, 4, started=True) > warm
+    assert 10 < umap_seconds(300, 3, started=False) < 40  # the first time took 20-26 s, not "about 10 s"

@@ -38,6 +38,7 @@ LABELLED_SETTINGS = (
     ("train", "batch_size", "batch"),
     ("train", "lr", "lr"),
     ("top", "init", "init"),
+    ("top", "data_order", "data order"),
     ("top", "top_n", "tokens"),
 )
 

@@ -106,9 +106,7 @@ class TrainConfig:
     lr: float = 3e-3  # AdamW's peak learning rate, reached after the warm-up
     weight_decay: float = 0.0  # AdamW's decoupled weight decay
     warmup_steps: int = 20  # linear warm-up from 0 to lr, in steps
-    seed: int = (
-        0  # seed of the data order (and of the initial weights unless an arm's init_seed says otherwise)
-    )
+    seed: int = 0  # seed of the batch order and the initial weights, unless an arm sets its own
     device: str = "auto"  # resolved to "cpu", "cuda" or "mps" before hashing
     eval_every: int = 50  # validation loss cadence, in steps
     n_checkpoints: int = 10  # roughly log-spaced saves of the embedding matrices
@@ -133,7 +131,7 @@ class LensConfig:
     at 150 fixed steps the toy's early-layer gap read three times what it reads converged."""
 
     max_steps: int = 4000  # cap; a fit that reaches it is reported as not converged
-    lr: float = 5e-3
+    lr: float = 5e-3  # Adam's learning rate for the translators
     batch_size: int = 8  # windows per Adam step
     check_every: int = 25  # steps between evaluations of the held-out fit loss
     patience: int = 6  # evaluations without an improvement of min_delta before stopping
@@ -152,10 +150,10 @@ class LensConfig:
 class ArmConfig:
     """One trained model: the experiment's shared settings plus tying and the input-gradient scale."""
 
-    data: DataConfig
-    model: ModelConfig
-    train: TrainConfig
-    tied: bool
+    data: DataConfig  # the experiment's text
+    model: ModelConfig  # the experiment's shape
+    train: TrainConfig  # the experiment's schedule (train.seed: this arm's seed)
+    tied: bool  # one matrix for W_E and W_U (tie_word_embeddings)
     alpha: float = 1.0  # multiplies the input-path gradient on the embedding matrix
     init_seed: int | None = None  # seed of the initial weights; None: train.seed
     data_seed: int | None = None  # seed of the batch order; None: train.seed

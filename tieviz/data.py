@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from tieviz.config import DataConfig
+from tieviz.config import BOUNDS, DataConfig
 from tieviz.textfile import MAX_CORPUS_BYTES, CorpusError, decoded_chunks, document_pieces, kept_documents
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 UNK, EOS = "[UNK]", "[EOS]"
 SPECIAL_TOKENS = (UNK, EOS)
 MIN_CORPUS_TOKENS = 2_000
-MIN_VOCAB = 8  # the smallest vocabulary a run accepts, the two special tokens included
+MIN_VOCAB = BOUNDS["vocab_size"][0]  # the smallest vocabulary a run accepts, special tokens included
 ENCODE_BATCH_CHARS = 2**20  # text handed to the tokenizer per call: its per-token objects stay small
 ENCODE_BATCH_PIECES = 4096  # and at most this many documents, for texts of many short paragraphs
 
@@ -93,14 +92,6 @@ def pydocs_text() -> str:
     from pydoc_data.topics import topics
 
     return "\n\n".join(topics[name] for name in sorted(topics))
-
-
-def read_text_file(path: str | Path) -> str:
-    """A user's UTF-8 text file, refused with a clear reason when empty, too big or not UTF-8.
-
-    Holds the whole text: for small files and tests. Training streams the file instead (`corpus_pieces`).
-    """
-    return "".join(text for _, text in decoded_chunks(path))
 
 
 def corpus_pieces(cfg: DataConfig) -> Callable[[], Pieces]:

@@ -33,6 +33,29 @@ def training_flops(config: ExperimentConfig) -> float:
     return float(len(ARM_NAMES)) * tokens * per_token
 
 
+SNAPSHOT_BUDGET_BYTES = 256 * 2**20  # embedding snapshots one arm keeps, whatever the model's size
+
+
+def snapshot_count(n_checkpoints: int, vocab_size: int, d_model: int) -> int:
+    """The `n` of `checkpoint_steps` for an arm: the config's, less when the snapshots would pass the budget.
+
+    A snapshot holds W_E and W_U in float32 (2·V·d·4 bytes): 9 of a 20,000 × 432 model were 622 MiB per
+    arm. Small models keep exactly their config's count. Step 0 is saved besides these.
+    """
+    each = 2 * vocab_size * d_model * 4
+    return min(n_checkpoints, max(1, SNAPSHOT_BUDGET_BYTES // max(each, 1) - 1))
+
+
+def run_store_bytes(config: ExperimentConfig) -> int:
+    """Disk the experiment's runs take: per arm and seed, the float32 model and its embedding snapshots."""
+    from tieviz.config import ARM_NAMES
+
+    m, v = config.model, config.data.vocab_size
+    snapshots = snapshot_count(config.train.n_checkpoints, v, m.d_model) + 2  # with step 0 and the last
+    per_arm = BYTES_PER_FLOAT * (estimate_params(config) + snapshots * 2 * v * m.d_model)
+    return len(ARM_NAMES) * config.seeds * per_arm
+
+
 def training_bytes(config: ExperimentConfig) -> int:
     """Peak memory of one training step, roughly: weights, gradients and Adam's two moments, activations.
 

@@ -14,6 +14,12 @@ class Term:
 
     word: str
     meaning: str
+    said: tuple[str, ...] = ()  # how the pages write it, when not as `word` (case is ignored)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        """What counts as a page using this term: `said`, else the word without its parenthesis."""
+        return self.said or (self.word.split(" (")[0],)
 
 
 TERMS: dict[str, Term] = {
@@ -25,10 +31,12 @@ TERMS: dict[str, Term] = {
     "embedding": Term(
         "Embedding matrix W_E",
         "The vocabulary × width matrix whose row for a token is the vector the model starts from.",
+        ("W_E",),
     ),
     "unembedding": Term(
         "Unembedding matrix W_U",
         "The matrix that turns the model's last vector into one score (logit) per vocabulary token.",
+        ("W_U",),
     ),
     "logit": Term(
         "Logit", "An unnormalised score for a next token; softmax turns logits into probabilities."
@@ -47,6 +55,7 @@ TERMS: dict[str, Term] = {
         "z-score",
         "A value minus the mean, divided by the standard deviation: how many spreads above or below "
         "average it is, which lets matrices in different units share one colour scale.",
+        ("z-scored", "z-score"),
     ),
     "layer_norm": Term(
         "Final layer norm",
@@ -57,6 +66,7 @@ TERMS: dict[str, Term] = {
         "Input and output paths",
         "A tied matrix gets two gradients each step: through the embedding lookup (input path) and "
         "through the output projection (output path). tieviz splits them exactly.",
+        ("input path", "output path"),
     ),
     "alpha": Term(
         "α-scaled model",
@@ -92,6 +102,7 @@ TERMS: dict[str, Term] = {
         "Residual stream",
         "The vector each position carries through the network; every layer reads it and adds its own "
         "output to it.",
+        ("residual",),
     ),
     "logit_lens": Term(
         "Logit lens",
@@ -115,15 +126,59 @@ TERMS: dict[str, Term] = {
     "nats_bits": Term(
         "Nats and bits",
         "Units of information: natural-log units (nats) or base-2 units (bits); 1 nat = 1.443 bits.",
+        ("nats", "bits"),
     ),
     "perplexity": Term(
         "Perplexity",
         "e to the cross-entropy in nats: roughly how many tokens the model is choosing between.",
     ),
+    "seed": Term(
+        "Seed",
+        "The number a random draw starts from: it fixes a model's initial weights and the order it reads "
+        "the text in. Training again with other seeds shows which results are luck.",
+    ),
+    "interval": Term(
+        "95 % interval",
+        "The range that holds the true mean over seeds 95 times in 100 (a t interval over the seeds' "
+        "values). An interval that includes 0 means no effect was detected with these seeds, not that "
+        "there is none.",
+    ),
+    "chance_floor": Term(
+        "Chance floor",
+        "The score the tied matrix gets against the untied matrix with its rows shuffled, so that no row "
+        "matches its token: what a measure gives with no real correspondence. Few tokens or a narrow "
+        "width raise it.",
+    ),
+    "baseline": Term(
+        "Same-recipe baseline",
+        "The score between the untied output matrices of two seeds: how alike two output matrices "
+        "trained the same way get. A tied-to-output score near it is as close as training allows.",
+    ),
+    "arm": Term(
+        "Arm",
+        "One of the three models an experiment trains alike: tied, untied (the reference, from its own "
+        "initial weights) and α-scaled.",
+    ),
+    "verdict": Term(
+        "Verdict",
+        "A claim's outcome read from its 95 % interval: agrees (the interval is on the paper's side of 0), "
+        "no clear effect (it includes 0), or disagrees. With one seed there is no interval, and it says so.",
+    ),
+    "sweep": Term(
+        "Sweep",
+        "One experiment per value of one setting (α, width, depth or steps), to see how the bias moves "
+        "along it.",
+    ),
+    "checkpoint": Term(
+        "Checkpoint",
+        "Saved model weights: tieviz keeps the embedding matrices at a few steps of every run, and "
+        "reads uploaded Hugging Face checkpoints.",
+    ),
     "pca_umap": Term(
         "PCA and UMAP",
         "Two ways to draw many-dimensional vectors in 2-D: PCA keeps the directions of largest spread, "
         "UMAP keeps neighbourhoods.",
+        ("PCA", "UMAP"),
     ),
 }
 

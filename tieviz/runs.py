@@ -129,11 +129,6 @@ class Run:
         quiet_transformers()
         return AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True).eval()
 
-    def load_tokenizer(self):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-
 
 class RunStore:
     """Completed runs under a root directory; staging, locking and the atomic commit of new ones."""

@@ -145,3 +145,16 @@ def estimate(
     return Estimate(
         STARTUP_SECONDS[kind] + to_train * config.train.steps * step + config.seeds * analysis, basis
     )
+
+
+# UMAP's cost on the maps page: importing umap and numba compiling it, once per server process, then a
+# fixed and a per-token cost per map (benchmarks/bench_maps.py; 2-core CPU: 20-32 s to start, ~3 s for a
+# map of 1,000 tokens, ~1 s for 300).
+UMAP_START_SECONDS = 20.0
+UMAP_MAP_SECONDS = (0.25, 0.003)  # (fixed, per token)
+
+
+def umap_seconds(n_tokens: int, n_maps: int, started: bool) -> float:
+    """Seconds to lay out `n_maps` UMAP maps of `n_tokens` tokens; `started`: umap is already compiled."""
+    fixed, per_token = UMAP_MAP_SECONDS
+    return (0.0 if started else UMAP_START_SECONDS) + n_maps * (fixed + per_token * n_tokens)

@@ -158,7 +158,10 @@ def train_model(
     )
     sampler = BatchSampler(corpus.train_ids, arm.model.seq_len, t.batch_size, seed=arm.order_seed)
     val_windows = fixed_windows(corpus.val_ids, arm.model.seq_len, max_windows=8 * t.batch_size)
-    save_at = set(checkpoint_steps(t.steps, t.n_checkpoints))
+    from tieviz.estimate import snapshot_count
+
+    n_snapshots = snapshot_count(t.n_checkpoints, model.config.vocab_size, arm.model.d_model)
+    save_at = set(checkpoint_steps(t.steps, n_snapshots))  # snapshots sized to the model
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     save_embedding_checkpoint(model, out_dir / "checkpoints" / "step-000000.safetensors")
 

@@ -31,10 +31,12 @@ TTL_ENV = "TIEVIZ_UPLOAD_TTL_HOURS"
 MAX_TOTAL_ENV = "TIEVIZ_UPLOAD_MAX_TOTAL_MB"
 VISITOR_COUNT_ENV = "TIEVIZ_UPLOAD_MAX_PER_VISITOR"
 VISITOR_MB_ENV = "TIEVIZ_UPLOAD_MAX_VISITOR_MB"
+STAGED_ENV = "TIEVIZ_UPLOAD_MAX_STAGED_MB"
 DEFAULT_TTL_HOURS = 24.0
 DEFAULT_MAX_TOTAL_MB = 20_480
 DEFAULT_VISITOR_COUNT = 10
 DEFAULT_VISITOR_MB = 8_192
+DEFAULT_STAGED_MB = 4_096
 _VISITOR = re.compile(r"[a-z0-9]{8,32}")
 _UPLOAD_ID = re.compile(r"ck-[0-9a-f]{12}")
 _TEXT_NAME = re.compile(r"[0-9a-f]{12}-[A-Za-z0-9._-]{1,60}")  # what save_text_upload writes
@@ -275,8 +277,9 @@ def new_upload(
 ) -> Upload:
     """Stage `files` (see `stage_upload`) as a new upload of `visitor`, check it, then apply the policy.
 
-    `check(checkpoint folder)` (default: reading its config and tensor headers) must pass before the
-    clean-up runs, so an upload that is then refused pushes nothing out. A single upload may not exceed
+    `max_bytes` (default `max_staged_bytes()`, $TIEVIZ_UPLOAD_MAX_STAGED_MB) caps one staged checkpoint
+    unpacked. `check(checkpoint folder)` (default: reading its config and tensor headers) must pass before
+    the clean-up runs, so an upload that is then refused pushes nothing out. A single upload may not exceed
     the total cap either. On a refused upload nothing is left behind. `data` may be relative (the
     README's ./data); it is resolved here because the staged checkpoint is.
     """
@@ -285,7 +288,7 @@ def new_upload(
     folder = _visitor_dir(data, visitor) / f"ck-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
     try:
-        cap = min(max_bytes or 4 * 2**30, policy.max_total_bytes, policy.max_visitor_bytes)
+        cap = min(max_bytes or max_staged_bytes(), policy.max_total_bytes, policy.max_visitor_bytes)
         checkpoint = stage_upload(files, folder, max_total_bytes=cap)
         (check or inspect_checkpoint)(checkpoint)
         created = time.time()
@@ -296,6 +299,11 @@ def new_upload(
         raise
     accept_upload(data, visitor, policy, keep=folder)
     return Upload(folder.name, visitor, folder, checkpoint.resolve(), name, created)
+
+
+def max_staged_bytes() -> int:
+    """$TIEVIZ_UPLOAD_MAX_STAGED_MB (default 4,096): the most one checkpoint may hold once unpacked."""
+    return int(env_positive(STAGED_ENV, DEFAULT_STAGED_MB) * 2**20)
 
 
 def remove_upload(upload: Upload) -> None:

@@ -65,6 +65,20 @@ def test_no_seeds_is_an_error():
         seed_stat([])
 
 
+def test_nats_to_bits_on_a_known_answer_for_numbers_arrays_and_seed_stats():
+    import math
+
+    import numpy as np
+
+    from tieviz.analysis.stats import nats_to_bits
+
+    assert nats_to_bits(math.log(2)) == pytest.approx(1.0)  # ln 2 nats is one bit
+    np.testing.assert_allclose(nats_to_bits(np.array([0.0, math.log(4)])), [0.0, 2.0])
+    stat = nats_to_bits(seed_stat([math.log(2), math.log(8)]))
+    assert stat.mean == pytest.approx(2.0) and stat.per_seed == pytest.approx((1.0, 3.0))
+    assert stat.ci_low < 2.0 < stat.ci_high
+
+
 def test_the_per_seed_baseline_interval_covers_its_expectation_about_95_percent_of_the_time():
     """The same-recipe baseline's design: per seed, one untied output matrix mapped onto a second one
     trained with nothing shared, so the per-seed values are independent draws and the t interval over

@@ -227,3 +227,27 @@ def test_a_one_seed_verdict_says_one_seed_once():
     verdict = bias_claim(bias_stats(dict.fromkeys(MEASURES, [0.10])))
     assert verdict.text.count("one seed") == 2  # "(…, one seed …)" in the numbers and the caveat
     assert "(one seed)" not in verdict.text
+
+
+def test_no_page_module_or_readme_claims_the_bias_removed_or_matched():
+    """A null is never read as equivalence: no "removes the bias", no "matches ... as well as"."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    claims = re.compile(
+        r"remov\w*\W+(the\W+)?(output\W+)?bias|bias\W+(is\W+)?(gone|removed)|as well as two", re.I
+    )
+    files = [root / "README.md", *(root / "pages").glob("*.py"), *(root / "tieviz").rglob("*.py")]
+    found = [f"{path.name}: {m.group(0)}" for path in files for m in claims.finditer(path.read_text())]
+    assert not found, found
+
+
+def test_the_bias_verdict_reads_the_baseline_gap_from_its_paired_interval():
+    stats = bias_stats(dict.fromkeys(MEASURES, CLEAR))
+    stats["baseline.lin_cos"] = seed_stat([0.79, 0.80, 0.78, 0.79, 0.80])
+    stats["baseline_gap.lin_cos"] = seed_stat([-0.01, 0.005, -0.02, 0.01, -0.005])
+    text = bias_claim(stats).text
+    assert "within what 5 seeds can tell from it" in text and "as well as" not in text
+    stats["baseline_gap.lin_cos"] = seed_stat([-0.05, -0.04, -0.06, -0.05, -0.045])
+    assert "score is below it" in bias_claim(stats).text

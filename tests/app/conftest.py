@@ -10,30 +10,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tieviz.ui.lesson import LESSON, TOOLS
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGES = (
-    "pages/overview.py",
-    "pages/why_tie.py",
-    "pages/train.py",
-    "pages/bigrams.py",
-    "pages/maps.py",
-    "pages/gradients.py",
-    "pages/causal.py",
-    "pages/lens.py",
-    "pages/checkpoints.py",
-    "pages/sweeps.py",
-    "pages/glossary.py",
-)
+# Every page, from the lesson's own definition: a new page is tested as soon as the app shows it.
+STEPS = tuple({s.path: s for s in (*LESSON, *TOOLS)}.values())
+PAGES = tuple(s.path for s in STEPS)
 # Pages that need no trained experiment.
-STANDALONE_PAGES = (
-    "pages/why_tie.py",
-    "pages/train.py",
-    "pages/checkpoints.py",
-    "pages/sweeps.py",
-    "pages/glossary.py",
-)
+STANDALONE_PAGES = tuple(s.path for s in STEPS if not s.analyses)
 # Pages that analyse a trained experiment, and so show the empty state without one.
-ANALYSIS_PAGES = tuple(p for p in PAGES if p not in STANDALONE_PAGES)
+ANALYSIS_PAGES = tuple(s.path for s in STEPS if s.analyses)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, errors
-from tests.checkpoints.tiny import V, build_model, save_checkpoint, zip_dir
+from tests.checkpoints.tiny import V, build_model, save_checkpoint, save_gpt2_with, zip_dir
 from tieviz.data import pydocs_text, train_tokenizer
 
 PAGE = "pages/checkpoints.py"
@@ -96,11 +96,15 @@ def test_the_paper_comparison_of_an_uploaded_pair(open_app, tmp_path, checkpoint
     at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
     at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["llama", False])).run()
     assert not at.exception and not errors(at)
+    assert "chart-ckpt-paper" not in charts(at)  # a comparison is a job: it starts on a click
+    at.button(key="ckpt-compare").click().run()
+    assert not at.exception and not errors(at), errors(at)
     assert "chart-ckpt-paper" in charts(at)
     (table,) = [d.value for d in at.dataframe if "measure" in d.value.columns]
     assert list(table["measure"])[2] == "linear CKA"
     assert 0 <= table["vs untied output"].iloc[2] <= 1
-    assert "chance (tokens shuffled)" in table.columns
+    assert "chance floor" in table.columns
+    assert any(f"All {V} tokens by default" in c.value for c in at.caption)  # tiny: the whole vocabulary fits
 
 
 def test_a_pair_with_the_same_tying_is_refused(open_app, tmp_path, checkpoints):
@@ -119,6 +123,7 @@ def test_the_example_opens_a_trained_pair(open_app, toy_data):
     assert metrics(at)["Tied"] == "yes"
     assert metrics(at)["Vocabulary"] == str(summary["config"]["data"]["vocab_size"])
     assert at.radio(key="ckpt_text").value == "run"
+    at.button(key="ckpt-compare").click().run()
     assert {"chart-ckpt-bigrams", "chart-ckpt-paper"} <= charts(at)
     verdicts = [
         m.value for m in [*at.success, *at.warning, *at.info] if "to the untied output matrix" in m.value
@@ -165,6 +170,8 @@ def test_uploads_work_with_the_default_relative_data_folder(readme_default, tmp_
     assert not errors(at), errors(at)
     assert metrics(at)["Tied"] == "no"
     at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["gpt2", True])).run()
+    assert not at.exception and not errors(at), errors(at)
+    at.button(key="ckpt-compare").click().run()
     assert not at.exception and not errors(at), errors(at)
     assert {"chart-ckpt-maps", "chart-ckpt-paper"} <= charts(at)
     assert len(list((tmp_path / "data" / "uploads").glob("*/ck-*/upload.json"))) == 2
@@ -246,3 +253,159 @@ def test_the_shipped_config_hides_exception_details():
     shipped = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
     value = shipped["client"]["showErrorDetails"]
     assert value == ShowErrorDetailsConfigOptions.NONE.value
+
+
+# ---------------------------------------------------------------- comparisons as jobs, floors, verdicts
+
+
+def _outlier_pair(root):
+    """A tied/untied pair (256 tokens, width 8) on which CKA and the linear-map cosine disagree.
+
+    The tied matrix's bulk is the untied input matrix rotated, but four of its rows are huge, and only the
+    untied output matrix shares those four. CKA, weighted by variance, follows the four rows (output-
+    shaped); the linear-map cosine weighs each token alike and follows the bulk (input-shaped).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n, d = 256, 8
+    bulk = rng.normal(size=(n, d))
+    tied = bulk.copy()
+    huge = rng.normal(size=(4, d)) * 20
+    tied[:4] = huge
+    rotation = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    untied_in = bulk @ rotation + 0.3 * rng.normal(size=(n, d))
+    untied_out = rng.normal(size=(n, d))
+    untied_out[:4] = huge @ rotation
+    return (
+        save_gpt2_with(root / "outlier-tied", tied),
+        save_gpt2_with(root / "outlier-untied", untied_in, untied_out),
+    )
+
+
+def test_the_verdict_follows_the_linear_map_cosine_where_cka_disagrees(open_app, tmp_path):
+    tied, untied = _outlier_pair(tmp_path)
+    at = upload(open_app(tmp_path / "data", PAGE), as_files(tied))
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(untied)).run()
+    at.button(key="ckpt-compare").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    (table,) = [d.value for d in at.dataframe if "measure" in d.value.columns]
+    by_measure = table.set_index("measure")["output − input"]
+    assert by_measure["linear CKA"] > 0.5  # CKA: output-shaped
+    assert by_measure["linear-map cosine (paper)"] < -0.5  # the paper's measure: input-shaped
+    verdicts = [w.value for w in at.warning if "opposite of the paper" in w.value]
+    assert len(verdicts) == 1 and "linear-map cosine" in verdicts[0], [w.value for w in at.warning]
+    assert not [s.value for s in at.success]  # a CKA verdict would have said "as in the paper"
+    assert any("CKA points the other way" in c.value for c in at.caption)
+
+
+def test_few_tokens_for_the_width_say_the_floor_is_high(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["llama", False])).run()
+    (tokens,) = [n for n in at.number_input if n.label == "Tokens compared"]
+    assert tokens.value == V  # the whole vocabulary fits this host's budget
+    tokens.set_value(40).run()  # 40 tokens at width 16: fewer than 4x the width
+    at.button(key="ckpt-compare").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    high = [w.value for w in at.warning if "chance floor is high" in w.value]
+    assert len(high) == 1 and "40 tokens is fewer than 4× the width (16)" in high[0], high
+    assert "chart-ckpt-paper" in charts(at)
+
+
+def test_a_small_memory_budget_chooses_fewer_tokens_and_says_why(open_app, tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setenv("TIEVIZ_ANON_MAX_MEMORY_MB", "1")
+    rng = np.random.default_rng(1)
+    tied = save_gpt2_with(tmp_path / "wide-tied", rng.normal(size=(4000, 8)))
+    untied = save_gpt2_with(tmp_path / "wide-untied", rng.normal(size=(4000, 8)), rng.normal(size=(4000, 8)))
+    at = upload(open_app(tmp_path / "data", PAGE), as_files(tied))
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(untied)).run()
+    assert not at.exception and not errors(at), errors(at)
+    (tokens,) = [n for n in at.number_input if n.label == "Tokens compared"]
+    assert 12 <= tokens.value < 4000
+    said = [i.value for i in at.info if "not the whole vocabulary" in i.value]
+    assert len(said) == 1 and f"{tokens.value:,} of 4,000 tokens" in said[0], said
+    assert "MiB of memory, over the 1 MiB a job may use here" in said[0]
+
+
+def test_a_second_upload_keeps_the_open_tab(open_app, tmp_path, checkpoints):
+    at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
+    at.session_state["ckpt_tabs"] = "Tied vs untied (paper)"  # the visitor opened the comparison tab
+    at.run()
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["llama", False])).run()
+    assert not at.exception and not errors(at), errors(at)
+    assert at.session_state["ckpt_tabs"] == "Tied vs untied (paper)"
+    (container,) = [b for b in at._tree if getattr(b, "type", None) == "tab_container"]
+    assert container.proto.tab_container.default_tab_index == 4  # the comparison tab is still the one shown
+
+
+@pytest.fixture
+def host_folder(tmp_path, checkpoints):
+    """TIEVIZ_MODELS with a folder of three tied step checkpoints and one untied model."""
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    n, d = 128, 8
+    untied_in, untied_out = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    steps = tmp_path / "host" / "tied-run"
+    for step, share in ((100, 0.1), (200, 0.5), (300, 0.9)):  # ever more output-shaped
+        tied = (1 - share) * untied_in + share * untied_out + 0.1 * rng.normal(size=(n, d))
+        save_gpt2_with(steps / f"step{step}", tied)
+    untied = save_gpt2_with(tmp_path / "host" / "untied-ref", untied_in, untied_out)
+    return steps, untied
+
+
+def hosted_ids(data) -> dict[str, str]:
+    """Name -> the id the page's pickers hold, for the models TIEVIZ_MODELS lists now."""
+    from tieviz.checkpoint_analysis.host_models import host_models
+
+    return {model.name: model.id for model in host_models(data)}
+
+
+def test_a_host_listed_model_needs_no_upload_and_no_typed_path(open_app, tmp_path, monkeypatch, host_folder):
+    steps, untied = host_folder
+    monkeypatch.setenv("TIEVIZ_MODELS", f"{steps}:{untied}:{tmp_path / 'missing'}")
+    at = open_app(tmp_path / "data", PAGE)
+    at.radio(key="ckpt_source").set_value("host").run()
+    picker = at.selectbox(key="ckpt_host")
+    names = ["tied-run/step100", "tied-run/step200", "tied-run/step300", "untied-ref"]
+    assert picker.options == names  # what visitors see: names, never paths
+    assert not at.text_input  # nowhere to type a server path
+    picker.set_value(hosted_ids(tmp_path)["tied-run/step300"]).run()
+    assert not at.exception and not errors(at), errors(at)
+    assert metrics(at)["Tied"] == "yes" and metrics(at)["Vocabulary"] == "128"
+    assert not list((tmp_path / "data" / "uploads").glob("*/ck-*"))  # read in place, nothing staged
+
+
+def test_a_series_of_step_checkpoints_draws_the_bias_over_training(
+    open_app, tmp_path, monkeypatch, host_folder
+):
+    import json
+
+    steps, untied = host_folder
+    monkeypatch.setenv("TIEVIZ_MODELS", f"{steps}:{untied}")
+    at = open_app(tmp_path / "data", PAGE)
+    at.radio(key="ckpt_source").set_value("host").run()
+    ids = hosted_ids(tmp_path)
+    at.selectbox(key="ckpt_host").set_value(ids["tied-run/step100"]).run()
+    at.multiselect(key="ckpt_series_tied").set_value(
+        [ids[f"tied-run/step{s}"] for s in (300, 100, 200)]
+    ).run()
+    at.selectbox(key="ckpt_series_untied").set_value(ids["untied-ref"]).run()
+    at.button(key="ckpt-series-run").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == "chart-ckpt-series"]
+    bias = json.loads(chart.proto.spec)["data"][0]
+    assert bias["x"] == [100, 200, 300]  # ordered by the step in each name
+    assert bias["y"][0] < bias["y"][1] < bias["y"][2] and bias["y"][2] > 0, bias["y"]
+
+
+def test_the_staging_cap_comes_from_the_configuration(open_app, tmp_path, monkeypatch, checkpoints):
+    monkeypatch.setenv("TIEVIZ_UPLOAD_MAX_STAGED_MB", "0.01")
+    at = open_app(tmp_path, PAGE)
+    assert any("up to 0 MiB once unpacked" in c.value for c in at.caption)
+    at = upload(at, as_files(checkpoints["gpt2", True]))
+    shown = errors(at)
+    assert len(shown) == 1 and "unpacks to more than the limit of 10 KiB" in shown[0], shown
+    assert not at.metric and not list((tmp_path / "uploads").glob("*/ck-*"))

@@ -59,7 +59,7 @@ def test_a_visitor_who_types_another_id_gets_nothing_of_theirs(open_app, tmp_pat
     assert intruder.session_state[VISITOR_KEY] != their_id
     assert "visitor" not in intruder.query_params
     assert not [b for b in intruder.button if b.key == f"cancel-{job['id']}"]  # not theirs to cancel
-    assert any("started by another visitor" in m.value for m in intruder.markdown)
+    assert any("1 other experiment is queued or running" in c.value for c in intruder.caption)
 
     owner.button(key=f"cancel-{job['id']}").click().run()
     assert wait_for_jobs(tmp_path)[0]["status"] == "cancelled"

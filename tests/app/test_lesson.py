@@ -122,3 +122,44 @@ def test_pages_define_their_terms_inline(open_app, tmp_path, page):
     for key in DEFINED[page]:
         assert f"**{TERMS[key].word}**: {TERMS[key].meaning}" in captions
     assert "centred kernel alignment" in TERMS["cka"].word  # CKA is spelled out wherever it is defined
+
+
+def rendered_text(at) -> str:
+    """Every text an AppTest run put on screen: markdown, captions, labels, help, tables, chart specs."""
+    from google.protobuf import text_format
+
+    parts, stack = [], [at._tree]
+    while stack:
+        node = stack.pop()
+        if (proto := getattr(node, "proto", None)) is not None:
+            parts.append(text_format.MessageToString(proto, as_utf8=True))
+        stack.extend(getattr(node, "children", {}).values())
+    return " ".join(parts).lower()
+
+
+def test_every_glossary_term_is_used_by_the_pages_and_every_page_term_is_defined(open_app, toy_data):
+    """Each defined term against the pages: the glossary defines no word the lesson never says, and the
+    words every lesson page leans on (seeds, intervals, floors, baselines) have an entry."""
+    from tieviz.ui.lesson import LESSON, TOOLS
+
+    data, _ = toy_data
+    text = {
+        s.path: rendered_text(open_app(data, s.path)) for s in (*LESSON, *TOOLS) if "glossary" not in s.path
+    }
+    everything = " ".join(text.values())
+    unused = [key for key, term in TERMS.items() if not any(p.lower() in everything for p in term.phrases)]
+    assert unused == [], f"glossary terms no page uses: {unused}"
+    for key in ("seed", "interval", "chance_floor", "baseline"):
+        assert key in TERMS
+        users = [page for page, words in text.items() if TERMS[key].phrases[0].lower() in words]
+        assert len(users) >= 2, f"{TERMS[key].word} is used on {users}"
+
+
+def test_every_page_script_is_in_the_lesson_and_so_under_test():
+    """The page tests take their pages from the lesson; a script left out of it would go untested."""
+    from pathlib import Path
+
+    from tests.app.conftest import PAGES
+
+    root = Path(__file__).resolve().parents[2]
+    assert sorted(PAGES) == sorted(f"pages/{p.name}" for p in (root / "pages").glob("*.py"))

@@ -67,11 +67,11 @@ def live_markup(at) -> list[str]:
     return found
 
 
-def _hostile_checkpoint(root):
-    """A tiny GPT-2 whose config names a hostile architecture, zipped under a hostile folder name."""
+def _hostile_checkpoint(root, architecture: str = HOSTILE):
+    """A tiny GPT-2 whose config names a hostile architecture."""
     folder = save_checkpoint(build_model("gpt2", True), root / "ckpt")
     config = json.loads((folder / "config.json").read_text())
-    config["architectures"] = [HOSTILE]
+    config["architectures"] = [architecture]
     (folder / "config.json").write_text(json.dumps(config))
     return folder
 
@@ -91,14 +91,16 @@ def test_every_page_with_hostile_url_parameters(open_app, toy_data, page):
     assert not live_markup(at)
 
 
-def test_hostile_names_of_an_accepted_upload_are_text(open_app, tmp_path):
-    folder = _hostile_checkpoint(tmp_path)
+@pytest.mark.parametrize("case", ["zip file name", "config architectures"])
+def test_hostile_names_of_an_accepted_upload_are_text(open_app, tmp_path, case):
+    folder = _hostile_checkpoint(tmp_path, HOSTILE if case == "config architectures" else "GPT2LMHeadModel")
     archive = _zip({f"ckpt/{p.name}": p.read_bytes() for p in folder.iterdir()})
+    name = f"{HOSTILE}.zip" if case == "zip file name" else "model.zip"
     at = open_app(tmp_path / "data", "pages/checkpoints.py")
-    at.file_uploader(key="ckpt_upload").set_value((f"{HOSTILE}.zip", archive, "application/zip")).run()
+    at.file_uploader(key="ckpt_upload").set_value((name, archive, "application/zip")).run()
     assert not at.exception
-    assert any("evil" in m.value for m in at.metric)  # the architecture is shown, as text
-    assert any("evil" in s.value for s in at.subheader)  # and the upload's name
+    shown = at.subheader if case == "zip file name" else at.metric  # the name, or the architecture
+    assert any("evil" in element.value for element in shown)
     assert not live_markup(at)
 
 

@@ -108,15 +108,19 @@ def test_every_analysis_page_says_one_seed_for_a_single_seed_run(open_app, one_s
 
 
 def test_every_bias_table_shows_intervals_floors_and_the_baseline(open_app, toy_data):
+    from tieviz.analysis.stats import SeedStat, format_stat
+
     data, summary = toy_data
     for page in ("pages/overview.py", "pages/maps.py"):
         at = open_app(data, page)
         table = next(df.value for df in at.dataframe if "chance floor" in df.value.columns)
         tied = table[table["model"] == "tied"]
         assert all("±" in value for value in tied["bias (output − input)"]), page
-        floors = summary["floors"]
-        assert f"{floors['lin_cos']['mean']:.3f}" in set(tied["chance floor"]), page
-        assert f"{summary['baseline']['cka']['mean']:.3f}" in set(tied["same-recipe baseline"]), page
+        # The floor and the baseline are numbers over seeds too: each is printed with its interval.
+        floor = format_stat(SeedStat.from_dict(summary["floors"]["lin_cos"]), mark_one_seed=False)
+        base = format_stat(SeedStat.from_dict(summary["baseline"]["cka"]), mark_one_seed=False)
+        assert floor in set(tied["chance floor"]) and "±" in floor, page
+        assert base in set(tied["same-recipe baseline"]) and "±" in base, page
         assert any("most frequent tokens" in c.value for c in at.caption), page
 
 
@@ -181,6 +185,14 @@ def test_url_opens_the_same_view(open_app, toy_data):
     assert shared.slider(key="maps_n").value == 20
     assert shared.selectbox(key="maps_token").value == token
     assert shared.toggle(key="maps_scaled").value is True
+    # The UMAP choice says what the timing model expects for these 20 tokens and 4 maps, not a fixed guess.
+    import sys
+
+    from tieviz.estimate import duration
+    from tieviz.timing import umap_seconds
+
+    umap_label = shared.radio(key="maps_method").options[1]
+    assert duration(umap_seconds(20, 4, "umap" in sys.modules)) in umap_label
     # The neighbour tables of the searched token, one per matrix (tied, untied in/out, scaled).
     neighbours = [d.value for d in shared.dataframe if list(d.value.columns) == ["token", "cosine"]]
     assert len(neighbours) == 4
@@ -220,10 +232,24 @@ def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp
     assert float(mapped.rsplit(" ", 1)[1]) > 0.05
 
 
+def ui_device() -> str:
+    """The device "auto" resolves to on this machine, as the dashboard reports it."""
+    from tieviz.device import resolve_device
+
+    return resolve_device("auto")
+
+
 def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path):
     from tieviz.jobs.store import JobStore
 
     at = open_app(tmp_path)
+    from tieviz.config import preset
+    from tieviz.estimate import duration
+    from tieviz.timing import estimate
+
+    # The button's time is the timing model's (a fresh folder: its guess), not a fixed "under a minute".
+    expected = duration(estimate(preset("toy"), ui_device(), []).seconds)
+    assert at.button(key="overview-train-toy").label == f"Quick toy run ({expected})"
     at.button(key="overview-train-toy").click().run()
     assert not at.exception
     assert at.title[0].value == "Train tied and untied twins"

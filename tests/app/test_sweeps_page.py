@@ -52,14 +52,28 @@ def swept(tmp_path_factory):
         return data, run_sweep(config, "alpha", "1,2", RunStore(data / "runs"))
 
 
+def plotly_values(values) -> list:
+    """An array from a chart's JSON: a plain list, or Plotly's base64 typed array ({"bdata", "dtype"})."""
+    if isinstance(values, dict) and "bdata" in values:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values or [])
+
+
 def test_a_recorded_sweep_shows_its_curve_verdict_and_downloads(open_app, swept):
     data, record = swept
     at = open_app(data, PAGE)
     assert not at.exception and not errors(at)
     assert at.selectbox(key="sweep").value == record["key"]
-    assert at.get_by_key("chart-sweep") is not None
-    for button in ("dl-html-sweep", "dl-data-sweep"):
-        assert at.get_by_key(button) is not None
+    # get_by_key raises KeyError for a missing key, so check what each element is, not that it exists.
+    chart = json.loads(at.get_by_key("chart-sweep").proto.spec)
+    drawn = {float(x) for trace in chart["data"] for x in plotly_values(trace.get("x"))}
+    assert {1, 2} <= drawn, drawn  # both α points are on the curve
+    labels = {button: at.get_by_key(button).proto.label for button in ("dl-html-sweep", "dl-data-sweep")}
+    assert labels == {"dl-html-sweep": "HTML", "dl-data-sweep": "CSV"}
     shown = [e.value for e in [*at.success, *at.info, *at.warning]]
     assert record["verdict"]["text"] in shown
     assert not JobStore(data / "jobs").all()  # its points are stored: nothing is queued again

@@ -142,3 +142,16 @@ def test_a_job_state_with_a_bad_config_does_not_take_the_train_page_down(open_ap
     at = open_app(tmp_path, "pages/train.py")
     assert not at.exception
     assert [s["id"] for s in jobs.all()] == [good["id"]]
+
+
+def test_the_train_page_lists_this_visitors_jobs_and_counts_the_rest(open_app, tmp_path):
+    """Issue 18, case 10: the Train page drew a box for every job of every visitor (206 boxes with 206)."""
+    from tests.jobs.helpers import tiny
+
+    jobs = JobStore(tmp_path / "jobs")
+    for seed in range(30):
+        jobs.create(f"k{seed}", tiny(seed).to_dict(), f"visitor{seed:04d}")
+    at = open_app(tmp_path, "pages/train.py")
+    assert not at.exception
+    assert not [m for m in at.markdown if " steps · " in m.value]  # no box of anyone else's job
+    assert any("30 other experiments are queued or running" in c.value for c in at.caption)

@@ -74,3 +74,25 @@ def test_the_train_page_estimate_leaves_out_what_the_data_folder_already_holds(t
     assert more.seconds == pytest.approx(
         STARTUP_SECONDS[device] + 3 * config.train.steps * one_arm_per_step + (seeds + 1) * analysis_per_seed
     )
+
+
+@pytest.mark.parametrize(
+    ("agent", "narrow"),
+    [
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
+            True,
+        ),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148", True),
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36", False),
+        (None, False),
+    ],
+)
+def test_a_phone_is_known_by_its_user_agent(monkeypatch, agent, narrow):
+    from types import SimpleNamespace
+
+    from tieviz.ui import presenter
+
+    headers = {} if agent is None else {"User-Agent": agent}
+    monkeypatch.setattr(presenter, "st", SimpleNamespace(context=SimpleNamespace(headers=headers)))
+    assert presenter.narrow_screen() is narrow

@@ -100,3 +100,45 @@ def test_the_example_from_a_trained_run_is_analysed_the_readme_way(browser, read
         assert_analysed(page, artifacts, "22-checkpoints-example")
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def untied_checkpoint(tmp_path_factory) -> Path:
+    """A tiny untied Llama checkpoint with a word-level tokenizer, the tied GPT-2's partner."""
+    from tieviz.data import pydocs_text, train_tokenizer
+
+    folder = save_checkpoint(build_model("llama", tied=False), tmp_path_factory.mktemp("other") / "llama")
+    train_tokenizer([d for d in pydocs_text().split("\n\n")[:300] if d.strip()], V).save_pretrained(folder)
+    return folder
+
+
+def selected_tab(page) -> str:
+    return page.locator("[role='tab'][aria-selected='true']").inner_text().strip()
+
+
+def test_a_pair_is_compared_in_a_job_and_the_open_tab_stays(
+    browser, readme_dashboard, checkpoint, untied_checkpoint, artifacts
+):
+    """A second upload used to send the page back to its first tab; the comparison runs as a job."""
+    context, page = open_checkpoints(browser, readme_dashboard.url)
+    try:
+        files = [str(f) for f in sorted(checkpoint.iterdir())]
+        page.locator(".st-key-ckpt_upload input[type='file']").set_input_files(files)
+        page.locator("[data-testid='stMetric']", has_text="Architecture").wait_for()
+        settle(page)
+        page.get_by_role("tab", name="Tied vs untied (paper)").click()
+        settle(page)
+        other = [str(f) for f in sorted(untied_checkpoint.iterdir())]
+        page.locator(".st-key-ckpt_other_upload input[type='file']").set_input_files(other)
+        page.locator(".st-key-ckpt-compare button").wait_for()
+        settle(page)
+        assert selected_tab(page) == "Tied vs untied (paper)"
+        page.locator(".st-key-ckpt-compare button").click()
+        assert_charts(page, ("ckpt-paper",), "24-checkpoints-pair")
+        settle(page)
+        assert selected_tab(page) == "Tied vs untied (paper)"
+        assert_no_errors(page, "the pair's comparison")
+        assert "All 64 tokens by default" in page.locator("[data-testid='stMain']").inner_text()
+        shot(page, artifacts, "24-checkpoints-pair")
+    finally:
+        context.close()

@@ -11,18 +11,25 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.browser.test_dashboard_browser import settle
 from tests.checkpoints.tiny import build_model, save_checkpoint
+from tieviz.ui.lesson import LESSON, TOOLS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HOSTILE = "[x](https://evil.example) ![x](https://evil.example/a.png) <img src='https://evil.example/b.png'>"
 URL_KEYS = ("maps_tokens", "maps_measure", "train_preset", "causal_measure", "lens_metric")
-PAGES = ("", "why_tie", "train", "bigrams", "maps", "gradients", "causal", "lens", "checkpoints", "sweeps")
+# Every page but the Glossary, from the lesson's definition (new pages are covered); "" is the Overview.
+PAGES = tuple(
+    "" if s.path == "pages/overview.py" else Path(s.path).stem
+    for s in dict.fromkeys((*LESSON, *TOOLS))
+    if s.path != "pages/glossary.py"
+)
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:

@@ -199,3 +199,11 @@ def test_a_llama_without_the_flag_and_without_lm_head_names_the_default_and_the_
     message = str(caught.value)
     assert "has no tie_word_embeddings" in message and "untied by default" in message
     assert '"tie_word_embeddings": true' in message and "sets tie_word_embeddings to false" not in message
+
+
+def test_every_family_of_the_family_table_has_a_tiny_checkpoint_under_test():
+    """CASES come from the tiny builders; a family added to the table without one would go untested."""
+    from tieviz.families import FAMILIES, family_of
+
+    built = {family_of(model_type).name for model_type in FAMILY_SPECS}
+    assert built == {family.name for family in FAMILIES}

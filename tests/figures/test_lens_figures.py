@@ -70,3 +70,14 @@ def test_contribution_figure_groups_bars_per_block():
 def test_contribution_figure_rejects_empty_input():
     with pytest.raises(ValueError, match="at least one"):
         contribution_figure({})
+
+
+def test_lens_figure_shades_each_tuned_curve_with_its_interval_in_the_unit_shown():
+    bands = {name: (s.kl - 0.1, s.kl + 0.1) for name, s in TUNED.items()}
+    cf = lens_figure(TUNED, bits=False, bands=bands)
+    shaded = [t for t in cf.figure.data if t.fill == "toself"]
+    assert len(shaded) == 2 and not any(t.showlegend for t in shaded)
+    np.testing.assert_allclose(shaded[0].y, [2.1, 1.1, 0.1, -0.1, 0.9, 1.9])  # high out, low back, in nats
+    assert "95 % interval" in cf.caption and "Dashed" not in cf.caption  # no logit lens unless asked
+    in_bits = lens_figure(TUNED, bands=bands)
+    np.testing.assert_allclose(in_bits.figure.data[0].y[0], 2.1 / np.log(2))

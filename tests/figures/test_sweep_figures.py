@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tieviz.analysis.measures import MEASURES
 from tieviz.analysis.stats import seed_stat
 from tieviz.figures.sweep import sweep_figure
-
-MEASURES = ("lin_cos", "proc_cos", "cka", "mknn")
 
 
 def record(axis: str, values, biases: list[list[float]]) -> dict:

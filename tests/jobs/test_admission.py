@@ -89,3 +89,21 @@ def test_a_forwarded_header_counts_only_behind_a_proxy_the_host_trusts(monkeypat
     monkeypatch.setattr(identity, "st", SimpleNamespace(context=context))
     monkeypatch.setenv("TIEVIZ_TRUST_PROXY", trust)
     assert identity.address() == expected  # the client's own "1.2.3.4" is never believed
+
+
+def test_checkpoint_work_counts_against_the_same_caps(tmp_path, managers):
+    """Every job kind: uploads' analyses from fresh sessions of one address are capped like training."""
+    limits = Limits(max_queued_per_address=2, anon_max_active=3)
+    manager = managers(tmp_path, concurrency=0, limits=limits)
+    task = {"task": "text", "checkpoint": "/nowhere", "vocab_size": 64, "source": "pydocs"}
+    queued = 0
+    for index in range(20):
+        try:
+            manager.submit_checkpoint({**task, "vocab_size": 64 + index}, fresh(), address=ADDRESS)
+            queued += 1
+        except LimitError as error:
+            assert "your address already has 2 jobs" in str(error)
+    assert queued == 2
+    manager.submit(tiny(1), fresh(), address="198.51.100.2")  # an experiment from elsewhere: 3 in all
+    with pytest.raises(LimitError, match="this site is busy"):
+        manager.submit_checkpoint({**task, "vocab_size": 999}, fresh(), address="198.51.100.3")

@@ -100,15 +100,15 @@ def test_identical_requests_share_one_job_and_train_once(tmp_path, managers):
         assert done.status == "done", done.error
         assert done.progress_fraction == 1.0 and done.finished_at >= done.started_at >= done.created_at
     assert manager.get(a.id).visitors == ("alice", "bob")
-    assert len(manager.runs.list_runs()) == 6  # two experiments x three arms, each trained once
+    assert len(manager.runs.list_runs()) == 8  # two experiments x four models, each trained once
     summary = manager.summary(a.id)
     assert set(summary.arms) == {"tied", "untied", "scaled"}
-    assert set(manager.live_metrics(a.id)) == {"tied", "untied", "scaled"}
+    assert set(manager.live_metrics(a.id)) == {"tied", "untied", "scaled", "baseline"}  # live: every model
     assert manager.live_metrics(a.id)["tied"][-1]["step"] == 6
 
     again = manager.submit(tiny(10), "dave")  # a cache hit: done at once, the same job
     assert (again.id, again.status) == (a.id, "done")
-    assert len(manager.runs.list_runs()) == 6
+    assert len(manager.runs.list_runs()) == 8
 
 
 def test_restart_keeps_done_interrupts_lost_and_runs_queued(tmp_path, managers):

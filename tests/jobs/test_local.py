@@ -121,6 +121,9 @@ def test_workers_do_not_rerun_the_parents_main_script(tmp_path):
     )
     assert done.stdout.strip().splitlines()[-1] == "done", done.stderr[-2000:]
     assert marker.read_text().split() == [str(marker.read_text().split()[0])]  # only the parent ran it
+    (log,) = (tmp_path / "data" / "jobs").glob("*/worker.log")
+    for output in (log.read_text(), done.stderr):  # runpy warned for every job, before its log opened
+        assert "RuntimeWarning" not in output, output[-2000:]
 
 
 def test_an_untrusted_job_past_the_time_limit_is_stopped_with_the_reason(tmp_path, managers):

@@ -36,7 +36,7 @@ def test_a_ray_task_runs_the_job_to_done(tmp_path, managers, local_ray, monkeypa
     twin = manager.submit(tiny(60), "bob")
     done = wait_for(manager, job.id, settled, timeout=180)
     assert done.status == "done", done.error
-    assert twin.id == job.id and len(manager.runs.list_runs()) == 3
+    assert twin.id == job.id and len(manager.runs.list_runs()) == 4  # three arms and the baseline model
     state = manager.jobs_store.read(job.id)
     assert state["executor"] == "ray" and state["worker_pid"] not in (None, os.getpid())
     assert manager.summary(job.id) is not None

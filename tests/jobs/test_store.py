@@ -19,10 +19,11 @@ def jobs(tmp_path) -> JobStore:
     return JobStore(tmp_path / "jobs")
 
 
-def test_progress_fraction_counts_each_arm_and_the_analysis_as_a_quarter(jobs):
+def test_progress_fraction_counts_each_model_and_the_analysis_as_a_fifth(jobs):
+    """One seed: tied, untied, scaled, the baseline's second untied model and the analysis, a part each."""
     state = jobs.create("k", CONFIG, "alice")
     job = job_from_state({**state, "status": "running", "phase": "untied", "step": 30, "total": 60})
-    assert job.progress_fraction == pytest.approx((1 + 0.5) / 4)
+    assert job.progress_fraction == pytest.approx((1 + 0.5) / 5)
     assert (
         job_from_state(
             {**state, "status": "running", "phase": "analysis", "step": 5, "total": 5}
@@ -34,12 +35,12 @@ def test_progress_fraction_counts_each_arm_and_the_analysis_as_a_quarter(jobs):
 
 
 def test_progress_fraction_counts_every_seed(jobs):
-    """Five seeds of three arms and one analysis: 16 parts; the second seed's untied arm half done is 4.5."""
+    """Five seeds of four models and one analysis: 21 parts; the second seed's untied arm half done is 5.5."""
     state = jobs.create("k", {**CONFIG, "seeds": 5}, "alice")
     running = {**state, "status": "running", "phase": "untied", "step": 30, "total": 60, "seed_index": 1}
-    assert job_from_state(running).progress_fraction == pytest.approx(4.5 / 16)
+    assert job_from_state(running).progress_fraction == pytest.approx(5.5 / 21)
     analysis = {**running, "phase": "analysis", "step": 0, "total": 6}
-    assert job_from_state(analysis).progress_fraction == pytest.approx(15 / 16)
+    assert job_from_state(analysis).progress_fraction == pytest.approx(20 / 21)
 
 
 def test_positions_follow_submission_order_over_queued_jobs_only(jobs):

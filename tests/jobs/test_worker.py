@@ -15,12 +15,27 @@ def test_a_diverging_run_fails_with_the_reason_and_leaves_no_run(tmp_path, manag
     assert manager.runs.list_runs() == []
 
 
-def test_an_unexpected_error_fails_with_its_type_and_keeps_the_traceback(tmp_path, managers):
-    manager = managers(tmp_path, concurrency=0)
-    broken = {k: v for k, v in tiny(31).to_dict().items() if k != "alpha"}  # from_dict will raise KeyError
-    state = manager.jobs_store.create("brokenkey", broken, "alice")
-    runner = managers(tmp_path, concurrency=1)
-    failed = wait_for(runner, state["id"], settled)
-    assert (failed.status, failed.error) == ("failed", "KeyError: 'alpha'")
+def test_an_unexpected_error_fails_with_its_type_and_keeps_the_traceback(tmp_path, monkeypatch):
+    import tieviz.experiment
+    from tieviz.jobs.store import JobStore
+    from tieviz.jobs.worker import run_job
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tieviz.experiment, "run_experiment", boom)
+    state = JobStore(tmp_path / "jobs").create("key", tiny(31).to_dict(), "alice", status="running")
+    assert run_job(str(tmp_path), state["id"]) == "failed"
+    failed = JobStore(tmp_path / "jobs").read(state["id"])
+    assert failed["error"] == "RuntimeError: boom"
     log = (tmp_path / "jobs" / state["id"] / "error.log").read_text()
-    assert "Traceback" in log and "from_dict" in log
+    assert "Traceback" in log and "boom" in log
+
+
+def test_a_state_whose_config_cannot_load_is_set_aside_not_run(tmp_path, managers, caplog):
+    manager = managers(tmp_path, concurrency=0)
+    broken = {k: v for k, v in tiny(31).to_dict().items() if k != "alpha"}  # from_dict would raise KeyError
+    state = manager.jobs_store.create("brokenkey", broken, "alice")
+    with caplog.at_level("WARNING", logger="tieviz.jobs.store"):
+        assert manager.jobs() == []
+    assert "did not write" in caplog.text and not (tmp_path / "jobs" / state["id"] / "state.json").exists()

@@ -1,7 +1,7 @@
 """How alike two embedding matrices are, token by token, in ways blind to rotation and scale.
 
 Two independently trained matrices live in unrelated bases, so every measure here is invariant to
-an orthogonal change of basis and to a global scale (see shared/science.md, claim 1). All functions
+an orthogonal change of basis and to a global scale (docs/science.md, claim 1). All functions
 take float arrays of shape [N, d] whose rows are the same N tokens in the same order; the two
 matrices may have different widths.
 """

@@ -53,17 +53,6 @@ def most_frequent(counts: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np
     return candidates[order[: max(k, 0)]]
 
 
-def top_tokens(token_ids: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
-    """The k most frequent ids in the stream [L] -> [k], ties to the smaller id, skipping `exclude`."""
-    ids = _stream(token_ids)
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    top = most_frequent(np.bincount(ids) if ids.size else np.zeros(0, dtype=np.int64), k, exclude)
-    if len(top) < k:
-        raise ValueError(f"asked for the {k} most frequent tokens but the text has only {len(top)}")
-    return top
-
-
 def bigram_log_probs(
     token_ids: np.ndarray, tokens: np.ndarray, vocab_size: int, smoothing: float = 0.1
 ) -> np.ndarray:

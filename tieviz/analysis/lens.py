@@ -1,7 +1,7 @@
 """Logit lens and tuned lens (Belrose et al. 2023): what each layer's residual stream would predict.
 
 The tuned lens learns one affine translator per layer, initialised to the identity, trained to
-minimise KL(p_final || p_lens). science.md claim 3 reads its per-layer KL for tied vs untied models.
+minimise KL(p_final || p_lens). docs/science.md (claim 3) reads its per-layer KL for tied vs untied models.
 This module is the maths; `tieviz.analysis.lens_cache` keeps fitted translators on disk.
 """
 
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tieviz.analysis.model_parts import model_parts, residual_states
+from tieviz.analysis.stats import nats_to_bits
 
 _CHUNK = 16  # sequences per forward pass when measuring; bounds memory at [16, T, V] logits
 
@@ -223,7 +224,7 @@ class LensStatistics:
 
     @property
     def kl_bits(self) -> np.ndarray:
-        return self.kl / math.log(2)
+        return nats_to_bits(self.kl)
 
 
 def lens_statistics(model: nn.Module, lens: Lens, input_ids: torch.Tensor) -> LensStatistics:

@@ -1,7 +1,7 @@
 """Finding the blocks, final norm and unembedding of a Hugging Face causal LM; reading its residual stream.
 
 The lens works on native Hugging Face modules rather than TransformerLens, because TransformerLens
-assumes untied embeddings (see shared/field-notes.md).
+assumes untied embeddings (docs/science.md, "Implementation notes").
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Numbers over seeds: a mean with its 95 % interval, and the precision that interval supports.
 
-A number from one seed is an anecdote (shared/science.md, "Evidence"). Every headline number of a
-multi-seed experiment is a `SeedStat`: the per-seed values, their mean and a two-sided 95 % Student-t
-interval for that mean (t with n - 1 degrees of freedom over the per-seed values; no bootstrap, which
-is unreliable for the 3 to 5 seeds tieviz trains). With one seed there is no interval and the bounds
+A number from one seed is an anecdote (docs/science.md, "How much a number may claim"). Every headline
+number of a multi-seed experiment is a `SeedStat`: the per-seed values, their mean and a two-sided 95 %
+Student-t interval for that mean (t with n - 1 degrees of freedom over the per-seed values; no bootstrap,
+which is unreliable for the 3 to 5 seeds tieviz trains). With one seed there is no interval and the bounds
 are None.
 """
 
@@ -103,6 +103,22 @@ def format_stat(
         return f"{stat.mean:{sign}.{default_decimals}f}{unit}{suffix}".replace("-", "−")
     places = decimals_for(stat.half_width, default_decimals)
     return f"{stat.mean:{sign}.{places}f} ± {stat.half_width:.{places}f}{unit}".replace("-", "−")
+
+
+def nats_to_bits(value):
+    """Information in nats as bits (1 nat = 1/ln 2 = 1.443 bits): a number, an array or a SeedStat.
+
+    The one conversion: the lens statistics, its figure and its verdict all read their bits from here.
+    """
+    scale = 1 / math.log(2)
+    if isinstance(value, SeedStat):
+        return SeedStat(
+            value.mean * scale,
+            None if value.ci_low is None else value.ci_low * scale,
+            None if value.ci_high is None else value.ci_high * scale,
+            tuple(v * scale for v in value.per_seed),
+        )
+    return value * scale
 
 
 # The margin an equivalence test needs, stated wherever a result is called equivalent to 0: a linear-map

@@ -1,11 +1,11 @@
 """The verdict of a sweep: how the paper's bias moves along one axis, decided from 95 % intervals.
 
-Along α (the causal test, science.md claim 4) the paper predicts that more input-gradient pull shrinks the
-bias: the verdict compares the largest α with the smallest through the change of the linear-map bias,
-paired by seed (every α point of a seed shares its tied and untied runs, so the pairing removes their
-luck), and `agrees` when that change's interval lies below 0. Along a scale axis (width, depth, steps)
-the paper makes no prediction about the trend; its claim is that the bias exists, so the verdict
-`agrees` when the bias interval is above 0 at every point, and the text says how the bias changed
+Along α (the causal test, docs/science.md, claim 4) the paper predicts that more input-gradient pull
+shrinks the bias: the verdict compares the largest α with the smallest through the change of the
+linear-map bias, paired by seed (every α point of a seed shares its tied and untied runs, so the pairing
+removes their luck), and `agrees` when that change's interval lies below 0. Along a scale axis (width,
+depth, steps) the paper makes no prediction about the trend; its claim is that the bias exists, so the
+verdict `agrees` when the bias interval is above 0 at every point, and the text says how the bias changed
 from the smallest to the largest value (paired by seed the same way).
 """
 

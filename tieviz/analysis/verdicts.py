@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from tieviz.analysis.measures import MEASURE_NAMES, PAPER_MEASURE
-from tieviz.analysis.stats import EQUIVALENCE_MARGIN, SeedStat, equivalent_to_zero, seed_stat
+from tieviz.analysis.stats import EQUIVALENCE_MARGIN, SeedStat, equivalent_to_zero, nats_to_bits, seed_stat
 from tieviz.analysis.stats import format_stat as _format_stat
 
 format_stat = partial(_format_stat, mark_one_seed=False)  # a verdict says "one seed" once, in words
 
-BIAS_MARGIN = 0.02  # one uploaded pair: CKA difference below which the tied matrix is equally close to both
+BIAS_MARGIN = 0.02  # one uploaded pair: a difference too small to call a direction from (no interval there)
 
 
 AGREES, NO_CLEAR, DISAGREES, ONE_SEED = "agrees", "no clear effect", "disagrees", "one seed"
@@ -181,17 +181,16 @@ def _baseline_sentence(stats: dict[str, SeedStat]) -> str:
     base = stats.get(f"baseline.{PAPER_MEASURE}")
     if gap is None or base is None:
         return ""
-    side = side_of(gap)
     words = {
-        "above": "above",
-        "below": "below",
-        "straddles": f"with no difference from (that {gap.n} seeds can detect)",
-        ONE_SEED: "beside",
-    }[side]
+        "above": "above it",
+        "below": "below it",
+        "straddles": f"within what {gap.n} seeds can tell from it (the interval includes 0)",
+        ONE_SEED: "beside it (one seed)",
+    }[side_of(gap)]
     return (
         f" Against the same-recipe baseline (the untied output matrix mapped onto a second untied model's: "
-        f"{format_stat(base)}) the tied-to-output score is {words} it (difference "
-        f"{format_stat(gap, signed=True)}, paired by seed)."
+        f"{format_stat(base)}) the tied-to-output score is {words}: difference "
+        f"{format_stat(gap, signed=True)}, paired by seed."
     )
 
 
@@ -335,13 +334,7 @@ def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
 
     "Early" is `lens.early_layers`: with 2 layers that is the embedding output alone, where no layer has
     acted yet, so the text speaks of the early residual stream, not of what early layers did."""
-    unit, scale = (" bits", 1 / 0.6931471805599453) if bits else (" nats", 1.0)
-    shown = SeedStat(
-        gap.mean * scale,
-        None if gap.ci_low is None else gap.ci_low * scale,
-        None if gap.ci_high is None else gap.ci_high * scale,
-        tuple(v * scale for v in gap.per_seed),
-    )
+    unit, shown = (" bits", nats_to_bits(gap)) if bits else (" nats", gap)
     numbers = (
         f"early-layer KL tied − untied {format_stat(shown, unit, signed=True)} ({_over(gap)}, held-out text)"
     )

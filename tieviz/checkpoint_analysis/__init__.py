@@ -3,7 +3,9 @@
 `loaded` reads the matrices, labels and final norm; `text` reads a text with the checkpoint's tokenizer;
 `analyses` runs the trained runs' analyses on them; `compare` gives the paper's Table 1 for a tied and
 an untied checkpoint (`pairing` lines their tokens up), `series` the same over a model's training steps,
-and `paper` keeps the page's older shape of one comparison.
+and `paper` keeps the page's older shape of one comparison; `pair` carries a comparison across processes,
+`cost` estimates it; `work` is what a checkpoint job runs; `host_models` lists the checkpoints a host
+offers (TIEVIZ_MODELS).
 """
 
 from tieviz.checkpoint_analysis.analyses import (
@@ -17,15 +19,25 @@ from tieviz.checkpoint_analysis.analyses import (
     spearman,
 )
 from tieviz.checkpoint_analysis.compare import MeasureRow, PairComparison, compare, compare_matrices
+from tieviz.checkpoint_analysis.cost import Budget, TokenChoice, choose_tokens, compare_cost, floor_is_high
 from tieviz.checkpoint_analysis.loaded import (
     LoadedCheckpoint,
     example_files,
     load_checkpoint,
     read_final_norm,
 )
+from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, read_pair
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
 from tieviz.checkpoint_analysis.series import BiasSeries, compare_series
 from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
+from tieviz.checkpoint_analysis.work import (
+    SeriesRow,
+    read_lens,
+    read_result,
+    read_series,
+    read_text,
+    write_incoming,
+)
 
 __all__ = [
     "BiasSeries",
@@ -35,6 +47,20 @@ __all__ = [
     "compare_matrices",
     "compare_series",
     "LENS_MAX_PARAMS_ENV",
+    "Budget",
+    "PairResult",
+    "SeriesRow",
+    "TokenChoice",
+    "choose_tokens",
+    "compare_cost",
+    "compare_pair",
+    "floor_is_high",
+    "read_lens",
+    "read_pair",
+    "read_result",
+    "read_series",
+    "read_text",
+    "write_incoming",
     "LoadedCheckpoint",
     "NormStats",
     "PaperComparison",

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 FLOAT_BYTES = 4  # float32 throughout the comparison
 KNN_BLOCK_ROWS = 1024  # rows of one k-NN block: block x N similarities at a time
 COPIES_PER_MATRIX = 3  # raw, centred, unit-row copies of each prepared matrix
-FLOPS_PER_CORE_SECOND = 3e10  # what the blocked float32 maths reaches per core on a plain CPU (rough)
+# What the blocked float32 maths reached per CPU second on the 2-core build machine, under load: 0.7e10 to
+# 1.3e10 (benchmarks/bench_compare_cost.py prints estimate against measurement; re-measure when it changes).
+FLOPS_PER_CORE_SECOND = 1e10
+MEMORY_MARGIN = 1.5  # the model missed a measured peak by up to 25 %: err on the side of fewer tokens
 WORKER_BASE_BYTES = 1 << 30  # a worker's own imports (torch, transformers, numpy) before any work
 
 
@@ -28,19 +31,23 @@ class CompareCost:
     seconds: float
 
 
-def compare_cost(tokens: int, d_tied: int, d_untied: int, shuffles: int = 3, cores: int = 1) -> CompareCost:
+def compare_cost(
+    tokens: int, d_tied: int, d_untied: int, shuffles: int = 3, cores: int = 1, vocab: int = 0
+) -> CompareCost:
     """The estimate for `tokens` rows of a tied matrix of width d_tied against untied matrices of d_untied.
 
     Three matrices take part (tied, untied input, untied output); each chance-floor shuffle refits the maps
-    against a row-permuted copy of the untied output matrix but reuses its neighbours.
+    against a row-permuted copy of the untied output matrix but reuses its neighbours. `vocab` adds the
+    whole matrices a job reads from the two checkpoints before choosing its rows (float32, [vocab, d]).
     """
     n, widths = int(tokens), d_tied + 2 * d_untied
+    loaded = FLOAT_BYTES * int(vocab) * widths
     block = min(n, KNN_BLOCK_ROWS)
     matrices = FLOAT_BYTES * n * widths * COPIES_PER_MATRIX
     maps = 8 * 4 * max(d_tied, d_untied) ** 2  # d x d float64 products and their eigenvectors
     knn = FLOAT_BYTES * block * n * 2 + 8 * n * 10 * 3  # one block of similarities, a running top-k
     per_token = 8 * n * (4 + 2 * shuffles)
-    peak = matrices + maps + knn + per_token
+    peak = loaded + MEMORY_MARGIN * (matrices + maps + knn + per_token)
     fits = 2 * (1 + shuffles) * 2 * n * d_tied * d_untied * 2  # least squares and Procrustes per pair
     flops = 2.0 * n * n * widths + fits + 10.0 * max(d_tied, d_untied) ** 3
     return CompareCost(n, int(peak), flops, flops / (FLOPS_PER_CORE_SECOND * max(1, cores)))
@@ -106,18 +113,22 @@ def choose_tokens(
     k: int = 10,
 ) -> TokenChoice:
     """All tokens when the estimate fits the budget, else the largest count that does (at least k + 2)."""
-    whole = compare_cost(vocab_size, d_tied, d_untied, shuffles, cores)
+
+    def cost(n: int) -> CompareCost:
+        return compare_cost(n, d_tied, d_untied, shuffles, cores, vocab=vocab_size)
+
+    whole = cost(vocab_size)
     why = budget.over(whole)
     if why is None:
         return TokenChoice(vocab_size, vocab_size, None, whole)
     low, high = min(vocab_size, k + 2), vocab_size  # low fits (or is the least we can do), high does not
     while high - low > 1:
         mid = (low + high) // 2
-        if budget.over(compare_cost(mid, d_tied, d_untied, shuffles, cores)) is None:
+        if budget.over(cost(mid)) is None:
             low = mid
         else:
             high = mid
-    return TokenChoice(low, vocab_size, why, compare_cost(low, d_tied, d_untied, shuffles, cores))
+    return TokenChoice(low, vocab_size, why, cost(low))
 
 
 def floor_is_high(tokens: int, width: int) -> bool:

@@ -21,7 +21,6 @@ Progress = Callable[[str, float], None]
 RESULT = "result.json"
 ARRAYS = "arrays.npz"
 INCOMING_MANIFEST = "manifest.json"
-MAX_TEXT_BYTES = 8 * 2**20  # a text beyond this adds nothing to the frequencies of the top tokens
 
 
 # ---------------------------------------------------------------- handing uploaded files to a worker
@@ -75,36 +74,19 @@ def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> N
     incoming = Path(task["incoming"])
     try:
         progress("unpacking and checking the files", 0.1)
+        policy = uploads.CleanupPolicy(**task["policy"]) if task.get("policy") else None  # the server's
         upload = uploads.new_upload(
             data,
             task["visitor"],
             _read_incoming(incoming),
             task["name"],
             max_bytes=task.get("max_bytes"),
+            policy=policy,
             check=load_checkpoint,  # read before the clean-up: a refused upload pushes nothing out
         )
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
-    try:
-        progress("reading the config, the tensor headers and the two matrices", 0.6)
-        load_checkpoint(upload.checkpoint)
-    except BaseException:
-        uploads.remove_upload(upload)  # a staged checkpoint that cannot be read is not kept
-        raise
     _write(out, {"upload_id": upload.id})
-
-
-def _read_text_file(path: Path) -> str:
-    """The start of a UTF-8 text file, read in bounded memory (the frequencies need no more)."""
-    from tieviz.textfile import decoded_chunks
-
-    parts, size = [], 0
-    for raw, text in decoded_chunks(path):
-        parts.append(text)
-        size += len(raw)
-        if size >= MAX_TEXT_BYTES:
-            break
-    return "".join(parts)
 
 
 def _text(out: Path, task: dict[str, Any], progress: Progress) -> None:
@@ -112,7 +94,7 @@ def _text(out: Path, task: dict[str, Any], progress: Progress) -> None:
     from tieviz.data import pydocs_text
 
     progress("reading the text with the checkpoint's tokenizer", 0.1)
-    text = pydocs_text() if not task.get("text") else _read_text_file(Path(task["text"]))
+    text = pydocs_text() if not task.get("text") else Path(task["text"])  # a file: read piece by piece
     tokens = tokenize_text(Path(task["checkpoint"]), text, int(task["vocab_size"]), task["source"])
     arrays = {} if tokens.ids is None else {"ids": tokens.ids, "counts": tokens.counts}
     _write(
@@ -129,13 +111,24 @@ def read_text(out: Path) -> TokenText:
     return TokenText(ids, counts, tuple(meta["special_ids"]), meta["source"], meta["note"])
 
 
-def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray:
-    """All ids, or the `tokens` most frequent in the text the task names (the first ids without one)."""
+def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray | None:
+    """None for all tokens, else the `tokens` most frequent in the text the task names (first ids without)."""
     tokens = int(task["tokens"])
     if tokens >= vocab_size:
-        return np.arange(vocab_size)
-    text = read_text(Path(task["frequency"])) if task.get("frequency") else TokenText(None, None, (), "")
-    return text.top_ids(vocab_size, tokens)
+        return None
+    return _task_text(task).top_ids(vocab_size, tokens)
+
+
+def _task_text(task: dict[str, Any]) -> TokenText:
+    """The text a task names: a run's own corpus ("run"), a text job's result ("frequency"), or none."""
+    if task.get("run"):  # an example checkpoint: its run's own corpus
+        from tieviz.checkpoint_analysis.text import text_from_run
+        from tieviz.runs import Run
+
+        return text_from_run(Run(Path(task["run"])))
+    if task.get("frequency"):
+        return read_text(Path(task["frequency"]))
+    return TokenText(None, None, (), "")
 
 
 def _compare(out: Path, task: dict[str, Any], progress: Progress) -> None:
@@ -152,7 +145,9 @@ def _compare(out: Path, task: dict[str, Any], progress: Progress) -> None:
 def _lens(out: Path, task: dict[str, Any], progress: Progress) -> None:
     from tieviz.checkpoint_analysis.analyses import checkpoint_lens
 
-    text = read_text(Path(task["text"]))
+    text = _task_text(task)
+    if text.ids is None:
+        raise ValueError("The tuned lens needs a text read with the checkpoint's tokenizer, and it has none.")
     result = checkpoint_lens(
         Path(task["checkpoint"]),
         text,
@@ -201,7 +196,7 @@ def read_lens(out: Path):
 
 
 @dataclass(frozen=True)
-class SeriesPoint:
+class SeriesRow:
     label: str  # the checkpoint's name (its training step when it has one)
     step: int | None
     bias: float  # linear-map cosine, output minus input
@@ -242,9 +237,9 @@ def _series(out: Path, task: dict[str, Any], progress: Progress) -> None:
     _write(out, {"points": points})
 
 
-def read_series(out: Path) -> list[SeriesPoint]:
+def read_series(out: Path) -> list[SeriesRow]:
     saved = json.loads((out / RESULT).read_text(encoding="utf-8"))
-    return [SeriesPoint(**p) for p in saved["points"]]
+    return [SeriesRow(**p) for p in saved["points"]]
 
 
 def read_result(out: Path) -> dict[str, Any]:

@@ -95,6 +95,9 @@ def mark_no_data(fig: go.Figure) -> None:
     )
 
 
+# A share's axis, 0 to 100 %: no "0%" label, which would sit in the corner on the step axis's first label.
+SHARE_AXIS = {"range": [0, 1], "tickformat": ".0%", "tickvals": [0.25, 0.5, 0.75, 1.0]}
+
 PRESENT_FONT = 18  # px: readable from the back of a room
 SCREEN_FONT = 13
 TITLE_CHARS = 48  # wrap a figure title longer than this (narrow screens clip one long line)

@@ -1,4 +1,4 @@
-"""The bias as it develops (science.md claim 1): similarity of the shared matrix to the untied input and
+"""The bias as it develops (docs/science.md, claim 1): similarity of the shared matrix to the untied input and
 output matrices at each saved checkpoint. Accepts partial input, as a run may still be training.
 """
 

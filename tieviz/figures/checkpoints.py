@@ -143,3 +143,79 @@ def cosine_histogram_figure(
         "matrix, the output histogram sits further right than the input one. Hover the strip to find tokens."
     )
     return CaptionedFigure(fig, caption, f"paper_cosines_{method}")
+
+
+def series_bias_figure(points: Sequence, public: Sequence) -> CaptionedFigure:
+    """Left: a checkpoint series' bias (linear-map cosine, output − input) over training, with the chance
+    floor's distance; right: the paper's public untied models drifting from their start (`tieviz.reference`).
+
+    `points` are `SeriesRow`s (label, step, bias, out, in_, chance); `public` are `reference.Drift`s.
+    """
+    from tieviz.reference import ATTRIBUTION
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("This series: output − input (linear-map cosine)", "The paper's untied models"),
+        horizontal_spacing=0.12,
+    )
+    stepped = all(p.step is not None for p in points)
+    x = [p.step if stepped else i for i, p in enumerate(points)]
+    labels = token_labels([p.label for p in points])
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p.bias for p in points],
+            mode="lines+markers",
+            name="tied vs the untied model: output − input",
+            line={"color": ARM_COLOURS["tied"], "width": 3},
+            customdata=np.stack([np.asarray(labels, dtype=object), [p.out for p in points]], axis=1),
+            hovertemplate="%{customdata[0]}<br>output − input %{y:+.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[max(p.out, p.in_) - p.chance for p in points],
+            mode="lines",
+            name="best score above the chance floor",
+            line={"color": "#999999", "dash": "dot"},
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_hline(y=0, line={"color": "#444444", "width": 1}, row=1, col=1)
+    for index, drift in enumerate(public):
+        for side, values, dash in (
+            ("W_U", drift.output_vs_init, "solid"),
+            ("W_E", drift.input_vs_init, "dash"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=drift.steps,
+                    y=values,
+                    mode="lines",
+                    name=f"{drift.model.split('/')[-1]} · {side} vs its start",
+                    line={"color": ["#555555", "#888888", "#bbbbbb"][index % 3], "dash": dash},
+                ),
+                row=1,
+                col=2,
+            )
+    fig.update_xaxes(
+        title_text="training step" if stepped else "checkpoint (in the order given)", row=1, col=1
+    )
+    fig.update_xaxes(title_text="training step", row=1, col=2)
+    fig.update_yaxes(title_text="output − input", row=1, col=1)
+    fig.update_yaxes(title_text="mean cosine with step 0", row=1, col=2)
+    fig.update_layout(template=TEMPLATE, height=420, title={"text": "The unembedding bias over training"})
+    caption = (
+        "Left: each tied checkpoint against the one untied model, on the paper's measure (the mean cosine "
+        "after a least-squares map): above 0 the tied matrix is shaped more like the untied output matrix. "
+        "The dotted line is how far the better of the two scores stands above its chance floor (tokens "
+        "shuffled); near 0 the checkpoint says nothing. Right, for context: in the paper's untied models the "
+        "output matrix W_U leaves its start faster than the input matrix W_E (same basis, no alignment). "
+        f"{ATTRIBUTION}"
+    )
+    return CaptionedFigure(fig, caption, "checkpoint_series_bias")

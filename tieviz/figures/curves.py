@@ -1,4 +1,4 @@
-"""Curves over training: the gradient ratio and share (science.md claim 2) and the loss cost of each arm.
+"""Curves over training: the gradient ratio and share (docs/science.md, claim 2), and each arm's loss.
 
 Every figure accepts partial input, because the dashboard draws them while a run is still training.
 """
@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from tieviz.analysis.curves import EARLY_FRACTION, early_window_end, ema, series
 from tieviz.figures.base import (
+    SHARE_AXIS,
     CaptionedFigure,
     arm_colour,
     base_figure,
@@ -179,8 +180,7 @@ def grad_share_figure(
         "Output path's share of the gradient on the embedding matrix",
         "training step",
         "output share g_out / (g_in + g_out)",
-        yaxis_range=[0, 1],
-        yaxis_tickformat=".0%",
+        yaxis=SHARE_AXIS,
         legend_title_text="arm",
     )
     caption = (

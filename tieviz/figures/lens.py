@@ -1,22 +1,29 @@
-"""Figures for the lens (science.md claim 3): per-layer KL / cross-entropy, and per-block residual updates."""
+"""The lens's figures (docs/science.md, claim 3): per-layer KL or cross-entropy, per-block updates."""
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.lens import LensStatistics
+from tieviz.analysis.stats import nats_to_bits
 from tieviz.figures.base import TEMPLATE, CaptionedFigure, arm_colour
 
-_METRIC_NAMES = {"kl": "KL to the final prediction", "cross_entropy": "next-token cross-entropy"}
+METRIC_NAMES = {  # the lens measures, as every menu, axis and title names them
+    "kl": "KL to the final prediction",
+    "cross_entropy": "next-token cross-entropy",
+}
+
+
+def _in_unit(values: np.ndarray, bits: bool) -> np.ndarray:
+    """Lens values (stored in nats) in the unit the figure shows."""
+    return nats_to_bits(values) if bits else values
 
 
 def _values(stats: LensStatistics, metric: str, bits: bool) -> np.ndarray:
-    values = np.asarray(getattr(stats, metric), dtype=np.float64)
-    return values / math.log(2) if bits else values
+    return _in_unit(np.asarray(getattr(stats, metric), dtype=np.float64), bits)
 
 
 def lens_figure(
@@ -28,7 +35,7 @@ def lens_figure(
 ) -> CaptionedFigure:
     """One line per model across layers: tuned lens solid, logit lens (when given) dashed. `bands` gives
     each model's tuned-lens per-layer 95 % interval over seeds (low, high), in nats, drawn shaded."""
-    if metric not in _METRIC_NAMES:
+    if metric not in METRIC_NAMES:
         raise ValueError(f"metric must be 'kl' or 'cross_entropy', got {metric!r}")
     if not stats:
         raise ValueError("give lens statistics for at least one model")
@@ -37,7 +44,7 @@ def lens_figure(
     for index, (name, model_stats) in enumerate(stats.items()):
         band = (bands or {}).get(name)
         if band is not None:
-            low, high = (np.asarray(b, dtype=np.float64) / (math.log(2) if bits else 1.0) for b in band)
+            low, high = (_in_unit(np.asarray(b, dtype=np.float64), bits) for b in band)
             x = list(model_stats.layer_names)
             fig.add_trace(
                 go.Scatter(
@@ -68,9 +75,9 @@ def lens_figure(
             )
     fig.update_layout(
         template=TEMPLATE,
-        title=f"What each layer already predicts: {_METRIC_NAMES[metric]} per layer",
+        title=f"What each layer already predicts: {METRIC_NAMES[metric]} per layer",
         xaxis_title="residual stream after layer (input = embeddings)",
-        yaxis_title=f"{_METRIC_NAMES[metric]} ({unit})",
+        yaxis_title=f"{METRIC_NAMES[metric]} ({unit})",
         legend_title_text="model, lens",
     )
     fig.update_xaxes(type="category")

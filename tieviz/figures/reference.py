@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from tieviz.analysis.curves import PAPER_SHARE_WINDOW, rolling_output_share, series, shares_at_fractions
-from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, mark_no_data
+from tieviz.figures.base import SHARE_AXIS, CaptionedFigure, arm_colour, base_figure, mark_no_data
 from tieviz.reference import ATTRIBUTION, Drift, GradientNorms
 
 REFERENCE_COLOUR = "#444444"
@@ -23,8 +23,7 @@ def paper_share_figure(
         "fraction of training (log scale)",
         f"output share over {PAPER_SHARE_WINDOW}-step windows",
         xaxis_type="log",
-        yaxis_range=[0, 1],
-        yaxis_tickformat=".0%",
+        yaxis=SHARE_AXIS,
         legend_title_text="model",
     )
     paper = shares_at_fractions(reference.input_path, reference.output_path)

@@ -81,7 +81,12 @@ class JobManager:
         self.executor = make_executor(executor or "local")
         recover(self.jobs_store)  # a restart shows lost runs as interrupted before anyone looks
         self._dispatcher = Dispatcher(
-            self.root, self.jobs_store, self.executor, concurrency, max_minutes=self.limits.anon_max_minutes
+            self.root,
+            self.jobs_store,
+            self.executor,
+            concurrency,
+            max_minutes=self.limits.anon_max_minutes,
+            disk_caps=(self.limits.runs_max_mb * 2**20, self.limits.jobs_max_mb * 2**20),
         )
         self._dispatcher.start()
 
@@ -100,7 +105,7 @@ class JobManager:
         that cannot run (an unreadable file, sizes that cannot fit in memory).
         """
         from tieviz.estimate import training_flops
-        from tieviz.experiment import cached_summary, experiment_path
+        from tieviz.experiment import cached_summary
 
         config.validate()
         check_size(config, trusted, self.limits)
@@ -117,7 +122,6 @@ class JobManager:
                 for state in reversed([s for s in same if s["status"] == "done"]):
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
                 now = time.time()
-                summary = str(experiment_path(self.runs, resolved.key()))
                 return self._job(
                     self.jobs_store.create(
                         key,
@@ -126,7 +130,6 @@ class JobManager:
                         "done",
                         started_at=now,
                         finished_at=now,
-                        summary_path=summary,
                         phase="analysis",
                     )
                 )
@@ -165,11 +168,19 @@ class JobManager:
             check_queue(self._active_count(states, visitor), visitor, self.limits)
             source = address or visitor
             check_admission(states, source, trusted, 0.0, self.limits, time.time())
-            hard = checkpoint.hard_limits(self.limits, trusted, cores)
+            hard = checkpoint.hard_limits(self.limits, trusted, cores, checkpoint.input_bytes(task))
             state = self.jobs_store.create(
                 key, task, visitor, trusted=trusted, kind=checkpoint.KIND, hard_limits=hard, source=source
             )
             return self._job(state)
+
+    def find_checkpoint(self, task: dict) -> Job | None:
+        """The newest job for exactly this task (any status), without queueing anything."""
+        from tieviz.jobs.checkpoint import task_key
+
+        key = task_key(task)
+        same = [s for s in self.jobs_store.all() if s["key"] == key]
+        return self._job(same[-1]) if same else None
 
     def result_dir(self, job_id: str) -> Path:
         """The folder a done checkpoint job wrote its results into."""

@@ -36,6 +36,7 @@ KIND = "checkpoint"
 TASKS = ("stage", "text", "compare", "lens", "series")
 HOST_MEMORY_SHARE = 0.75  # with no memory cap configured, a job may still not take the server's memory
 CPU_GRACE_SECONDS = 60  # CPU seconds beyond the time limit before the kernel stops a worker
+MIN_JOB_BYTES = 1 << 30  # what any checkpoint job may add: a tokenizer, a text, the two matrices
 PROGRESS_STEPS = 1000  # a checkpoint job's progress is step / total with this total
 STATE_INTERVAL = 0.3  # seconds between progress writes
 
@@ -63,14 +64,18 @@ def budget(limits: Limits, trusted: bool, cores: int = 1) -> Budget:
     )
 
 
-def hard_limits(limits: Limits, trusted: bool, cores: int = 1) -> dict[str, int]:
+def hard_limits(limits: Limits, trusted: bool, cores: int = 1, input_bytes: int = 0) -> dict[str, int]:
     """The kernel limits a checkpoint job's worker runs under: memory its own work may add, CPU seconds.
 
-    Recorded in the job's state so that the worker (started from a long-lived forkserver that does not see
-    later changes of the environment) applies exactly what was decided at submission.
+    The memory is the site's budget, but never less than MIN_JOB_BYTES plus twice the files a staging job
+    reads (they are held while written out): the budget sizes the work a visitor chooses (tokens compared,
+    a model for the lens), not whether an upload can be read at all. Recorded in the job's state so that
+    the worker (started from a long-lived forkserver that does not see later changes of the environment)
+    applies exactly what was decided at submission.
     """
     plan = budget(limits, trusted, cores)
-    hard = {"memory_bytes": int(plan.memory_bytes)}
+    floor = MIN_JOB_BYTES + 2 * int(input_bytes)
+    hard = {"memory_bytes": max(int(plan.memory_bytes), floor) if plan.memory_bytes else 0}
     if plan.seconds:
         hard["cpu_seconds"] = int(plan.seconds * max(1, cores) + CPU_GRACE_SECONDS)
     return hard
@@ -85,18 +90,36 @@ def check_task(task: dict[str, Any], trusted: bool, limits: Limits, cores: int =
     if trusted:
         return
     if task["task"] in ("compare", "series"):
-        cost = compare_cost(int(task["tokens"]), int(task["d_tied"]), int(task["d_untied"]), cores=cores)
+        sizes = int(task["tokens"]), int(task["d_tied"]), int(task["d_untied"])
+        cost = compare_cost(*sizes, cores=cores, vocab=int(task.get("vocab", 0)))
         pairs = max(1, int(task.get("pairs", 1)))
         total = CompareCost(cost.tokens, cost.peak_bytes, cost.flops * pairs, cost.seconds * pairs)
         why = budget(limits, trusted, cores).over(total)
         if why:
             raise LimitError(f"this comparison is too big for this site: {why}; compare fewer tokens")
     params = task.get("n_params")
-    if task["task"] == "lens" and limits.anon_max_params and params and params > limits.anon_max_params:
+    if task["task"] != "lens" or not params:
+        return
+    if limits.anon_max_params and params > limits.anon_max_params:
         raise LimitError(
             f"the tuned lens loads the whole model: {params:,} parameters, above this site's limit of "
             f"{limits.anon_max_params:,}"
         )
+    tflops = lens_flops(int(params)) / 1e12
+    if limits.anon_max_tflops and tflops > limits.anon_max_tflops:
+        raise LimitError(
+            f"fitting the tuned lens on this model takes about {tflops:,.0f} TFLOPs, above this site's "
+            f"budget of {limits.anon_max_tflops:,}"
+        )
+
+
+def lens_flops(n_params: int) -> float:
+    """Rough work of fitting and scoring the tuned lens: forward and backward passes of the whole model
+    (6 x parameters per token) over its windows at every step (`tieviz.results` LENS_* settings)."""
+    from tieviz.checkpoint_analysis.analyses import LENS_CONTEXT
+    from tieviz.results import LENS_SEQUENCES, LENS_STEPS
+
+    return 6.0 * n_params * LENS_SEQUENCES * LENS_CONTEXT * (LENS_STEPS + 2)
 
 
 def apply_hard_limits(hard: dict[str, int]) -> None:
@@ -154,6 +177,8 @@ def ended_reason(ended: str, state: dict[str, Any]) -> str:
             f"it used its {hard['cpu_seconds']:,} CPU seconds, this site's limit for one job (a tokenizer "
             "regex that backtracks, or a model too big for this host)"
         )
+    if ended == f"killed by signal {int(signal.SIGABRT)}" and hard.get("memory_bytes"):
+        return "a library aborted, most likely out of memory under this job's limit; try a smaller model"
     if ended == f"killed by signal {int(signal.SIGKILL)}":
         return "its worker was killed (most likely out of memory); try fewer tokens or a smaller model"
     return f"its worker process stopped before it finished ({ended})"
@@ -236,3 +261,11 @@ def _failed(jobs: JobStore, job_id: str, error: BaseException) -> dict[str, Any]
             "error": f"a library written in Rust crashed on this input ({error_line(error)})",
         }
     return {"status": "failed", "error": failure_reason(error)}
+
+
+def input_bytes(task: dict[str, Any]) -> int:
+    """Bytes of the uploaded files a staging task reads (0 for other tasks)."""
+    if task["task"] != "stage":
+        return 0
+    folder = Path(task["incoming"])
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) if folder.is_dir() else 0

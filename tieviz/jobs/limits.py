@@ -12,9 +12,9 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from tieviz.config import ExperimentConfig
+from tieviz.config import ARM_NAMES, ExperimentConfig
 from tieviz.env import env_int, env_text
-from tieviz.estimate import estimate_params, training_bytes, training_flops
+from tieviz.estimate import estimate_params, run_store_bytes, training_bytes, training_flops
 
 __all__ = [
     "LimitError",
@@ -47,6 +47,9 @@ class Limits:
     max_queued_per_address: int = 0  # queued plus running jobs of untrusted visitors from one address
     anon_max_active: int = 0  # queued plus running jobs of all untrusted visitors together; 0 = no limit
     anon_tflops_per_hour: int = 0  # 10^12 FLOPs untrusted visitors together may ask for in an hour
+    anon_max_disk_mb: int = 0  # disk one untrusted experiment's runs may take (`run_store_bytes`), MiB
+    runs_max_mb: int = 0  # the run store's size; past it the oldest untrusted experiments go (`disk`)
+    jobs_max_mb: int = 0  # the job store's size; past it the oldest finished untrusted jobs go
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -63,6 +66,9 @@ class Limits:
             max_queued_per_address=env_int("TIEVIZ_MAX_QUEUED_PER_ADDRESS", cls.max_queued_per_address),
             anon_max_active=env_int("TIEVIZ_ANON_MAX_ACTIVE", cls.anon_max_active),
             anon_tflops_per_hour=env_int("TIEVIZ_ANON_TFLOPS_PER_HOUR", cls.anon_tflops_per_hour),
+            anon_max_disk_mb=env_int("TIEVIZ_ANON_MAX_DISK_MB", cls.anon_max_disk_mb),
+            runs_max_mb=env_int("TIEVIZ_RUNS_MAX_MB", cls.runs_max_mb),
+            jobs_max_mb=env_int("TIEVIZ_JOBS_MAX_MB", cls.jobs_max_mb),
         )
 
 
@@ -108,6 +114,13 @@ def check_size(config: ExperimentConfig, trusted: bool, limits: Limits) -> None:
         raise LimitError(
             f"one training step would need about {need_mb:,.0f} MiB of memory, above this site's limit of "
             f"{limits.anon_max_memory_mb:,} MiB; choose a smaller batch, context, width or vocabulary"
+        )
+    disk_mb = run_store_bytes(config) / 2**20
+    if limits.anon_max_disk_mb and disk_mb > limits.anon_max_disk_mb:
+        raise LimitError(
+            f"its {len(ARM_NAMES) * config.seeds} trained models would keep about {disk_mb:,.0f} MiB on "
+            f"disk, above this site's limit of {limits.anon_max_disk_mb:,} MiB; choose fewer seeds, a "
+            "smaller width or vocabulary"
         )
 
 

@@ -2,8 +2,9 @@
 
 The dispatcher lives in the manager's process. Every tick it reaps finished workers, enforces
 cancellations, marks jobs whose worker vanished as interrupted, and claims queued jobs while fewer than
-`concurrency` run. Claims happen under the queue lock, so two managers sharing a data folder (in one
-process or several) never run the same job, and together never run more than `concurrency` per host.
+`concurrency` run (and up to `checkpoint_concurrency` checkpoint jobs beside them, in their own lane).
+Claims happen under the queue lock, so two managers sharing a data folder (in one process or several)
+never run the same job, and together never run more than `concurrency` per host.
 
 On a CPU-only host, workers come from a "forkserver": a clean process (never a fork of a threaded server
 such as Streamlit) that imports torch and tieviz once, so each job starts in milliseconds instead of ~10 s
@@ -22,6 +23,7 @@ import threading
 import time
 import types
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,11 +50,11 @@ def _parent_script_hidden():
 
     multiprocessing re-imports the parent's `__main__` in every child before its target runs. Under
     Streamlit that module is app.py, so each worker would execute the dashboard script (in Streamlit's bare
-    mode) before its job. A stand-in `__main__` naming the worker module is imported instead; Streamlit
-    itself swaps `sys.modules["__main__"]` on every script run, so a brief swap here is nothing new.
+    mode) before its job. A stand-in `__main__` naming the empty `tieviz.jobs.process_main` is run instead;
+    Streamlit itself swaps `sys.modules["__main__"]` on every script run, so a brief swap here is nothing new.
     """
     stand_in = types.ModuleType("__main__")
-    stand_in.__spec__ = importlib.util.find_spec("tieviz.jobs.worker")
+    stand_in.__spec__ = importlib.util.find_spec("tieviz.jobs.process_main")
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = stand_in
     try:
@@ -204,14 +206,29 @@ def recover(jobs: JobStore, skip: set[str] = frozenset()) -> list[str]:
     return lost
 
 
+def _lane(state: dict) -> str:
+    """Which concurrency limit a job counts against: training, or checkpoint work."""
+    return "checkpoint" if state.get("kind") == "checkpoint" else "experiment"
+
+
 class Dispatcher:
     """The thread that claims queued jobs and watches the ones this manager started."""
 
     def __init__(
-        self, root: Path, jobs: JobStore, executor: Executor, concurrency: int | None, max_minutes: float = 0
+        self,
+        root: Path,
+        jobs: JobStore,
+        executor: Executor,
+        concurrency: int | None,
+        max_minutes: float = 0,
+        disk_caps: tuple[int, int] = (0, 0),
     ) -> None:
         self.root, self.jobs, self.executor, self.concurrency = root, jobs, executor, concurrency
         self.max_minutes = max_minutes  # wall-clock limit of untrusted jobs; 0 = none
+        # Checkpoint work (an upload being read, a comparison) has its own lane, so that a visitor's upload
+        # does not wait behind an hour of someone's training; TIEVIZ_CHECKPOINT_CONCURRENCY sizes it.
+        self.checkpoint_concurrency = env_int("TIEVIZ_CHECKPOINT_CONCURRENCY", 1)
+        self.disk_caps = disk_caps  # (run store, job store) bytes; see tieviz.jobs.disk
         self._running: dict[str, Any] = {}  # job id -> executor handle
         self._stopping: dict[str, float] = {}  # job id -> when this manager first asked it to stop
         self._halt = threading.Event()
@@ -246,10 +263,12 @@ class Dispatcher:
             pass
 
     def _reap(self) -> None:
+        ended_any = False
         for job_id, handle in list(self._running.items()):
             ended = self.executor.poll(handle)
             if ended is None:
                 continue
+            ended_any = True
             del self._running[job_id]
             self._stopping.pop(job_id, None)
             cancelled = self.jobs.cancel_requested(job_id)
@@ -267,6 +286,10 @@ class Dispatcher:
                 return {**state, "status": status, "error": error, "finished_at": time.time()}
 
             self.jobs.update(job_id, settle)
+        if ended_any and any(self.disk_caps):
+            from tieviz.jobs.disk import enforce_disk_caps
+
+            enforce_disk_caps(self.root, self.jobs, *self.disk_caps)
 
     def _enforce_cancels(self) -> None:
         for job_id, handle in self._running.items():
@@ -302,10 +325,15 @@ class Dispatcher:
         with self.jobs.queue_lock():
             states = self.jobs.all()
             mine = [s for s in states if s["status"] == "running" and self._counts_here(s)]
-            queued = queue_order(states)  # fair share between sources, then oldest first
-            if len(mine) >= self.concurrency or not queued:
+            busy = Counter(_lane(s) for s in mine)
+            caps = {"experiment": self.concurrency, "checkpoint": self.checkpoint_concurrency}
+            # fair share between sources, then oldest first; only jobs whose lane has a free slot
+            queued = [s for s in queue_order(states) if busy[_lane(s)] < caps[_lane(s)]]
+            if not queued:
                 return False
             slots = self.executor.gpu_slots() if self.executor.name == "local" else 0
+            if _lane(queued[0]) == "checkpoint":
+                slots = 0  # checkpoint work runs on the CPU and takes no GPU slot
             free = sorted(set(range(slots)) - {s.get("gpu") for s in mine})
             claim = {
                 "status": "running",

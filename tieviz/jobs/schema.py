@@ -9,6 +9,7 @@ with every value of the type its dataclass declares. Anything else is set aside 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any
@@ -70,10 +71,16 @@ def _hint_accepts(value: Any, hint: Any) -> bool:
     return True  # a hint this schema does not know (none today): from_dict decides
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The dataclass's field types (resolving them is slow, and every listing checks every state)."""
+    return typing.get_type_hints(cls)
+
+
 def _section_problem(raw: Any, cls: type) -> str | None:
     if not isinstance(raw, dict):
         return f"{cls.__name__} is not an object"
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     if unknown := set(raw) - names:
         return f"{cls.__name__} has unknown fields {sorted(unknown)}"
@@ -85,7 +92,7 @@ def _section_problem(raw: Any, cls: type) -> str | None:
 
 def experiment_config_problem(raw: dict) -> str | None:
     """Why `raw` is not an experiment config this version wrote, or None."""
-    hints = typing.get_type_hints(ExperimentConfig)
+    hints = _hints(ExperimentConfig)
     for name, cls in _SECTIONS.items():
         if (problem := _section_problem(raw.get(name), cls)) is not None:
             return problem

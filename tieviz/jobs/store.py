@@ -58,7 +58,6 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
-    summary_path: str | None
     seed_index: int = 0  # which of the experiment's seeds is training (0-based)
     kind: str = "experiment"  # or "checkpoint": work on an upload (see jobs.checkpoint)
 
@@ -100,7 +99,6 @@ def job_from_state(state: dict, position: int | None = None) -> Job:
         created_at=state["created_at"],
         started_at=state.get("started_at"),
         finished_at=state.get("finished_at"),
-        summary_path=state.get("summary_path"),
         seed_index=int(state.get("seed_index", 0)),
         kind=str(state.get("kind", "experiment")),
     )
@@ -197,7 +195,6 @@ class JobStore:
             "created_at": time.time(),
             "started_at": None,
             "finished_at": None,
-            "summary_path": None,
             **extra,
         }
         write_json_atomic(self.dir(job_id) / "state.json", state)

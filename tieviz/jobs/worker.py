@@ -43,7 +43,7 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         return _run_checkpoint(data, jobs, job_id)
 
     from tieviz.config import ExperimentConfig
-    from tieviz.experiment import experiment_path, run_experiment
+    from tieviz.experiment import run_experiment
     from tieviz.runs import RunStore
     from tieviz.train import TrainingCancelled
 
@@ -88,8 +88,8 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         if should_stop():
             raise TrainingCancelled("cancelled before it started")
         config = ExperimentConfig.from_dict(jobs.read(job_id)["config"])
-        summary = run_experiment(config, store, progress, should_stop)
-        outcome = {"status": "done", "summary_path": str(experiment_path(store, summary.experiment_key))}
+        run_experiment(config, store, progress, should_stop)  # the manager reads the summary from the store
+        outcome = {"status": "done"}
     except TrainingCancelled:
         outcome = {"status": "cancelled", "error": jobs.read(job_id).get("cancel_reason")}
     except ValueError as error:  # the user's to fix: a corpus, a diverging learning rate, ...

@@ -32,6 +32,7 @@ from tieviz.ui.cached import (
     layouts,
     records_frame,
     run_metrics,
+    umap_estimate,
     untied_drift,
     whole_vocabulary_stats,
 )
@@ -58,7 +59,7 @@ from tieviz.ui.picker import (
 )
 from tieviz.ui.presenter import page_config, presenter_toggle
 from tieviz.ui.text import plain
-from tieviz.ui.training import device, manager, over_limits, start_training, time_estimate
+from tieviz.ui.training import device, manager, over_limits, recent_jobs, start_training, time_estimate
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
@@ -101,6 +102,7 @@ __all__ = [
     "records_frame",
     "require_app",
     "results_opener",
+    "recent_jobs",
     "recent_summaries",
     "run_metrics",
     "selected_experiment",
@@ -108,6 +110,7 @@ __all__ = [
     "show_verdict",
     "start_examples_once",
     "start_training",
+    "umap_estimate",
     "untied_drift",
     "url_state",
     "visitor",

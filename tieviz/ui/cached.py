@@ -69,6 +69,19 @@ def _layouts(key: str, cache_dir: str, n: int, names: tuple[str, ...], method: s
     return cached_embedding_maps(Path(cache_dir), {name: _matrices[name] for name in names}, method, seed=0)
 
 
+def umap_estimate(n_tokens: int, n_maps: int) -> str:
+    """What the UMAP choice costs now, from the timing model: 'about 25 s the first time' until this server
+    has compiled UMAP, then 'about 5 s'; a layout computed before is read back from disk at once."""
+    import sys
+
+    from tieviz.estimate import duration
+    from tieviz.timing import umap_seconds
+
+    started = "umap" in sys.modules
+    took = duration(umap_seconds(n_tokens, n_maps, started))
+    return took if started else f"{took} the first time"
+
+
 def layouts(experiment: Experiment, n: int, names: tuple[str, ...], method: str) -> dict:
     """Aligned 2-D layouts of the named matrices (PCA instantly; UMAP cached on disk in the untied run)."""
     matrices = embedding_set(experiment, n).matrices

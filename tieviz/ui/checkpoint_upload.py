@@ -1,13 +1,21 @@
-"""Streamlit pieces of the Checkpoints page: staging an upload with progress, the uploaders, the summary card.
+"""Streamlit pieces of the Checkpoints page: checkpoint jobs with progress, uploaders, the summary card.
 
-The reading and the analyses themselves live in `tieviz.uploads` and `tieviz.checkpoint_analysis`.
+Staging an upload, reading a text with its tokenizer, the pair comparison, the tuned lens and a series
+run as checkpoint jobs (`tieviz.jobs.checkpoint`) in worker processes under this site's limits; the page
+follows each with a progress bar and reads its result from disk. What they compute lives in
+`tieviz.checkpoint_analysis`.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
@@ -19,12 +27,15 @@ import transformers  # noqa: F401
 from tieviz import checkpoint_analysis as ca
 from tieviz import uploads
 from tieviz.catalog import data_root
+from tieviz.checkpoint_analysis.host_models import HostModel, find_host_model
 from tieviz.checkpoints import CheckpointError
-from tieviz.data import pydocs_text
-from tieviz.ui.identity import visitor
+from tieviz.ui.identity import trusted, visitor
 from tieviz.ui.text import plain
+from tieviz.ui.training import manager
 
 _PATH = re.compile(r"(?:^|[\s'\"(])(?:/[^/\s'\"]+){2,}")  # an absolute path of two or more parts
+POLL_SECONDS = 0.25
+Source = uploads.Upload | HostModel  # what a slot holds: an upload, or a checkpoint the host listed
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -32,29 +43,13 @@ def loaded(path: str) -> ca.LoadedCheckpoint:
     return ca.load_checkpoint(Path(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def token_text(path: str, source: str, text_key: str, vocab_size: int, _text: str | None) -> ca.TokenText:
-    if source == "run":
-        from tieviz.runs import Run
+def safe_line(message: str, what: str) -> str:
+    """A job's or refusal's one line as plain text, unless it looks like it holds a server path.
 
-        return ca.text_from_run(Run(Path(text_key)))
-    if source == "file":  # text_key: the saved upload, read by the bounded reader
-        return ca.tokenize_text(Path(path), Path(text_key), vocab_size, source)
-    return ca.tokenize_text(Path(path), _text if _text is not None else pydocs_text(), vocab_size, source)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def layouts(cache_dir: str, ids: tuple[int, ...], method: str, _matrices: dict) -> dict:
-    """Map layouts of an upload's rows `ids`, kept per session run: the disk cache below hashes every
-    matrix byte to find its file, which is slow for wide models on every rerun."""
-    from tieviz.analysis.maps import cached_embedding_maps
-
-    return cached_embedding_maps(Path(cache_dir), _matrices, method)
-
-
-@st.cache_data(show_spinner="Comparing the two matrices token by token…", max_entries=8)
-def paper(path_a: str, path_b: str, ids: tuple[int, ...]) -> ca.PaperComparison:
-    return ca.paper_comparison(loaded(path_a), loaded(path_b), list(ids))
+    It may quote the upload's own names, so it is escaped (`plain`) before it meets Markdown.
+    """
+    message = " ".join(str(message).split())
+    return plain(f"{what} failed on this checkpoint." if _PATH.search(message) else message)
 
 
 def refusal(error: Exception, what: str) -> str:
@@ -78,26 +73,75 @@ def panel(what: str) -> Iterator[None]:
         st.error(refusal(error, what), icon=":material/error:")
 
 
-def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
-    """Stage an upload (progress shown) and remember it in `slot`; returns why it was refused, if it was.
+# ---------------------------------------------------------------- checkpoint jobs
 
-    An upload that stages but cannot be read is removed again, so nothing unusable is kept.
+
+def follow(task: dict, what: str) -> tuple[Path | None, str | None]:
+    """Queues the task as a checkpoint job (or joins/reuses an identical one) and follows it to its end.
+
+    Returns (result folder, None) when done, else (None, why) in one line. The wait shows the queue
+    position, then the job's stage and progress; leaving the page stops only the waiting, not the job.
     """
-    with st.status(f"Reading {plain(name)}…", expanded=False) as status:
-        upload = None
-        try:
-            status.write("Unpacking the files, reading the config, the tensor headers and the two matrices…")
-            # read before it is accepted: a refused upload must not push other uploads out
-            upload = uploads.new_upload(data_root(), visitor(), files, name, check=lambda p: loaded(str(p)))
-        except Exception as error:  # noqa: BLE001 - the upload's edge: one line, never a traceback
-            if upload is not None:
-                uploads.remove_upload(upload)
-            status.update(label=f"{plain(name)} cannot be read", state="error")
-            st.session_state.pop(slot, None)
-            return refusal(error, "Reading the upload")
-        status.update(label=f"{plain(name)} is ready", state="complete")
-    st.session_state[slot] = upload.id
-    st.session_state.setdefault("ckpt_runs", {})[upload.id] = str(run_dir) if run_dir else None
+    from tieviz.jobs import LimitError
+
+    jobs = manager()
+    try:
+        job = jobs.submit_checkpoint(task, visitor(), trusted=trusted())
+    except LimitError as error:
+        return None, plain(f"Not started: {error}.")
+    bar = None
+    while job.status in ("queued", "running"):
+        if job.status == "queued":
+            label = f"{plain(what)}: waiting for the job queue (position {job.position or 1})…"
+        else:
+            label = f"{plain(what)}: {plain(job.phase or 'starting')}…"
+        if bar is None:
+            bar = st.progress(job.progress_fraction, text=label)
+        else:
+            bar.progress(job.progress_fraction, text=label)
+        time.sleep(POLL_SECONDS)
+        job = jobs.get(job.id)
+    if bar is not None:
+        bar.empty()
+    if job.status == "done":
+        return jobs.result_dir(job.id), None
+    reason = safe_line(job.error or job.status, what)
+    ended = "failed" if job.status == "failed" else "stopped"
+    return None, f"{plain(what)} {ended}: {reason}"
+
+
+def finished(task: dict) -> Path | None:
+    """The result folder of a done job for exactly this task, without starting one."""
+    jobs = manager()
+    job = jobs.find_checkpoint(task)
+    return jobs.result_dir(job.id) if job is not None and job.status == "done" else None
+
+
+def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
+    """Stage an upload in a job (progress shown) and remember it in `slot`; returns why it was refused.
+
+    The files go to disk first (the server holds them already); the worker unpacks, checks and reads
+    them, so a hostile archive or checkpoint costs a job, not the server.
+    """
+    data = data_root()
+    # beside the job store, not in it: the job store's disk cap would count an upload in flight
+    incoming = ca.write_incoming(data / "incoming" / uuid.uuid4().hex, list(files))
+    task = {
+        "task": "stage",
+        "incoming": str(incoming),
+        "name": name,
+        "visitor": visitor(),
+        "max_bytes": uploads.max_staged_bytes(),
+        "policy": asdict(uploads.CleanupPolicy.from_env()),
+    }
+    out, why = follow(task, f"Reading {name}")
+    shutil.rmtree(incoming, ignore_errors=True)  # the job removes it; this covers a job that never ran
+    if out is None:
+        st.session_state.pop(slot, None)
+        return why
+    upload_id = ca.read_result(out)["upload_id"]
+    st.session_state[slot] = upload_id
+    st.session_state.setdefault("ckpt_runs", {})[upload_id] = str(run_dir) if run_dir else None
     return None
 
 
@@ -115,15 +159,107 @@ def uploader(label: str, key: str, slot: str) -> None:
         st.error(st.session_state[f"{key}_error"], icon=":material/error:")
 
 
-def current(slot: str) -> uploads.Upload | None:
-    upload_id = st.session_state.get(slot)
-    if upload_id is None:
+def host_picker(hosted: list[HostModel], label: str, key: str, slot: str) -> None:
+    """A selectbox over the checkpoints the host listed (TIEVIZ_MODELS), by name; never a typed path."""
+    names = {m.id: m.name for m in hosted}
+    chosen = st.selectbox(label, list(names), format_func=names.get, index=None, key=key)
+    if chosen is not None and st.session_state.get(slot) != chosen:
+        st.session_state[slot] = chosen
+
+
+def current(slot: str) -> Source | None:
+    """The upload or host model in `slot`, or None (saying so when the clean-up policy removed it)."""
+    chosen = st.session_state.get(slot)
+    if chosen is None:
         return None
-    upload = uploads.find_upload(data_root(), visitor(), upload_id)
-    if upload is None:
-        st.warning("That upload was removed by the clean-up policy; upload it again.", icon=":material/info:")
+    if chosen.startswith("host-"):
+        found = find_host_model(data_root(), chosen)
+    else:
+        found = uploads.find_upload(data_root(), visitor(), chosen)
+    if found is None:
+        st.warning(
+            "That checkpoint is no longer available (cleaned up, or no longer listed); choose it again."
+        )
         st.session_state.pop(slot, None)
-    return upload
+    return found
+
+
+def token_text(source: Source, text_source: str, text_path: Path | None, vocab_size: int) -> ca.TokenText:
+    """The text read with the checkpoint's tokenizer, in a job; without one (or if it fails), no ids."""
+    if text_source == "run":
+        return _run_text(text_path)
+    task = {
+        "task": "text",
+        "checkpoint": str(source.checkpoint),
+        "text": str(text_path) if text_path else "",
+        "vocab_size": int(vocab_size),
+        "source": text_source,
+    }
+    out, why = follow(task, "Reading the text with the checkpoint's tokenizer")
+    if out is None:
+        return ca.TokenText(None, None, (), text_source, f"The tokenizer could not read the text ({why}).")
+    return _read_text(str(out))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_text(out: str) -> ca.TokenText:
+    return ca.read_text(Path(out))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _run_text(run_dir: Path) -> ca.TokenText:
+    from tieviz.runs import Run
+
+    return ca.text_from_run(Run(Path(run_dir)))
+
+
+def text_folder(source: Source, text_source: str, text_path: Path | None, vocab_size: int) -> str:
+    """The result folder of the text job behind the frequencies ("" when they come from a run)."""
+    if text_source == "run":
+        return ""
+    task = {
+        "task": "text",
+        "checkpoint": str(source.checkpoint),
+        "text": str(text_path) if text_path else "",
+        "vocab_size": int(vocab_size),
+        "source": text_source,
+    }
+    out = finished(task)
+    return str(out) if out is not None else ""
+
+
+def token_choice(vocab_size: int, d_tied: int, d_untied: int, pairs: int = 1) -> ca.TokenChoice:
+    """All tokens when the comparison's estimate fits this site's budget, else the largest count that does.
+
+    A series of `pairs` comparisons in one job shares the time and FLOP budget; each pair has the memory.
+    """
+    from dataclasses import replace
+
+    from tieviz.jobs.checkpoint import budget
+
+    cores = max(1, (os.cpu_count() or 1) - 1)
+    plan = budget(manager().limits, trusted())
+    plan = replace(plan, seconds=plan.seconds / pairs, flops=plan.flops / pairs)
+    return ca.choose_tokens(vocab_size, d_tied, d_untied, plan, cores=cores)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_pair(out: str) -> ca.PairResult:
+    return ca.read_pair(Path(out))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_lens(out: str):
+    return ca.read_lens(Path(out))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def layouts(cache_dir: str, ids: tuple[int, ...], method: str, _matrices: dict) -> dict:
+    """Map layouts of an upload's rows `ids`, kept per session run: the disk cache below hashes every
+    matrix byte to find its file, which is slow for wide models on every rerun."""
+    from tieviz.analysis.maps import cached_embedding_maps
+
+    return cached_embedding_maps(Path(cache_dir), _matrices, method)
 
 
 def summary_card(summary) -> None:

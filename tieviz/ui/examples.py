@@ -6,7 +6,7 @@ import streamlit as st
 
 from tieviz.catalog import data_root
 from tieviz.estimate import duration
-from tieviz.ui.training import manager
+from tieviz.ui.training import manager, recent_jobs
 
 EXAMPLES_WORDS = {"toy": "the quick toy example", "demo": "the default example"}
 
@@ -31,7 +31,7 @@ def _active_examples() -> list:
     from tieviz.examples import example_jobs
     from tieviz.jobs.store import ACTIVE
 
-    return [j for j in example_jobs(manager().jobs()) if j.status in ACTIVE]
+    return [j for j in example_jobs(recent_jobs()) if j.status in ACTIVE]
 
 
 def _progress() -> None:

@@ -21,24 +21,25 @@ class Step:
     path: str
     title: str  # no icon: a page's Material icon becomes the favicon, fetched from a font host
     teaser: str  # the words after "Next:" on the page before this one
+    analyses: bool = True  # shows the picked experiment (False: works without one, as a new visitor's)
 
 
 LESSON = (
     Step("pages/overview.py", "Overview", "the finding in one page"),
-    Step("pages/why_tie.py", "Why tie?", "why tie at all? The parameters it saves"),
+    Step("pages/why_tie.py", "Why tie?", "why tie at all? The parameters it saves", analyses=False),
     Step("pages/bigrams.py", "Bigram symmetry", "the symmetry of W_E W_Eᵀ; real bigrams"),
     Step("pages/gradients.py", "Gradients", "which gradient shapes the shared matrix"),
     Step("pages/maps.py", "Embedding maps", "the bias: maps and scores"),
     Step("pages/causal.py", "Causal test", "the causal test: scale the input gradient"),
     Step("pages/lens.py", "Tuned lens", "the lens: what each layer adds"),
-    Step("pages/checkpoints.py", "Checkpoints", "your own checkpoint"),
+    Step("pages/checkpoints.py", "Checkpoints", "your own checkpoint", analyses=False),
 )
 # Pages that are tools rather than steps of the argument (the lesson's last step, a checkpoint, is one).
 TOOLS = (
-    Step("pages/train.py", "Train", "train your own experiment"),
-    Step("pages/sweeps.py", "Sweeps", "the bias against α and against scale"),
+    Step("pages/train.py", "Train", "train your own experiment", analyses=False),
+    Step("pages/sweeps.py", "Sweeps", "the bias against α and against scale", analyses=False),
     LESSON[-1],
-    Step("pages/glossary.py", "Glossary", "the words, defined"),
+    Step("pages/glossary.py", "Glossary", "the words, defined", analyses=False),
 )
 
 _shown = threading.local()

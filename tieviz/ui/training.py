@@ -34,6 +34,21 @@ def manager() -> JobManager:
     return _manager(str(data_root()))
 
 
+@st.cache_resource(show_spinner=False, ttl=1.0, max_entries=4)
+def _recent_jobs(root: str) -> tuple:
+    return tuple(manager().jobs())
+
+
+def recent_jobs() -> tuple:
+    """Every experiment job, read at most once a second for all sessions together.
+
+    Opening the Overview looked at every job (is an example still training?) in every new session: with
+    35 sessions opening at once and a few hundred jobs, that was thousands of state files read and
+    checked in a second, on the same CPU that answers the health check.
+    """
+    return _recent_jobs(str(data_root()))
+
+
 @st.cache_resource(show_spinner="Looking for a GPU…")
 def device() -> str:
     """The device "auto" trains on here: cuda, mps or cpu (imports torch, so called lazily)."""
