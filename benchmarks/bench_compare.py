@@ -14,7 +14,7 @@ by /usr/bin/time (wall time, peak RSS):
 It prints both, the ratios, and whether the linear-map cosines agree to 1e-5. Targets (issue 17):
 GPT-2 small ≤ 120 s and ≤ 3 GB; OLMo-1B ≤ 4 GB and ≤ 1.5 × the reference's time.
 
-    .venv/bin/python benchmarks/bench_compare.py [--dir DIR] [--shapes gpt2,olmo] [--shuffles 3] [--no-reference]
+    .venv/bin/python benchmarks/bench_compare.py [--dir DIR] [--shapes gpt2,olmo] [--no-reference]
 """
 
 from __future__ import annotations
