@@ -149,3 +149,64 @@ def test_the_tuned_lens_of_a_big_upload_is_refused_by_the_anonymous_caps(tmp_pat
     with pytest.raises(LimitError, match="TFLOPs"):
         budget.submit_checkpoint(task, "alice")
     assert budget.submit_checkpoint(task, "host", trusted=True).status == "queued"
+
+
+def test_a_series_gives_the_same_bias_prepared_once_or_pair_by_pair(tmp_path, managers):
+    """Step-named folders go through compare_series (the untied matrices prepared once); others, such as
+    uploads, one comparison each. Both must give the same numbers for the same checkpoints."""
+    import numpy as np
+
+    from tieviz.checkpoint_analysis import read_series
+
+    rng = np.random.default_rng(3)
+    n, d = 96, 8
+    untied_in, untied_out = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    untied = save_gpt2_with(tmp_path / "untied", untied_in, untied_out)
+    tied = [
+        save_gpt2_with(
+            tmp_path / "run" / f"step{step}",
+            (1 - a) * untied_in + a * untied_out + 0.1 * rng.normal(size=(n, d)),
+        )
+        for step, a in ((10, 0.2), (20, 0.5), (30, 0.8))
+    ]
+    task = {
+        "task": "series",
+        "tied": [str(p) for p in tied],
+        "labels": ["10", "20", "30"],
+        "untied": str(untied),
+        "tokens": n,
+        "frequency": "",
+        "d_tied": d,
+        "d_untied": d,
+        "vocab": n,
+        "pairs": 3,
+    }
+    manager = managers(tmp_path / "data", concurrency=1)
+    prepared = manager.submit_checkpoint(task | {"steps": [10, 20, 30]}, "alice")
+    by_pair = manager.submit_checkpoint(task | {"steps": [None, None, None]}, "alice")
+    for job in (prepared, by_pair):
+        assert wait_for(manager, job.id, settled).status == "done", manager.get(job.id).error
+    a, b = (read_series(manager.result_dir(job.id)) for job in (prepared, by_pair))
+    assert [row.step for row in a] == [10, 20, 30] and [row.step for row in b] == [None] * 3
+    assert np.allclose([row.bias for row in a], [row.bias for row in b], atol=1e-5)
+    assert a[0].bias < a[1].bias < a[2].bias
+
+
+def test_a_job_past_its_cpu_seconds_is_stopped_by_the_kernel_with_one_line(tmp_path, managers, pair):
+    """RLIMIT_CPU ends a worker that never looks at its cancel flag (a Rust call that spins)."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    big = (
+        save_gpt2_with(tmp_path / "cpu-tied", rng.normal(size=(6000, 64))),
+        save_gpt2_with(tmp_path / "cpu-untied", rng.normal(size=(6000, 64)), rng.normal(size=(6000, 64))),
+    )
+    manager = managers(tmp_path / "data", concurrency=1)
+    state = manager.jobs_store.create(
+        "ck-cpu", compare_task(big, 6000), "alice", kind="checkpoint", hard_limits={"cpu_seconds": 1}
+    )
+    failed = wait_for(manager, state["id"], settled, timeout=120)
+    assert failed.status == "failed", failed
+    assert failed.error.startswith("it used its 1 CPU seconds"), failed.error
+    after = manager.submit_checkpoint(compare_task(pair, tokens=40), "alice")
+    assert wait_for(manager, after.id, settled).status == "done"

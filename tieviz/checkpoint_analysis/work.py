@@ -207,9 +207,19 @@ class SeriesRow:
 
 
 def _series(out: Path, task: dict[str, Any], progress: Progress) -> None:
+    """`compare_series` (the untied matrices prepared once) when every folder's own name states its step,
+    as a host's step checkpoints do; otherwise (uploads, whose folders are named by staging) one
+    `compare` per checkpoint, in the order and with the steps the page read from their names."""
+    from tieviz.checkpoint_analysis.host_models import step_of
     from tieviz.checkpoint_analysis.loaded import load_checkpoint
     from tieviz.checkpoint_analysis.pair import compare_pair
 
+    folder_steps = [step_of(Path(path).name) for path in task["tied"]]
+    stepped = list(task["steps"]) == folder_steps and len(set(folder_steps)) == len(folder_steps)
+    every_token = int(task["tokens"]) >= int(task.get("vocab") or 0) > 0
+    if stepped and (every_token or not task.get("frequency")):  # compare_series takes no frequent ids
+        _write(out, {"points": _prepared_series(task, progress)})
+        return
     untied = load_checkpoint(Path(task["untied"]))
     points = []
     for index, (path, label, step) in enumerate(
@@ -235,6 +245,35 @@ def _series(out: Path, task: dict[str, Any], progress: Progress) -> None:
             }
         )
     _write(out, {"points": points})
+
+
+def _prepared_series(task: dict[str, Any], progress: Progress) -> list[dict[str, Any]]:
+    from tieviz.checkpoint_analysis.series import compare_series
+
+    tokens = int(task["tokens"])
+    vocab = int(task.get("vocab") or 0)
+    series = compare_series(
+        list(task["tied"]),
+        task["untied"],
+        tokens="all" if vocab and tokens >= vocab else tokens,
+        progress=progress,
+    )
+    labels = dict(zip(task["steps"], task["labels"], strict=True))
+    rows = []
+    for point in series.points:
+        lin = point.comparison.rows["lin_cos"]
+        rows.append(
+            {
+                "label": labels.get(point.step, point.name),
+                "step": point.step,
+                "bias": lin.bias,
+                "out": lin.out,
+                "in_": lin.inp,
+                "chance": lin.chance,
+                "tokens": point.comparison.n_tokens,
+            }
+        )
+    return rows
 
 
 def read_series(out: Path) -> list[SeriesRow]:
