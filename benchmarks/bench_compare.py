@@ -14,7 +14,7 @@ by /usr/bin/time (wall time, peak RSS):
 It prints both, the ratios, and whether the linear-map cosines agree to 1e-5. Targets (issue 17):
 GPT-2 small ≤ 120 s and ≤ 3 GB; OLMo-1B ≤ 4 GB and ≤ 1.5 × the reference's time.
 
-    .venv/bin/python benchmarks/bench_compare.py [--dir DIR] [--shapes gpt2,olmo] [--shuffles 3]
+    .venv/bin/python benchmarks/bench_compare.py [--dir DIR] [--shapes gpt2,olmo] [--no-reference]
 """
 
 from __future__ import annotations
@@ -139,22 +139,24 @@ print(json.dumps({"out": out, "in": inp, "chance": chance, "seconds": time.perf_
 """
 
 
-def timed(command: list[str]) -> tuple[str, float, float]:
-    """(stdout, wall seconds, peak RSS in GB) of a command run under /usr/bin/time."""
+def timed(command: list[str]) -> tuple[str, float, float, float]:
+    """(stdout, wall seconds, peak RSS in GB, CPU seconds) of a command run under /usr/bin/time.
+
+    CPU seconds (user + system) say more than wall time on a machine others are loading."""
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "TIME %e %M", *command], capture_output=True, text=True, cwd=REPO
+        ["/usr/bin/time", "-f", "TIME %e %M %U %S", *command], capture_output=True, text=True, cwd=REPO
     )
     if done.returncode != 0:
         raise SystemExit(f"{command[:4]} failed:\n{done.stderr[-2000:]}")
     line = [row for row in done.stderr.splitlines() if row.startswith("TIME ")][-1]
-    _, seconds, kbytes = line.split()
-    return done.stdout, float(seconds), float(kbytes) / 2**20
+    _, seconds, kbytes, user, system = line.split()
+    return done.stdout, float(seconds), float(kbytes) / 2**20, float(user) + float(system)
 
 
-def run(folder: Path, shape: str, shuffles: int) -> bool:
+def run(folder: Path, shape: str, shuffles: int, reference: bool = True) -> bool:
     tied, untied = build(folder, shape)
     spec = SHAPES[shape]
-    ours_out, ours_s, ours_gb = timed(
+    ours_out, ours_s, ours_gb, ours_cpu = timed(
         [
             sys.executable,
             "-m",
@@ -170,15 +172,23 @@ def run(folder: Path, shape: str, shuffles: int) -> bool:
             str(shuffles),
         ]
     )
-    ref_out, ref_s, ref_gb = timed(
+    print(f"\n{shape}: V={spec['vocab']:,} d={spec['width']}, all tokens, {shuffles} shuffles (under load)")
+    seconds, gigabytes, ratio = spec["limits"]
+    if not reference:  # tieviz alone: its time and memory, no ratio
+        lin = json.loads(ours_out)["measures"]["lin_cos"]
+        print(
+            f"  tieviz: {ours_s:.1f} s wall, {ours_cpu:.1f} s CPU, {ours_gb:.2f} GB peak; linear-map cosine"
+        )
+        print(f"  out {lin['out']:.4f}, in {lin['in']:.4f}, chance {lin['chance']:.4f} (no reference run)")
+        return (seconds is None or ours_s <= seconds) and (gigabytes is None or ours_gb <= gigabytes)
+    ref_out, ref_s, ref_gb, ref_cpu = timed(
         [sys.executable, "-c", REFERENCE, str(tied), str(untied), spec["embed"], str(shuffles)]
     )
     ours, ref = json.loads(ours_out), json.loads(ref_out)
-    print(f"\n{shape}: V={spec['vocab']:,} d={spec['width']}, all tokens, {shuffles} shuffles (under load)")
-    print(f"{'':>14} {'wall s':>8} {'peak GB':>8}")
-    print(f"{'tieviz':>14} {ours_s:>8.1f} {ours_gb:>8.2f}")
-    print(f"{'plain NumPy':>14} {ref_s:>8.1f} {ref_gb:>8.2f}")
-    print(f"{'ratio':>14} {ours_s / ref_s:>8.2f} {ours_gb / ref_gb:>8.2f}")
+    print(f"{'':>14} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
+    print(f"{'tieviz':>14} {ours_s:>8.1f} {ours_cpu:>8.1f} {ours_gb:>8.2f}")
+    print(f"{'plain NumPy':>14} {ref_s:>8.1f} {ref_cpu:>8.1f} {ref_gb:>8.2f}")
+    print(f"{'ratio':>14} {ours_s / ref_s:>8.2f} {ours_cpu / ref_cpu:>8.2f} {ours_gb / ref_gb:>8.2f}")
     worst = 0.0
     for measure in ("lin_cos", "proc_cos", "cka", "mknn"):
         row = ours["measures"][measure]
@@ -193,7 +203,6 @@ def run(folder: Path, shape: str, shuffles: int) -> bool:
         worst = max(worst, abs(ours["measures"]["lin_cos"]["chance_values"][i] - values["lin_cos"]))
     agree = worst <= 1e-5
     print(f"  linear-map cosines agree to 1e-5: {agree} (largest difference {worst:.2e})")
-    seconds, gigabytes, ratio = spec["limits"]
     checks = [agree]
     if seconds is not None:
         checks.append(ours_s <= seconds)
@@ -214,13 +223,14 @@ def main() -> int:
     )
     parser.add_argument("--shapes", default="gpt2,olmo", help="comma-separated: gpt2, olmo")
     parser.add_argument("--shuffles", type=int, default=3)
+    parser.add_argument("--no-reference", action="store_true", help="time tieviz alone (no ratio)")
     args = parser.parse_args()
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     if unknown := set(shapes) - set(SHAPES):
         parser.error(f"unknown shapes {sorted(unknown)}; choose from {sorted(SHAPES)}")
     with tempfile.TemporaryDirectory(prefix="tieviz-bench-compare-") as tmp:
         folder = args.dir or Path(tmp)
-        results = [run(folder, shape, args.shuffles) for shape in shapes]
+        results = [run(folder, shape, args.shuffles, not args.no_reference) for shape in shapes]
     return 0 if all(results) else 1
 
 

@@ -206,8 +206,10 @@ def main() -> int:
         "everything else -> done": all(
             j.status == "done" for s, js in by_seed.items() if s not in fully_cancelled for j in js
         ),
-        "each done config trained once (3 arm trainings)": all(trained[k] == 3 for k in done_keys),
-        "run dirs = 3 x done configs": n_runs == 3 * len(done_keys),
+        f"each done config trained once ({len(ARM_NAMES)} model trainings)": all(
+            trained[k] == len(ARM_NAMES) for k in done_keys
+        ),
+        f"run dirs = {len(ARM_NAMES)} x done configs": n_runs == len(ARM_NAMES) * len(done_keys),
         "every run dir complete and loadable": not problems,
         "resubmitting a done config is a cache hit": cache_hit.status == "done"
         and "latecomer" in cache_hit.visitors,

@@ -91,10 +91,10 @@ def bias_table(summary: Summary, arms: tuple[str, ...] = ("tied", "scaled")) -> 
 
 
 def bias_table_caption(summary: Summary) -> str:
-    shuffles = f" ({summary.floors_shuffles} shuffles in all)" if summary.floors_shuffles else ""
+    shuffles = f"; {summary.floors_shuffles} shuffles in all" if summary.floors_shuffles else ""
     return (
         f"Compared over {summary.token_scope()}. The chance floor is the tied matrix against the untied "
-        f"matrices with their rows shuffled{shuffles} (tokens no longer match): what an unrelated matrix of "
+        f"matrices with their rows shuffled (tokens no longer match{shuffles}): what an unrelated matrix of "
         "the same shape scores. The same-recipe baseline maps each seed's untied output matrix onto the "
         "output matrix of a second untied model trained with its own weights and batch order, exactly as "
         "it is mapped onto the tied matrix: how alike two independently trained output matrices are. "
