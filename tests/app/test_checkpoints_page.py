@@ -409,3 +409,37 @@ def test_the_staging_cap_comes_from_the_configuration(open_app, tmp_path, monkey
     shown = errors(at)
     assert len(shown) == 1 and "unpacks to more than the limit of 10 KiB" in shown[0], shown
     assert not at.metric and not list((tmp_path / "uploads").glob("*/ck-*"))
+
+
+def test_a_comparison_already_asked_for_is_followed_without_another_click(open_app, tmp_path, checkpoints):
+    """A rerun (a widget change, a return to the page) finds the pair's job and follows it to its chart."""
+    from tieviz import uploads
+    from tieviz.jobs import JobManager
+
+    data = tmp_path / "data"
+    at = upload(open_app(data, PAGE), as_files(checkpoints["gpt2", True]))
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["llama", False])).run()
+    assert "chart-ckpt-paper" not in charts(at)
+    visitor = at.session_state["tieviz_visitor"]
+    newest_first = uploads.list_uploads(data, visitor)
+    untied, tied = (u.checkpoint for u in newest_first)
+    queue = JobManager(data, concurrency=0)  # another session's queue-only manager on the same folder
+    try:
+        (text_job,) = [j for j in queue.jobs(kind=None) if j.config["task"] == "text"]
+        task = {
+            "task": "compare",
+            "a": str(tied),
+            "b": str(untied),
+            "tokens": V,
+            "frequency": str(queue.result_dir(text_job.id)),
+            "run": "",
+            "d_tied": 16,
+            "d_untied": 16,
+            "vocab": V,
+        }
+        queue.submit_checkpoint(task, visitor)  # as if asked for before the page reran
+    finally:
+        queue.shutdown()
+    at.run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "chart-ckpt-paper" in charts(at)
