@@ -1,4 +1,4 @@
-"""`python -m tieviz ...`: run experiments, export figures and inspect checkpoints without the dashboard.
+"""`python -m tieviz ...`: run experiments, export figures, inspect and compare checkpoints, no dashboard.
 
 Heavy libraries are imported inside the commands, so `--help` and a cache hit stay quick.
 """
