@@ -33,12 +33,26 @@ from tieviz.jobs.limits import LimitError, Limits
 from tieviz.jobs.store import JobStore
 
 KIND = "checkpoint"
-TASKS = ("stage", "text", "compare", "lens", "series")
+TASK_WORDS = {  # each task, as a message about its job names it
+    "stage": "reading one upload",
+    "text": "reading one text with a tokenizer",
+    "compare": "one pair comparison",
+    "lens": "one tuned-lens fit",
+    "series": "one checkpoint series",
+}
+TASKS = tuple(TASK_WORDS)
 HOST_MEMORY_SHARE = 0.75  # with no memory cap configured, a job may still not take the server's memory
 CPU_GRACE_SECONDS = 60  # CPU seconds beyond the time limit before the kernel stops a worker
 MIN_JOB_BYTES = 1 << 30  # what any checkpoint job may add: a tokenizer, a text, the two matrices
 PROGRESS_STEPS = 1000  # a checkpoint job's progress is step / total with this total
 STATE_INTERVAL = 0.3  # seconds between progress writes
+
+
+def job_words(state: dict[str, Any]) -> str:
+    """What a job is, for its messages: "one experiment", or the checkpoint task it ran."""
+    if state.get("kind") != KIND:
+        return "one experiment"
+    return TASK_WORDS.get(state["config"].get("task"), "one checkpoint job")
 
 
 def task_key(task: dict[str, Any]) -> str:
