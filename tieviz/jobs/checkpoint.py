@@ -127,6 +127,16 @@ def check_task(task: dict[str, Any], trusted: bool, limits: Limits, cores: int =
         )
 
 
+def task_params(task: dict[str, Any]) -> int:
+    """The parameters a task computes with, for its thread count (`tieviz.threads`): the lens's whole model,
+    the compared matrices (vocabulary x both widths), none to speak of when reading an upload or a text."""
+    if task["task"] == "lens":
+        return int(task.get("n_params") or 0)
+    if task["task"] in ("compare", "series"):
+        return int(task.get("vocab") or 0) * (int(task["d_tied"]) + int(task["d_untied"]))
+    return 0
+
+
 def lens_flops(n_params: int) -> float:
     """Rough work of fitting and scoring the tuned lens: forward and backward passes of the whole model
     (6 x parameters per token) over its windows at every step (`tieviz.results` LENS_* settings)."""
@@ -211,6 +221,7 @@ def run_checkpoint_job(data: Path, jobs: JobStore, job_id: str) -> dict[str, Any
     derives from BaseException) as a failed job instead of a dead worker.
     """
     from tieviz.checkpoint_analysis.work import run_task
+    from tieviz.threads import threads_for_work
 
     state = jobs.read(job_id)
     last = {"time": 0.0}
@@ -234,7 +245,8 @@ def run_checkpoint_job(data: Path, jobs: JobStore, job_id: str) -> dict[str, Any
 
     try:
         progress("starting", 0.0)
-        run_task(data, result_dir(jobs.root, job_id), state["config"], progress)
+        with threads_for_work(task_params(state["config"])):
+            run_task(data, result_dir(jobs.root, job_id), state["config"], progress)
     except JobCancelled:
         return {"status": "cancelled", "error": jobs.read(job_id).get("cancel_reason")}
     except (KeyboardInterrupt, SystemExit):
