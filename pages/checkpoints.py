@@ -215,11 +215,13 @@ with tabs[3], cu.panel("The tuned lens"):
             "cache_dir": str(upload.cache_dir("lens")),
             "n_params": summary.n_params,
         }
-        lens_out = cu.resume(lens_task, "Fitting one translator per layer")
-        if lens_out is None and st.button("Fit the tuned lens", key="ckpt-lens-run", help="Runs as a job"):
-            lens_out, why = cu.follow(lens_task, "Fitting one translator per layer")
-            if why:
-                st.error(why, icon=":material/error:")
+        lens_out = cu.run_on_click(
+            lens_task,
+            "Fitting one translator per layer",
+            "Fit the tuned lens",
+            "ckpt-lens-run",
+            help="Runs as a job",
+        )
         if lens_out is not None:
             result = cu.read_lens(str(lens_out))
             ui.show_figure(

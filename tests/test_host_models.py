@@ -34,4 +34,5 @@ def test_unset_lists_nothing(tmp_path, monkeypatch):
 
 def test_steps_read_from_names():
     assert step_of("step1000") == 1000 and step_of("global_step-20") == 20 and step_of("checkpoint_5") == 5
+    assert step_of("stage1-step20000-tokens84B") == 20000 and step_of("r7") == 7  # the CLI's rule
     assert step_of("final") is None

@@ -11,6 +11,16 @@ from tieviz.threads import SMALL_MODEL_PARAMS, choose_threads, free_cores
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _python(script: str, tmp_path: Path) -> str:
+    """What `script` prints in a fresh process (torch's thread settings are per process)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
 def test_small_models_train_on_one_thread(monkeypatch):
     monkeypatch.delenv("TIEVIZ_TORCH_THREADS", raising=False)
     assert choose_threads(30_000, most=16, free=16) == 1
@@ -46,9 +56,35 @@ def test_an_experiment_sets_one_thread_for_a_toy_model(tmp_path):
         f"run_experiment(c, RunStore({str(tmp_path)!r}))\n"
         "print('threads', torch.get_num_threads())\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    assert "threads 1" in _python(script, tmp_path)
+
+
+def test_checkpoint_work_sets_torch_and_blas_threads_as_training_does(tmp_path):
+    """A small checkpoint task runs on one torch thread and one BLAS thread in a worker whose share is two
+    (a comparison beside a training on two cores must not oversubscribe them); both come back after."""
+    script = (
+        "import torch; torch.set_num_threads(2)\n"
+        "from threadpoolctl import threadpool_info, threadpool_limits\n"
+        "threadpool_limits(limits=2, user_api='blas')\n"
+        "from pathlib import Path\n"
+        "from tieviz.checkpoint_analysis import work\n"
+        "from tieviz.jobs import checkpoint\n"
+        "from tieviz.jobs.store import JobStore\n"
+        "def blas(): return max(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas')\n"
+        "def task(data, out, task, progress): print('during', torch.get_num_threads(), blas())\n"
+        "work.run_task = task\n"
+        f"jobs = JobStore(Path({str(tmp_path)!r}) / 'jobs')\n"
+        "state = jobs.create('k', {'task': 'text'}, 'alice', status='running', kind='checkpoint')\n"
+        f"print(checkpoint.run_checkpoint_job(Path({str(tmp_path)!r}), jobs, state['id'])['status'])\n"
+        "print('after', torch.get_num_threads(), blas())\n"
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "threads 1" in done.stdout
+    printed = _python(script, tmp_path)
+    assert printed.split("\n")[:3] == ["during 1 1", "done", "after 2 2"], printed
+
+
+def test_a_tasks_size_is_the_model_or_the_matrices_it_computes_with():
+    from tieviz.jobs.checkpoint import task_params
+
+    assert task_params({"task": "lens", "n_params": 124_000_000}) == 124_000_000
+    assert task_params({"task": "compare", "vocab": 50_000, "d_tied": 768, "d_untied": 512}) == 64_000_000
+    assert task_params({"task": "stage"}) == 0

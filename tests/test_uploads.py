@@ -11,6 +11,7 @@ import pytest
 from tests.checkpoints.tiny import build_model, save_checkpoint, zip_dir
 from tieviz import uploads
 from tieviz.checkpoints import CheckpointError, inspect_checkpoint
+from tieviz.disk_usage import folder_bytes
 from tieviz.uploads import CleanupPolicy, cleanup_uploads, find_upload, list_uploads, new_upload
 
 VISITOR = "abcdef123456"
@@ -192,7 +193,7 @@ def test_text_uploads_expire_and_count_towards_the_total_cap(tmp_path, gpt2_dir)
     other = text_upload(tmp_path, "bbbbbbbbbbbb", "recent words " * 10, hours_ago=1)
     assert not old_text.exists() and other.exists()  # the next upload, of any kind, cleans up
     upload = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "ckpt", policy=CleanupPolicy(24, 10**9))
-    tight = CleanupPolicy(ttl_hours=24, max_total_bytes=uploads._folder_bytes(upload.folder) + 10)
+    tight = CleanupPolicy(ttl_hours=24, max_total_bytes=folder_bytes(upload.folder) + 10)
     assert cleanup_uploads(tmp_path, tight, keep=[upload.folder]) == [other]  # the oldest goes first
 
 
@@ -231,9 +232,7 @@ def test_visitor_quota_reads_the_environment(monkeypatch):
 
 def test_strangers_cannot_push_a_visitor_within_quota_out(tmp_path, gpt2_dir):
     """Issue 18, case 4: uploads from fresh sessions evicted a victim's upload under the total cap."""
-    size = uploads._folder_bytes(
-        new_upload(tmp_path / "probe", VISITOR, loose_files(gpt2_dir), "probe").folder
-    )
+    size = folder_bytes(new_upload(tmp_path / "probe", VISITOR, loose_files(gpt2_dir), "probe").folder)
     policy = CleanupPolicy(ttl_hours=24, max_total_bytes=int(size * 2.5), max_per_visitor=3)
     victim = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "victim's", policy=policy)
     age(victim, 1)
@@ -250,9 +249,7 @@ def test_strangers_cannot_push_a_visitor_within_quota_out(tmp_path, gpt2_dir):
 
 
 def test_a_visitor_over_quota_is_the_one_cleaned_up(tmp_path, gpt2_dir):
-    size = uploads._folder_bytes(
-        new_upload(tmp_path / "probe", VISITOR, loose_files(gpt2_dir), "probe").folder
-    )
+    size = folder_bytes(new_upload(tmp_path / "probe", VISITOR, loose_files(gpt2_dir), "probe").folder)
     roomy = CleanupPolicy(ttl_hours=24, max_total_bytes=size * 10, max_visitor_bytes=size * 10)
     hog = [
         new_upload(tmp_path, "hog000000001", loose_files(gpt2_dir), f"h{i}", policy=roomy) for i in range(3)
@@ -266,7 +263,7 @@ def test_a_refused_upload_pushes_nothing_out(tmp_path, gpt2_dir):
     """Issue 18, case 4: the clean-up ran before the page checked the upload, so refused ones evicted too."""
     victim = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "victim", policy=CleanupPolicy(24, 10**9))
     age(victim, 1)
-    tight = CleanupPolicy(24, int(uploads._folder_bytes(victim.folder) * 1.5))  # room for one upload
+    tight = CleanupPolicy(24, int(folder_bytes(victim.folder) * 1.5))  # room for one upload
     broken = [(name, b"{}" if name == "config.json" else data) for name, data in loose_files(gpt2_dir)]
     with pytest.raises(CheckpointError):
         new_upload(tmp_path, "stranger0001", broken, "broken", policy=tight)

@@ -1,4 +1,4 @@
-"""How many torch threads one training process uses: one for small models, never more than free cores.
+"""Torch (and BLAS) threads per training or checkpoint job: one for small models, never more than free cores.
 
 Torch starts one intra-op thread per core. On a busy host that oversubscribes the CPU: two toy trainings
 side by side on two cores, each spinning two threads, took 27.9 times as long as one alone, where the two
@@ -8,7 +8,9 @@ are too small to split), so they get one; a larger model gets the cores nobody e
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from tieviz.env import env_int
 
@@ -52,18 +54,41 @@ def choose_threads(params: int, most: int | None = None, free: int | None = None
 _first_setting: list[int] = []  # torch's thread count before this module first changed it
 
 
-def use_threads_for(config) -> int:
-    """Sets torch's intra-op threads for training `config` in this process; returns the number chosen.
+def _threads_for_params(params: int) -> int:
+    """`choose_threads` under the ceiling of torch's setting before the first call: a job worker's share of
+    the cores, or every core in a fresh process (a sweep trains several sizes in one process, so the first
+    choice must not stick)."""
+    import torch
 
-    The ceiling is torch's setting before the first call: a job worker's share of the cores, or every core
-    in a fresh process (a sweep trains several sizes in one process, so the first choice must not stick).
-    """
+    if not _first_setting:
+        _first_setting.append(torch.get_num_threads())
+    return choose_threads(params, most=_first_setting[0])
+
+
+def use_threads_for(config) -> int:
+    """Sets torch's intra-op threads for training `config` in this process; returns the number chosen."""
     import torch
 
     from tieviz.estimate import estimate_params
 
-    if not _first_setting:
-        _first_setting.append(torch.get_num_threads())
-    threads = choose_threads(estimate_params(config), most=_first_setting[0])
+    threads = _threads_for_params(estimate_params(config))
     torch.set_num_threads(threads)
     return threads
+
+
+@contextlib.contextmanager
+def threads_for_work(params: int) -> Iterator[int]:
+    """Torch's threads and NumPy's BLAS threads for work on `params` parameters, chosen as for training, for
+    the block (both restored after). Checkpoint work runs its products in NumPy as well as torch: a
+    comparison beside a training on two cores must not spin two threads of each against it."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = _threads_for_params(params)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            yield threads
+    finally:
+        torch.set_num_threads(before)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tieviz.checkpoints import inspect_checkpoint, stage_upload
+from tieviz.disk_usage import folder_bytes
 from tieviz.env import env_int, env_positive
 
 UPLOADS = "uploads"
@@ -92,19 +93,6 @@ def _visitor_dir(data: Path, visitor: str) -> Path:
 
 def _real_dir(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink()
-
-
-def _folder_bytes(folder: Path) -> int:
-    """Bytes of the plain files under `folder`, following no links."""
-    total = 0
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
-    return total
 
 
 def _read_upload(folder: Path, visitor: str) -> Upload | None:
@@ -226,7 +214,7 @@ def _text_uploads(data: Path) -> list[tuple[Path, float]]:
 
 
 def _entry_bytes(path: Path) -> int:
-    return _folder_bytes(path) if path.is_dir() else os.lstat(path).st_size
+    return folder_bytes(path) if path.is_dir() else os.lstat(path).st_size
 
 
 def _remove(path: Path) -> None:

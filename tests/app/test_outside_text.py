@@ -8,10 +8,8 @@ any bare URL GitHub's autolinks would turn live, and any raw HTML tag fails the 
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
 
 import markdown_it
 import pytest
@@ -19,7 +17,7 @@ from google.protobuf.json_format import MessageToDict
 from safetensors.torch import load_file, save_file
 
 from tests.app.conftest import PAGES
-from tests.checkpoints.tiny import build_model, save_checkpoint
+from tests.checkpoints.tiny import build_model, save_checkpoint, zip_bytes
 
 HOSTILE = "[x](https://evil.example) ![x](https://evil.example/a.png) <b>bold</b> www.evil.example"
 PLAIN_ELEMENTS = {"text", "code", "plotly_chart", "arrow_data_frame", "json", "dataframe", "empty"}
@@ -76,14 +74,6 @@ def _hostile_checkpoint(root, architecture: str = HOSTILE):
     return folder
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_with_hostile_url_parameters(open_app, toy_data, page):
     at = open_app(toy_data[0], page, query=dict.fromkeys(URL_KEYS, HOSTILE))
@@ -94,7 +84,7 @@ def test_every_page_with_hostile_url_parameters(open_app, toy_data, page):
 @pytest.mark.parametrize("case", ["zip file name", "config architectures"])
 def test_hostile_names_of_an_accepted_upload_are_text(open_app, tmp_path, case):
     folder = _hostile_checkpoint(tmp_path, HOSTILE if case == "config architectures" else "GPT2LMHeadModel")
-    archive = _zip({f"ckpt/{p.name}": p.read_bytes() for p in folder.iterdir()})
+    archive = zip_bytes({f"ckpt/{p.name}": p.read_bytes() for p in folder.iterdir()})
     name = f"{HOSTILE}.zip" if case == "zip file name" else "model.zip"
     at = open_app(tmp_path / "data", "pages/checkpoints.py")
     at.file_uploader(key="ckpt_upload").set_value((name, archive, "application/zip")).run()
@@ -118,7 +108,7 @@ def test_hostile_names_in_refusals_are_text(open_app, tmp_path, case):
         save_file(tensors, buffer)
         files["model.safetensors"] = buffer.read_bytes()
     at = open_app(tmp_path / "data", "pages/checkpoints.py")
-    at.file_uploader(key="ckpt_upload").set_value(("model.zip", _zip(files), "application/zip")).run()
+    at.file_uploader(key="ckpt_upload").set_value(("model.zip", zip_bytes(files), "application/zip")).run()
     assert not at.exception
     assert any("evil" in e.value for e in at.error)  # refused, quoting the name
     assert not live_markup(at)

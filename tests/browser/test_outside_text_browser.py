@@ -8,16 +8,14 @@ does any link or image pointing there.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.browser.test_dashboard_browser import settle
-from tests.checkpoints.tiny import build_model, save_checkpoint
+from tests.checkpoints.tiny import build_model, save_checkpoint, zip_bytes
 from tieviz.ui.lesson import LESSON, TOOLS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,14 +28,6 @@ PAGES = tuple(
     for s in dict.fromkeys((*LESSON, *TOOLS))
     if s.path != "pages/glossary.py"
 )
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _checkpoint_files(tmp_path) -> dict[str, bytes]:
@@ -75,14 +65,14 @@ def test_no_page_asks_another_host_with_hostile_names(browser, dashboard, tmp_pa
 
         files = _checkpoint_files(tmp_path)
         uploader = page.locator(".st-key-ckpt_upload input[type='file']")
-        accepted = _zip({f"ckpt/{name}": data for name, data in files.items()})
+        accepted = zip_bytes({f"ckpt/{name}": data for name, data in files.items()})
         page.goto(f"{dashboard.url}/checkpoints")
         uploader.set_input_files([{"name": "model.zip", "mimeType": "application/zip", "buffer": accepted}])
         page.locator("[data-testid='stMetric']", has_text="evil.example").wait_for()
         settle(page)
         _assert_nothing_foreign(page, requests, own, "an upload naming a hostile architecture")
 
-        refused = _zip({**files, f"../{HOSTILE}/config.json": b"{}"})
+        refused = zip_bytes({**files, f"../{HOSTILE}/config.json": b"{}"})
         page.goto(f"{dashboard.url}/checkpoints")
         uploader.set_input_files([{"name": "bad.zip", "mimeType": "application/zip", "buffer": refused}])
         page.locator("[data-testid='stAlertContentError']", has_text="evil.example").wait_for()

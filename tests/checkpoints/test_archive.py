@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.checkpoints.tiny import zip_dir
+from tests.checkpoints.tiny import zip_bytes, zip_dir
 from tieviz.checkpoints import CheckpointError, archive, inspect_checkpoint, stage_upload
 
 MB = 2**20
@@ -19,14 +19,6 @@ MB = 2**20
 
 def _all_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
-
-
-def _zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 @pytest.fixture()
@@ -66,7 +58,7 @@ def test_random_bytes_named_zip_are_refused(tmp_path):
     "name", ["../evil.safetensors", "ok/../../evil.safetensors", "/tmp/evil.safetensors"]
 )
 def test_escaping_zip_entries_are_refused_and_nothing_is_written(tmp_path, name):
-    data = _zip_bytes({"config.json": b"{}", name: b"x"})
+    data = zip_bytes({"config.json": b"{}", name: b"x"})
     dest = tmp_path / "uploads" / "user"
     with pytest.raises(CheckpointError, match="outside the upload folder|absolute path"):
         stage_upload([("up.zip", data)], dest)
@@ -92,7 +84,7 @@ def test_symlink_entries_are_refused(tmp_path):
 
 def test_too_many_entries_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "MAX_ENTRIES", 5)
-    data = _zip_bytes({f"t{i}.txt": b"" for i in range(6)})
+    data = zip_bytes({f"t{i}.txt": b"" for i in range(6)})
     with pytest.raises(CheckpointError, match="at most 5"):
         stage_upload([("up.zip", data)], tmp_path / "up")
 
@@ -165,7 +157,7 @@ def test_running_byte_count_stops_an_entry_over_budget(tmp_path):
 def test_upload_without_config_or_with_two_is_refused(ckpt, tmp_path):
     with pytest.raises(CheckpointError, match="no config.json"):
         stage_upload([("model.safetensors", b"x")], tmp_path / "a")
-    two = _zip_bytes({"a/config.json": b"{}", "b/config.json": b"{}"})
+    two = zip_bytes({"a/config.json": b"{}", "b/config.json": b"{}"})
     with pytest.raises(CheckpointError, match="more than one config.json"):
         stage_upload([("two.zip", two)], tmp_path / "b")
     shutil.rmtree(tmp_path / "a")
@@ -174,7 +166,7 @@ def test_upload_without_config_or_with_two_is_refused(ckpt, tmp_path):
 
 def test_zip_mixed_with_loose_files_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="not both"):
-        stage_upload([("a.zip", _zip_bytes({"config.json": b"{}"})), ("config.json", b"{}")], tmp_path / "up")
+        stage_upload([("a.zip", zip_bytes({"config.json": b"{}"})), ("config.json", b"{}")], tmp_path / "up")
 
 
 def test_a_trainer_output_zip_picks_the_top_level_checkpoint(ckpt, tmp_path):
@@ -191,7 +183,7 @@ def test_a_trainer_output_zip_picks_the_top_level_checkpoint(ckpt, tmp_path):
 
 def test_the_entry_count_is_read_from_the_end_record_before_parsing(tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "MAX_ENTRIES", 5)
-    data = _zip_bytes({f"t{i}.txt": b"" for i in range(6)})
+    data = zip_bytes({f"t{i}.txt": b"" for i in range(6)})
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("the central directory was parsed")

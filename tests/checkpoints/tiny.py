@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -58,6 +59,15 @@ def zip_dir(src: Path, dest_zip: Path, top: str | None = "checkpoint") -> Path:
         for path in sorted(src.iterdir()):
             zf.write(path, f"{top}/{path.name}" if top else path.name)
     return dest_zip
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A zip in memory holding `entries` (name inside the zip -> contents), names taken as given."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 class Checkpoints:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.jobs.helpers import tiny
+from tieviz.disk_usage import folder_bytes
 from tieviz.estimate import run_store_bytes, snapshot_count
 from tieviz.experiment import arm_seeds
 from tieviz.jobs import LimitError, Limits
-from tieviz.jobs.disk import enforce_disk_caps, folder_bytes
+from tieviz.jobs.disk import enforce_disk_caps
 from tieviz.jobs.limits import check_size
 from tieviz.jobs.store import JobStore
 from tieviz.runs import RunStore

@@ -89,6 +89,19 @@ def test_limits_from_env(monkeypatch):
     monkeypatch.setenv("TIEVIZ_ANON_MAX_MINUTES", "45")
     monkeypatch.setenv("TIEVIZ_ANON_MAX_MEMORY_MB", "2048")
     assert Limits.from_env() == Limits(5, 300, 1_000_000, 20, 45, 2048)
+    documented = {  # every setting the README names, each with its own value
+        "TIEVIZ_MAX_QUEUED_PER_ADDRESS": ("max_queued_per_address", 7),
+        "TIEVIZ_ANON_MAX_ACTIVE": ("anon_max_active", 8),
+        "TIEVIZ_ANON_TFLOPS_PER_HOUR": ("anon_tflops_per_hour", 9),
+        "TIEVIZ_ANON_MAX_DISK_MB": ("anon_max_disk_mb", 10),
+        "TIEVIZ_RUNS_MAX_MB": ("runs_max_mb", 11),
+        "TIEVIZ_JOBS_MAX_MB": ("jobs_max_mb", 12),
+    }
+    for name, (_, value) in documented.items():
+        monkeypatch.setenv(name, str(value))
+    limits = Limits.from_env()
+    assert {getattr(limits, field) for field, _ in documented.values()} == {7, 8, 9, 10, 11, 12}
+    assert all(getattr(limits, field) == value for field, value in documented.values())
     monkeypatch.setenv("TIEVIZ_ANON_MAX_STEPS", "lots")
     with pytest.raises(ValueError, match="TIEVIZ_ANON_MAX_STEPS must be a whole number"):
         Limits.from_env()

@@ -143,4 +143,16 @@ def test_a_trusted_job_is_not_timed(tmp_path):
     dispatcher._running = {free["id"]: None, timed["id"]: None}  # as if this dispatcher ran them
     dispatcher._enforce_time_limit()
     assert jobs.cancel_requested(timed["id"]) and "30 minutes" in jobs.read(timed["id"])["cancel_reason"]
+    assert jobs.read(timed["id"])["cancel_reason"].endswith("this site's limit for one experiment")
     assert not jobs.cancel_requested(free["id"])
+
+
+def test_a_timed_out_checkpoint_job_says_what_it_was_not_an_experiment(tmp_path):
+    jobs = JobStore(tmp_path / "jobs")
+    old = time.time() - 3600
+    lens = jobs.create("c", {"task": "lens"}, "alice", status="running", started_at=old, kind="checkpoint")
+    dispatcher = Dispatcher(tmp_path, jobs, LocalExecutor(), concurrency=0, max_minutes=30)
+    dispatcher._running = {lens["id"]: None}
+    dispatcher._enforce_time_limit()
+    reason = jobs.read(lens["id"])["cancel_reason"]
+    assert reason.endswith("this site's limit for one tuned-lens fit") and "experiment" not in reason

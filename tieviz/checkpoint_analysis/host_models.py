@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tieviz.checkpoint_analysis import series
+from tieviz.checkpoints.errors import CheckpointError
 from tieviz.env import env_text
 
 MODELS_ENV = "TIEVIZ_MODELS"
 CACHE = "host_models"
-_STEP = re.compile(r"(?:^|[^a-z])(?:step|global_step|checkpoint|ckpt|iter)[-_]?(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,10 @@ def find_host_model(data: Path, model_id: str) -> HostModel | None:
 
 
 def step_of(name: str) -> int | None:
-    """The training step a checkpoint's name states ("step1000", "global_step-20", "checkpoint_5")."""
-    match = _STEP.search(name)
-    return int(match.group(1)) if match else None
+    """The training step a checkpoint's name states, by the CLI's rule (`series.step_of`: "step1000",
+    "checkpoint-500", else the last number); None when it states none: the page then keeps the order chosen.
+    """
+    try:
+        return series.step_of(Path(name))
+    except CheckpointError:
+        return None

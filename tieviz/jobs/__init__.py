@@ -114,10 +114,8 @@ class JobManager:
         with self.jobs_store.queue_lock():
             states = self.jobs_store.all()
             same = [s for s in states if s["key"] == key]
-            for state in [s for s in same if s["status"] in ACTIVE and "cancel_requested_at" not in s]:
-                if visitor not in state["visitors"]:
-                    check_queue(self._active_count(states, visitor), visitor, self.limits)
-                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
+            if (joined := self._join_active(states, same, visitor, trusted)) is not None:
+                return joined
             if cached_summary(resolved, self.runs) is not None:
                 for state in reversed([s for s in same if s["status"] == "done"]):
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
@@ -142,6 +140,16 @@ class JobManager:
                 )
             )
 
+    def _join_active(self, states: list[dict], same: list[dict], visitor: str, trusted: bool) -> Job | None:
+        """The identical job already queued or running (and not being cancelled), now also this visitor's;
+        None when there is none. Joining counts against the visitor's queue cap like a new job would."""
+        for state in same:
+            if state["status"] in ACTIVE and "cancel_requested_at" not in state:
+                if visitor not in state["visitors"]:
+                    check_queue(self._active_count(states, visitor), visitor, self.limits)
+                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
+        return None
+
     def submit_checkpoint(
         self, task: dict, visitor: str = "anonymous", trusted: bool = False, address: str | None = None
     ) -> Job:
@@ -158,10 +166,8 @@ class JobManager:
         with self.jobs_store.queue_lock():
             states = self.jobs_store.all()
             same = [s for s in states if s["key"] == key]
-            for state in [s for s in same if s["status"] in ACTIVE and "cancel_requested_at" not in s]:
-                if visitor not in state["visitors"]:
-                    check_queue(self._active_count(states, visitor), visitor, self.limits)
-                return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))
+            if (joined := self._join_active(states, same, visitor, trusted)) is not None:
+                return joined
             for state in reversed([s for s in same if s["status"] == "done"]):
                 if checkpoint.result_dir(self.jobs_store.root, state["id"]).is_dir():
                     return self._job(self.jobs_store.update(state["id"], _add_visitor(visitor, trusted)))

@@ -33,12 +33,26 @@ from tieviz.jobs.limits import LimitError, Limits
 from tieviz.jobs.store import JobStore
 
 KIND = "checkpoint"
-TASKS = ("stage", "text", "compare", "lens", "series")
+TASK_WORDS = {  # each task, as a message about its job names it
+    "stage": "reading one upload",
+    "text": "reading one text with a tokenizer",
+    "compare": "one pair comparison",
+    "lens": "one tuned-lens fit",
+    "series": "one checkpoint series",
+}
+TASKS = tuple(TASK_WORDS)
 HOST_MEMORY_SHARE = 0.75  # with no memory cap configured, a job may still not take the server's memory
 CPU_GRACE_SECONDS = 60  # CPU seconds beyond the time limit before the kernel stops a worker
 MIN_JOB_BYTES = 1 << 30  # what any checkpoint job may add: a tokenizer, a text, the two matrices
 PROGRESS_STEPS = 1000  # a checkpoint job's progress is step / total with this total
 STATE_INTERVAL = 0.3  # seconds between progress writes
+
+
+def job_words(state: dict[str, Any]) -> str:
+    """What a job is, for its messages: "one experiment", or the checkpoint task it ran."""
+    if state.get("kind") != KIND:
+        return "one experiment"
+    return TASK_WORDS.get(state["config"].get("task"), "one checkpoint job")
 
 
 def task_key(task: dict[str, Any]) -> str:
@@ -111,6 +125,16 @@ def check_task(task: dict[str, Any], trusted: bool, limits: Limits, cores: int =
             f"fitting the tuned lens on this model takes about {tflops:,.0f} TFLOPs, above this site's "
             f"budget of {limits.anon_max_tflops:,}"
         )
+
+
+def task_params(task: dict[str, Any]) -> int:
+    """The parameters a task computes with, for its thread count (`tieviz.threads`): the lens's whole model,
+    the compared matrices (vocabulary x both widths), none to speak of when reading an upload or a text."""
+    if task["task"] == "lens":
+        return int(task.get("n_params") or 0)
+    if task["task"] in ("compare", "series"):
+        return int(task.get("vocab") or 0) * (int(task["d_tied"]) + int(task["d_untied"]))
+    return 0
 
 
 def lens_flops(n_params: int) -> float:
@@ -197,6 +221,7 @@ def run_checkpoint_job(data: Path, jobs: JobStore, job_id: str) -> dict[str, Any
     derives from BaseException) as a failed job instead of a dead worker.
     """
     from tieviz.checkpoint_analysis.work import run_task
+    from tieviz.threads import threads_for_work
 
     state = jobs.read(job_id)
     last = {"time": 0.0}
@@ -220,7 +245,8 @@ def run_checkpoint_job(data: Path, jobs: JobStore, job_id: str) -> dict[str, Any
 
     try:
         progress("starting", 0.0)
-        run_task(data, result_dir(jobs.root, job_id), state["config"], progress)
+        with threads_for_work(task_params(state["config"])):
+            run_task(data, result_dir(jobs.root, job_id), state["config"], progress)
     except JobCancelled:
         return {"status": "cancelled", "error": jobs.read(job_id).get("cancel_reason")}
     except (KeyboardInterrupt, SystemExit):

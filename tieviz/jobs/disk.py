@@ -9,28 +9,15 @@ active job also wants is kept, and so is every run no job names (the host's own,
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
+from tieviz.disk_usage import folder_bytes
 from tieviz.examples import EXAMPLES_VISITOR
 from tieviz.jobs.schema import ACTIVE
 from tieviz.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the plain files under `folder`, following no links."""
-    total = 0
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
-    return total
 
 
 def _untrusted(state: dict) -> bool:

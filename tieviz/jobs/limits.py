@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from tieviz.config import ARM_NAMES, ExperimentConfig
 from tieviz.env import env_int, env_text
@@ -53,23 +53,10 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        """From TIEVIZ_MAX_QUEUED_PER_VISITOR and the TIEVIZ_ANON_MAX_* settings (see the README)."""
+        """Each field from TIEVIZ_<FIELD IN CAPITALS>, e.g. TIEVIZ_ANON_MAX_STEPS (see the README)."""
         if env_text("TIEVIZ_TRUSTED_VISITORS"):
             log.warning("TIEVIZ_TRUSTED_VISITORS is ignored: anyone could type an id; set %s", HOST_TOKEN_ENV)
-        return cls(
-            max_queued_per_visitor=env_int("TIEVIZ_MAX_QUEUED_PER_VISITOR", cls.max_queued_per_visitor),
-            anon_max_steps=env_int("TIEVIZ_ANON_MAX_STEPS", cls.anon_max_steps),
-            anon_max_params=env_int("TIEVIZ_ANON_MAX_PARAMS", cls.anon_max_params),
-            anon_max_tflops=env_int("TIEVIZ_ANON_MAX_TFLOPS", cls.anon_max_tflops),
-            anon_max_minutes=env_int("TIEVIZ_ANON_MAX_MINUTES", cls.anon_max_minutes),
-            anon_max_memory_mb=env_int("TIEVIZ_ANON_MAX_MEMORY_MB", cls.anon_max_memory_mb),
-            max_queued_per_address=env_int("TIEVIZ_MAX_QUEUED_PER_ADDRESS", cls.max_queued_per_address),
-            anon_max_active=env_int("TIEVIZ_ANON_MAX_ACTIVE", cls.anon_max_active),
-            anon_tflops_per_hour=env_int("TIEVIZ_ANON_TFLOPS_PER_HOUR", cls.anon_tflops_per_hour),
-            anon_max_disk_mb=env_int("TIEVIZ_ANON_MAX_DISK_MB", cls.anon_max_disk_mb),
-            runs_max_mb=env_int("TIEVIZ_RUNS_MAX_MB", cls.runs_max_mb),
-            jobs_max_mb=env_int("TIEVIZ_JOBS_MAX_MB", cls.jobs_max_mb),
-        )
+        return cls(**{f.name: env_int(f"TIEVIZ_{f.name.upper()}", f.default) for f in fields(cls)})
 
 
 def host_token() -> str:

@@ -316,7 +316,9 @@ class Dispatcher:
             started = state.get("started_at")
             if state.get("trusted") or not started or now - started <= self.max_minutes * 60:
                 continue
-            reason = f"stopped after {self.max_minutes:g} minutes, this site's limit for one experiment"
+            from tieviz.jobs.checkpoint import job_words
+
+            reason = f"stopped after {self.max_minutes:g} minutes, this site's limit for {job_words(state)}"
             self.jobs.update(job_id, lambda s, reason=reason: {**s, "cancel_reason": reason})
             self.jobs.request_cancel(job_id)
 

@@ -15,7 +15,7 @@ from tieviz.analysis.measures import MEASURE_LABELS, MEASURES
 from tieviz.catalog import data_root
 from tieviz.checkpoint_analysis.host_models import HostModel, step_of
 from tieviz.estimate import duration
-from tieviz.ui.checkpoint_upload import Source, follow, loaded, resume, token_choice
+from tieviz.ui.checkpoint_upload import Source, loaded, run_on_click, token_choice
 from tieviz.ui.display import show_figure, show_verdict
 from tieviz.ui.identity import visitor
 from tieviz.ui.text import plain
@@ -65,11 +65,7 @@ def pair_job(main: Source, ckpt: ca.LoadedCheckpoint, other: Source, frequency: 
         "d_untied": int(d_untied),
         "vocab": int(vocab),
     }
-    out = resume(task, "Comparing the pair")
-    if out is None and st.button(f"Compare {int(tokens):,} tokens", key="ckpt-compare"):
-        out, why = follow(task, "Comparing the pair")
-        if why:
-            st.error(why, icon=":material/error:")
+    out = run_on_click(task, "Comparing the pair", f"Compare {int(tokens):,} tokens", "ckpt-compare")
     return out
 
 
@@ -190,11 +186,7 @@ def series_panel(hosted: list[HostModel], main: Source, frequency: str) -> None:
         "vocab": int(vocab),
         "pairs": len(chosen),
     }
-    out = resume(task, "Comparing the series")
-    if out is None and st.button(f"Compare {len(chosen)} checkpoints", key="ckpt-series-run"):
-        out, why = follow(task, "Comparing the series")
-        if why:
-            st.error(why, icon=":material/error:")
+    out = run_on_click(task, "Comparing the series", f"Compare {len(chosen)} checkpoints", "ckpt-series-run")
     if out is not None:
         points = ca.read_series(out)
         public = [public_drift(model) for model in DRIFT_MODELS]

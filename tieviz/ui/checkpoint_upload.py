@@ -133,6 +133,17 @@ def resume(task: dict, what: str) -> Path | None:
     return out
 
 
+def run_on_click(task: dict, what: str, label: str, key: str, help: str | None = None) -> Path | None:
+    """The task's results when its job is done (or still running, followed again), else a button that
+    starts it; None until there are results. A job that ends without them says why in one line."""
+    out = resume(task, what)
+    if out is None and st.button(label, key=key, help=help):
+        out, why = follow(task, what)
+        if why:
+            st.error(why, icon=":material/error:")
+    return out
+
+
 def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | None:
     """Stage an upload in a job (progress shown) and remember it in `slot`; returns why it was refused.
 
@@ -200,17 +211,22 @@ def current(slot: str) -> Source | None:
     return found
 
 
-def token_text(source: Source, text_source: str, text_path: Path | None, vocab_size: int) -> ca.TokenText:
-    """The text read with the checkpoint's tokenizer, in a job; without one (or if it fails), no ids."""
-    if text_source == "run":
-        return _run_text(text_path)
-    task = {
+def _text_task(source: Source, text_source: str, text_path: Path | None, vocab_size: int) -> dict:
+    """The text job's task: the same dict both starts the job and finds its results again."""
+    return {
         "task": "text",
         "checkpoint": str(source.checkpoint),
         "text": str(text_path) if text_path else "",
         "vocab_size": int(vocab_size),
         "source": text_source,
     }
+
+
+def token_text(source: Source, text_source: str, text_path: Path | None, vocab_size: int) -> ca.TokenText:
+    """The text read with the checkpoint's tokenizer, in a job; without one (or if it fails), no ids."""
+    if text_source == "run":
+        return _run_text(text_path)
+    task = _text_task(source, text_source, text_path, vocab_size)
     out, why = follow(task, "Reading the text with the checkpoint's tokenizer")
     if out is None:
         return ca.TokenText(None, None, (), text_source, f"The tokenizer could not read the text ({why}).")
@@ -233,13 +249,7 @@ def text_folder(source: Source, text_source: str, text_path: Path | None, vocab_
     """The result folder of the text job behind the frequencies ("" when they come from a run)."""
     if text_source == "run":
         return ""
-    task = {
-        "task": "text",
-        "checkpoint": str(source.checkpoint),
-        "text": str(text_path) if text_path else "",
-        "vocab_size": int(vocab_size),
-        "source": text_source,
-    }
+    task = _text_task(source, text_source, text_path, vocab_size)
     out = finished(task)
     return str(out) if out is not None else ""
 
