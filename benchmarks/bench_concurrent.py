@@ -3,8 +3,8 @@
 Times one 1-seed toy experiment (`python -m tieviz experiment --preset toy --seeds 1`) alone, then two
 started together (separate run stores, so neither is a cache hit), and prints the ratio of the pair's
 wall time to one alone. On two cores the pair should take about as long as one (ratio ~1); the target is
-at most 2.5. Before tieviz chose torch's threads per process (tieviz.threads) it was 27.9 on a 2-core host.
-`--threads N` forces TIEVIZ_TORCH_THREADS=N in both (e.g. the core count, for the old behaviour).
+at most 2.5. Before tieviz chose torch's threads per process (tieviz.system.threads) it was 27.9 on a 2-core
+host. `--threads N` forces TIEVIZ_TORCH_THREADS=N in both (e.g. the core count, for the old behaviour).
 
     .venv/bin/python benchmarks/bench_concurrent.py [--preset toy] [--threads N]
 """

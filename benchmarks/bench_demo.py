@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tieviz.summary import Summary  # noqa: E402
+from tieviz.experiments.summary_record import Summary  # noqa: E402
 
 
 def run(preset: str, seeds: int, out: Path, runs: Path) -> float:

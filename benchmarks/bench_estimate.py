@@ -27,11 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tieviz.catalog import list_experiments  # noqa: E402
 from tieviz.config import preset  # noqa: E402
-from tieviz.experiment import stored_run_count  # noqa: E402
-from tieviz.runs import RunStore  # noqa: E402
-from tieviz.timing import estimate  # noqa: E402
+from tieviz.experiments.catalog import list_experiments  # noqa: E402
+from tieviz.experiments.runner import stored_run_count  # noqa: E402
+from tieviz.experiments.time_estimate import estimate  # noqa: E402
+from tieviz.training.run_store import RunStore  # noqa: E402
 
 STEPS = (("toy", 1, False), ("toy", 101, True), ("demo", 1, True), ("demo", 101, True))  # preset, seed, held
 

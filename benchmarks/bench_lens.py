@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from tieviz.analysis.lens import LogitLens, lens_statistics, train_tuned_lens  # noqa: E402
 from tieviz.config import PRESETS  # noqa: E402
-from tieviz.model import build_model  # noqa: E402
+from tieviz.training.model import build_model  # noqa: E402
 
 VOCAB, N_SEQUENCES, TARGET_S = 2000, 64, 60.0
 DEFAULTS = {name: p.default for name, p in inspect.signature(train_tuned_lens).parameters.items()}

@@ -22,10 +22,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from tieviz.config import preset  # noqa: E402
-from tieviz.data import BatchSampler, build_corpus  # noqa: E402
-from tieviz.experiment import resolve  # noqa: E402
-from tieviz.model import build_model  # noqa: E402
-from tieviz.train import train_model  # noqa: E402
+from tieviz.experiments.runner import resolve  # noqa: E402
+from tieviz.training.corpus import BatchSampler, build_corpus  # noqa: E402
+from tieviz.training.loop import train_model  # noqa: E402
+from tieviz.training.model import build_model  # noqa: E402
 
 
 def plain_loop(arm, corpus, device: str) -> float:

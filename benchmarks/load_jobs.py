@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from tieviz.config import ARM_NAMES, preset  # noqa: E402
 from tieviz.jobs import JobManager, LimitError, Limits  # noqa: E402
-from tieviz.runs import RunStore  # noqa: E402
+from tieviz.training.run_store import RunStore  # noqa: E402
 
 
 def tiny(seed: int, steps: int):

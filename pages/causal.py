@@ -25,7 +25,7 @@ if experiment is None:
 from tieviz.analysis.causal import causal_shifts  # noqa: E402
 from tieviz.analysis.measures import MEASURE_LABELS, PAPER_MEASURE, REGISTRY  # noqa: E402
 from tieviz.analysis.stats import format_stat  # noqa: E402
-from tieviz.evidence import seeds_note  # noqa: E402
+from tieviz.experiments.summary_text import seeds_note  # noqa: E402
 from tieviz.figures.bias import summary_bias_figure  # noqa: E402
 from tieviz.figures.causal import causal_bias_figure  # noqa: E402
 

@@ -18,9 +18,9 @@ st.markdown(
 ui.define("embedding", "unembedding", "tying")
 
 from tieviz import checkpoint_analysis as ca  # noqa: E402
-from tieviz import uploads  # noqa: E402
-from tieviz.catalog import data_root  # noqa: E402
 from tieviz.checkpoint_analysis.host_models import host_models  # noqa: E402
+from tieviz.checkpoints import uploads  # noqa: E402
+from tieviz.experiments.catalog import data_root  # noqa: E402
 from tieviz.ui import checkpoint_compare as cc  # noqa: E402
 from tieviz.ui import checkpoint_upload as cu  # noqa: E402
 
@@ -138,8 +138,8 @@ run_for_text = str(run_dir) if text_source == "run" and run_dir else ""
 tabs = st.tabs(TABS, key="ckpt_tabs", on_change="rerun")  # keyed: a second upload keeps the open tab
 
 with tabs[0]:
+    from tieviz.experiments.run_analysis import bigram_summary
     from tieviz.figures.bigrams import asymmetry_heatmaps, bigram_heatmaps
-    from tieviz.results import bigram_summary
 
     if text.ids is None:
         st.info("The direct path is compared with the bigrams of a text, which needs the tokenizer.")

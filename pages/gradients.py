@@ -27,7 +27,7 @@ from tieviz.analysis.curves import (  # noqa: E402
     early_window_end,  # noqa: E402
 )
 from tieviz.analysis.stats import format_stat  # noqa: E402
-from tieviz.evidence import early_window_sentence, seeds_note, share_rows, share_sentences  # noqa: E402
+from tieviz.experiments.summary_text import early_window_sentence, seeds_note, share_rows, share_sentences  # noqa: E402
 from tieviz.figures.curves import grad_share_figure, gradient_ratio_figure, loss_figure  # noqa: E402
 
 summary = experiment.summary

@@ -29,9 +29,9 @@ if not lens:
     st.stop()
 
 from tieviz.analysis.verdicts import lens_claim  # noqa: E402
-from tieviz.evidence import lens_note, seeds_note  # noqa: E402
+from tieviz.experiments.run_analysis import lens_bands, lens_from_summary  # noqa: E402
+from tieviz.experiments.summary_text import lens_note, seeds_note  # noqa: E402
 from tieviz.figures.lens import METRIC_NAMES, contribution_figure, lens_figure  # noqa: E402
-from tieviz.results import lens_bands, lens_from_summary  # noqa: E402
 
 results = lens_from_summary(lens)
 tuned = {name: r.tuned for name, r in results.items()}

@@ -98,7 +98,7 @@ if token is not None:
 
 st.subheader("Bias scores")
 from tieviz.analysis.measures import MEASURE_LABELS, PAPER_MEASURE  # noqa: E402
-from tieviz.evidence import bias_rows, bias_table, bias_table_caption, seeds_note  # noqa: E402
+from tieviz.experiments.summary_text import bias_rows, bias_table, bias_table_caption, seeds_note  # noqa: E402
 
 summary = experiment.summary
 scopes = {

@@ -40,7 +40,7 @@ if experiment is None and not examples_coming:
         if ui.start_training(preset("demo")):
             st.switch_page(ui.TRAIN_PAGE)
 elif experiment is not None:
-    from tieviz.evidence import bias_table, bias_table_caption, headlines, seeds_note
+    from tieviz.experiments.summary_text import bias_table, bias_table_caption, headlines, seeds_note
 
     summary = experiment.summary
     st.subheader("Headline numbers")

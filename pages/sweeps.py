@@ -11,8 +11,8 @@ from tieviz import ui
 from tieviz.analysis.measures import MEASURE_NAMES
 from tieviz.analysis.verdicts import Verdict
 from tieviz.config import PRESETS, preset
+from tieviz.experiments.sweep import AXES, SweepConfig, collect_sweep, sweep_rows
 from tieviz.jobs.store import ACTIVE as JOB_ACTIVE
-from tieviz.sweep import AXES, SweepConfig, collect_sweep, sweep_rows
 from tieviz.ui.sweeps import SWEEP_KEY, point_states, recorded_sweeps, resume_sweep, start_sweep
 
 ui.require_app()

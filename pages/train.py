@@ -7,9 +7,9 @@ or a closed tab neither stops nor duplicates it. This page only submits and poll
 import streamlit as st
 
 from tieviz import ui
+from tieviz.checkpoints.uploads import save_text_upload
 from tieviz.config import BOUNDS, CORPORA, DEVICES, PRESETS, preset
 from tieviz.jobs.store import ACTIVE
-from tieviz.uploads import save_text_upload
 
 ui.require_app()
 

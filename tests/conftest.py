@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tieviz.config import ExperimentConfig, preset
-from tieviz.runs import RunStore
+from tieviz.training.run_store import RunStore
 
 torch.set_num_threads(1)  # tests are small; one thread avoids oversubscribing CI's two cores
 
@@ -27,7 +27,7 @@ def store(tmp_path) -> RunStore:
 @pytest.fixture(scope="session")
 def tiny_experiment(tmp_path_factory) -> tuple[ExperimentConfig, RunStore, dict]:
     """One tiny trained experiment of two seeds, shared by the tests that only read it."""
-    from tieviz.experiment import run_experiment
+    from tieviz.experiments.runner import run_experiment
 
     config = preset(
         "toy", steps=12, batch_size=8, d_model=16, n_heads=2, toy_tokens=8_000, device="cpu", seeds=2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tieviz.atomic import atomic_path
+from tieviz.system.atomic import atomic_path
 
 
 def test_a_finished_write_replaces_the_file(tmp_path):

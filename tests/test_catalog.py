@@ -1,4 +1,5 @@
-"""tieviz.catalog: a data folder's finished experiments, newest first, and the stamp that sees changes."""
+"""tieviz.experiments.catalog: a data folder's finished experiments, newest first, and the stamp that sees
+changes."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import json
 import os
 from dataclasses import replace
 
-from tieviz.catalog import data_root, landing_entry, list_experiments, listing_stamp
 from tieviz.config import preset
+from tieviz.experiments.catalog import data_root, landing_entry, list_experiments, listing_stamp
 
 ARM = {"run_dir": "", "key": "", "tied": True, "alpha": 1.0, "final_train_loss": 1.0, "final_val_loss": 1.0}
 ARM |= {"params": 1, "tokens_per_second": 1.0}
@@ -60,8 +61,8 @@ def test_data_root_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_labels_tell_examples_sweep_points_and_own_settings_apart(tmp_path):
-    from tieviz.runs import RunStore
-    from tieviz.sweep import SweepConfig, save_request
+    from tieviz.experiments.sweep import SweepConfig, save_request
+    from tieviz.training.run_store import RunStore
 
     folder = tmp_path / "experiments"
     folder.mkdir()

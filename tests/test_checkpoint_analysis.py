@@ -11,8 +11,8 @@ from tieviz import checkpoint_analysis as ca
 from tieviz.analysis.alignment import bias_scores
 from tieviz.analysis.bigrams import direct_path
 from tieviz.checkpoints import CheckpointError, stage_upload
-from tieviz.data import pydocs_text, train_tokenizer
-from tieviz.uploads import new_upload
+from tieviz.checkpoints.uploads import new_upload
+from tieviz.training.corpus import pydocs_text, train_tokenizer
 
 TEXT = "\n\n".join(pydocs_text().split("\n\n")[:400])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tieviz.cli import main
-from tieviz.runs import RunStore
+from tieviz.training.run_store import RunStore
 
 TINY = ["--steps", "8", "--batch", "4", "--d-model", "16", "--heads", "2", "--device", "cpu", "--quiet"]
 TINY += ["--seeds", "2"]

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from tests.test_cli import assert_one_line_error, run_cli
-from tieviz import results, summarize
 from tieviz.cli import main
+from tieviz.experiments import measure_seeds as summarize
+from tieviz.experiments import run_analysis as results
 
 TINY = ["--preset", "toy", "--batch", "4", "--heads", "2", "--device", "cpu", "--quiet", "--seeds", "2"]
 

@@ -67,7 +67,7 @@ def test_validate_refuses_a_step_that_cannot_fit_in_memory():
 
 
 def test_model_building_applies_the_same_rules():
-    from tieviz.model import build_model
+    from tieviz.training.model import build_model
 
     arm = preset("toy", d_model=30, n_heads=4).arm("tied")
     with pytest.raises(ValueError, match="divisible"):

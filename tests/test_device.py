@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from tieviz.device import resolve_device
+from tieviz.system.device import resolve_device
 
 
 @pytest.fixture

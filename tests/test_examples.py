@@ -1,4 +1,5 @@
-"""tieviz.examples: a fresh data folder queues the toy example, then the default one; nothing else does."""
+"""tieviz.experiments.examples: a fresh data folder queues the toy example, then the default one; nothing else
+does."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tieviz.config import preset
-from tieviz.examples import EXAMPLES_VISITOR, example_jobs, examples_enabled, is_fresh, start_examples
+from tieviz.experiments.examples import (
+    EXAMPLES_VISITOR,
+    example_jobs,
+    examples_enabled,
+    is_fresh,
+    start_examples,
+)
 from tieviz.jobs import LimitError
 
 

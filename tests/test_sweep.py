@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from tieviz import experiment, results, summarize
 from tieviz.config import preset
-from tieviz.runs import RunStore
-from tieviz.sweep import (
+from tieviz.experiments import measure_seeds as summarize
+from tieviz.experiments import run_analysis as results
+from tieviz.experiments import runner as experiment
+from tieviz.experiments.sweep import (
     SweepConfig,
     collect_sweep,
     list_sweeps,
@@ -20,6 +21,7 @@ from tieviz.sweep import (
     sweep_path,
     sweep_rows,
 )
+from tieviz.training.run_store import RunStore
 
 TINY = dict(steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=2)
 

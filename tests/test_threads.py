@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tieviz.threads import SMALL_MODEL_PARAMS, choose_threads, free_cores
+from tieviz.system.threads import SMALL_MODEL_PARAMS, choose_threads, free_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,8 +49,8 @@ def test_an_experiment_sets_one_thread_for_a_toy_model(tmp_path):
     script = (
         "import torch; torch.set_num_threads(2)\n"
         "from tieviz.config import preset\n"
-        "from tieviz.experiment import run_experiment\n"
-        "from tieviz.runs import RunStore\n"
+        "from tieviz.experiments.runner import run_experiment\n"
+        "from tieviz.training.run_store import RunStore\n"
         "c = preset('toy', steps=3, batch_size=4, d_model=16, n_heads=2, toy_tokens=4000, "
         "device='cpu', seeds=1)\n"
         f"run_experiment(c, RunStore({str(tmp_path)!r}))\n"

@@ -7,8 +7,8 @@ import pytest
 
 from tieviz.analysis.measures import MEASURES
 from tieviz.config import preset
-from tieviz.experiment import run_experiment
-from tieviz.runs import RunStore
+from tieviz.experiments.runner import run_experiment
+from tieviz.training.run_store import RunStore
 
 STAT_NAMES = [
     *(f"bias.{arm}.{m}" for arm in ("tied", "scaled") for m in MEASURES),

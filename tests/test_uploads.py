@@ -9,10 +9,9 @@ import time
 import pytest
 
 from tests.checkpoints.tiny import build_model, save_checkpoint, zip_dir
-from tieviz import uploads
-from tieviz.checkpoints import CheckpointError, inspect_checkpoint
-from tieviz.disk_usage import folder_bytes
-from tieviz.uploads import CleanupPolicy, cleanup_uploads, find_upload, list_uploads, new_upload
+from tieviz.checkpoints import CheckpointError, inspect_checkpoint, uploads
+from tieviz.checkpoints.uploads import CleanupPolicy, cleanup_uploads, find_upload, list_uploads, new_upload
+from tieviz.system.disk_usage import folder_bytes
 
 VISITOR = "abcdef123456"
 HOUR = 3600.0
@@ -130,7 +129,7 @@ def test_policy_reads_the_environment(monkeypatch):
 
 
 def test_a_text_upload_is_kept_by_content_and_a_bad_one_is_not(tmp_path):
-    from tieviz.uploads import save_text_upload
+    from tieviz.checkpoints.uploads import save_text_upload
 
     visitor = "abcdef0123"
     path, words = save_text_upload(tmp_path, visitor, "../../my notes.txt", b"one two three\n\nfour")
@@ -146,7 +145,7 @@ def test_a_text_upload_is_kept_by_content_and_a_bad_one_is_not(tmp_path):
 
 
 def test_a_text_upload_with_a_bad_visitor_id_is_refused_and_nothing_is_written(tmp_path):
-    from tieviz.uploads import save_text_upload
+    from tieviz.checkpoints.uploads import save_text_upload
 
     with pytest.raises(ValueError, match="not a valid visitor id"):
         save_text_upload(tmp_path, "../escape", "corpus.txt", b"some words here")
@@ -155,7 +154,7 @@ def test_a_text_upload_with_a_bad_visitor_id_is_refused_and_nothing_is_written(t
 
 def test_the_readme_default_relative_data_folder_works(tmp_path, monkeypatch, gpt2_dir):
     """TIEVIZ_DATA unset means ./data, relative: staging, finding and reading must still work."""
-    from tieviz.catalog import data_root
+    from tieviz.experiments.catalog import data_root
 
     monkeypatch.delenv("TIEVIZ_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -178,7 +177,7 @@ def test_remove_upload_deletes_only_that_folder(tmp_path, gpt2_dir):
 
 
 def text_upload(data, visitor: str, words: str, hours_ago: float = 0.0):
-    from tieviz.uploads import save_text_upload
+    from tieviz.checkpoints.uploads import save_text_upload
 
     path, _ = save_text_upload(data, visitor, "notes.txt", words.encode())
     stamp = time.time() - hours_ago * HOUR
@@ -205,15 +204,15 @@ def test_one_visitor_keeps_at_most_their_quota_of_uploads(tmp_path, gpt2_dir):
     upload = new_upload(tmp_path, VISITOR, loose_files(gpt2_dir), "ckpt", policy=policy)
     assert not first.exists() and second.exists() and upload.folder.exists()
     assert neighbour.exists()  # another visitor's uploads are not theirs to push out
-    from tieviz.uploads import save_text_upload
+    from tieviz.checkpoints.uploads import save_text_upload
 
     third, _ = save_text_upload(tmp_path, VISITOR, "more.txt", b"four " * 10, policy=policy)
     assert third.exists() and not second.exists() and upload.folder.exists()
 
 
 def test_an_upload_over_the_visitor_byte_quota_is_refused_and_not_kept(tmp_path, gpt2_dir):
-    from tieviz.textfile import CorpusError
-    from tieviz.uploads import save_text_upload
+    from tieviz.checkpoints.uploads import save_text_upload
+    from tieviz.training.text_file import CorpusError
 
     policy = CleanupPolicy(max_visitor_bytes=1000)
     with pytest.raises(CorpusError, match="limit is"):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from tieviz.config import PRESETS, preset
-from tieviz.errors import error_line
+from tieviz.error_lines import error_line
 
 EXIT_USER_ERROR = 2
 SWEEP_FLAGS = {"alpha": "--alpha", "d_model": "--d-model", "n_layers": "--layers", "steps": "--steps"}
@@ -163,8 +163,8 @@ class _ProgressBar:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from tieviz.experiment import run_experiment
-    from tieviz.runs import RunStore, write_json_atomic
+    from tieviz.experiments.runner import run_experiment
+    from tieviz.training.run_store import RunStore, write_json_atomic
 
     config = experiment_config(args)
     bar = _ProgressBar(config.train.steps, config.seed_list, enabled=not args.quiet)
@@ -183,7 +183,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def sweep_settings(args: argparse.Namespace):
     """(base config, axis, values) of `sweep`: the one flag given several values is the axis."""
-    from tieviz.sweep import parse_values
+    from tieviz.experiments.sweep import parse_values
 
     fixed = argparse.Namespace(**vars(args))
     axes = {}
@@ -247,8 +247,8 @@ class _SweepBar:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from tieviz.analysis.stats import SeedStat, format_stat
-    from tieviz.runs import RunStore, write_json_atomic
-    from tieviz.sweep import SweepConfig, run_sweep
+    from tieviz.experiments.sweep import SweepConfig, run_sweep
+    from tieviz.training.run_store import RunStore, write_json_atomic
 
     base, axis, values = sweep_settings(args)
     sweep = SweepConfig(base, axis, values)
@@ -269,7 +269,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from tieviz.export import export_figures
+    from tieviz.experiments.figure_export import export_figures
 
     written = export_figures(args.dir, png=not args.no_png)
     print(f"wrote {len(written)} files to {args.dir / 'figures'}")

@@ -117,7 +117,7 @@ def _per_token_csv(result, path: Path) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from tieviz.checkpoint_analysis.compare import compare
-    from tieviz.runs import write_json_atomic
+    from tieviz.training.run_store import write_json_atomic
 
     tokens = parse_tokens(args.tokens)
     bar = _Bar(enabled=not args.quiet)
@@ -137,7 +137,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_compare_series(args: argparse.Namespace) -> int:
     from tieviz.checkpoint_analysis.series import compare_series
-    from tieviz.runs import write_json_atomic
+    from tieviz.training.run_store import write_json_atomic
 
     tokens = parse_tokens(args.tokens)
     bar = _Bar(enabled=not args.quiet)

@@ -12,7 +12,8 @@ from typing import Any
 
 CORPORA = ("toy", "pydocs", "file")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-TOY_LANGUAGE_VERSION = 2  # bump when tieviz.data.toy_language changes, so old toy runs are not reused
+# bump when tieviz.training.corpus.toy_language changes, so old toy runs are not reused
+TOY_LANGUAGE_VERSION = 2
 
 # The one range of every size a run accepts, whoever asks (CLI, Train page, job submission, model building).
 # Minimums are what the analysis needs (a vocabulary of 16 leaves the mutual 10-NN its 11 tokens after the
@@ -234,7 +235,7 @@ class ExperimentConfig:
         machine's RAM), which would otherwise fail late with an allocation error or swap the server to a
         halt.
         """
-        from tieviz.estimate import check_memory
+        from tieviz.experiments.resources import check_memory
 
         self.data.validate()
         self.model.validate()

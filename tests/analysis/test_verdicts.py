@@ -19,7 +19,7 @@ from tieviz.analysis.verdicts import (
     symmetry_claim,
 )
 from tieviz.config import ExperimentConfig
-from tieviz.summary import SCHEMA_VERSION, Summary
+from tieviz.experiments.summary_record import SCHEMA_VERSION, Summary
 
 
 def bias_stats(per_measure: dict[str, list[float]], out: float = 0.78) -> dict:

@@ -61,10 +61,11 @@ def one_seed_data(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def _trained_data(data: Path, seeds: int):
-    from tieviz import results, summarize
     from tieviz.config import preset
-    from tieviz.experiment import run_experiment
-    from tieviz.runs import RunStore
+    from tieviz.experiments import measure_seeds as summarize
+    from tieviz.experiments import run_analysis as results
+    from tieviz.experiments.runner import run_experiment
+    from tieviz.training.run_store import RunStore
 
     config = preset(
         "toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=seeds

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, errors
 from tests.checkpoints.tiny import V, build_model, save_checkpoint, save_gpt2_with, zip_dir
-from tieviz.data import pydocs_text, train_tokenizer
+from tieviz.training.corpus import pydocs_text, train_tokenizer
 
 PAGE = "pages/checkpoints.py"
 UPLOADER = "ckpt_upload"
@@ -413,7 +413,7 @@ def test_the_staging_cap_comes_from_the_configuration(open_app, tmp_path, monkey
 
 def test_a_comparison_already_asked_for_is_followed_without_another_click(open_app, tmp_path, checkpoints):
     """A rerun (a widget change, a return to the page) finds the pair's job and follows it to its chart."""
-    from tieviz import uploads
+    from tieviz.checkpoints import uploads
     from tieviz.jobs import JobManager
 
     data = tmp_path / "data"

@@ -188,8 +188,8 @@ def test_url_opens_the_same_view(open_app, toy_data):
     # The UMAP choice says what the timing model expects for these 20 tokens and 4 maps, not a fixed guess.
     import sys
 
-    from tieviz.estimate import duration
-    from tieviz.timing import umap_seconds
+    from tieviz.experiments.resources import duration
+    from tieviz.experiments.time_estimate import umap_seconds
 
     umap_label = shared.radio(key="maps_method").options[1]
     assert duration(umap_seconds(20, 4, "umap" in sys.modules)) in umap_label
@@ -234,7 +234,7 @@ def test_symmetry_explorer_stays_symmetric_until_a_map_is_inserted(open_app, tmp
 
 def ui_device() -> str:
     """The device "auto" resolves to on this machine, as the dashboard reports it."""
-    from tieviz.device import resolve_device
+    from tieviz.system.device import resolve_device
 
     return resolve_device("auto")
 
@@ -244,8 +244,8 @@ def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path)
 
     at = open_app(tmp_path)
     from tieviz.config import preset
-    from tieviz.estimate import duration
-    from tieviz.timing import estimate
+    from tieviz.experiments.resources import duration
+    from tieviz.experiments.time_estimate import estimate
 
     # The button's time is the timing model's (a fresh folder: its guess), not a fixed "under a minute".
     expected = duration(estimate(preset("toy"), ui_device(), []).seconds)
@@ -304,7 +304,7 @@ def test_every_analysis_page_shows_intervals_for_a_multi_seed_run(open_app, toy_
 
 
 def test_a_fresh_install_trains_the_examples_without_a_click(open_app, tmp_path):
-    from tieviz.examples import EXAMPLES_VISITOR
+    from tieviz.experiments.examples import EXAMPLES_VISITOR
     from tieviz.jobs.store import JobStore
 
     at = open_app(tmp_path, examples="1")

@@ -38,10 +38,11 @@ def test_bad_values_are_explained_and_start_nothing(open_app, tmp_path):
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     """A data folder holding a finished tiny α sweep (1, 2) of two seeds, run without the dashboard."""
-    from tieviz import results, summarize
     from tieviz.config import preset
-    from tieviz.runs import RunStore
-    from tieviz.sweep import run_sweep
+    from tieviz.experiments import measure_seeds as summarize
+    from tieviz.experiments import run_analysis as results
+    from tieviz.experiments.sweep import run_sweep
+    from tieviz.training.run_store import RunStore
 
     data = tmp_path_factory.mktemp("sweep-data")
     config = preset(
@@ -111,9 +112,9 @@ def test_a_sweep_started_here_runs_as_jobs_and_fills_in(open_app, tmp_path):
 @pytest.mark.slow
 def test_an_unfinished_sweep_is_only_resumed_on_request(open_app, tmp_path):
     from tieviz.config import preset
-    from tieviz.experiment import resolve
-    from tieviz.runs import RunStore
-    from tieviz.sweep import SweepConfig, save_request
+    from tieviz.experiments.runner import resolve
+    from tieviz.experiments.sweep import SweepConfig, save_request
+    from tieviz.training.run_store import RunStore
 
     base = preset("toy", steps=4, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=1)
     sweep = SweepConfig(resolve(base), "n_layers", (1, 2))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tieviz import ui
-from tieviz.timing import STARTUP_SECONDS, estimate
+from tieviz.experiments.time_estimate import STARTUP_SECONDS, estimate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_every_name_the_pages_use_is_exported():
 def test_the_train_page_estimate_reads_earlier_timings_from_the_listing(toy_data, monkeypatch):
     """recent_summaries: the newest summaries, read once per change of the listing, feed the estimate."""
     from tieviz.config import ExperimentConfig
-    from tieviz.summary import SummaryHeader
+    from tieviz.experiments.summary_record import SummaryHeader
 
     data, summary = toy_data
     monkeypatch.setenv("TIEVIZ_DATA", str(data))

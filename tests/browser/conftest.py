@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tieviz.browser import chromium_path
+from tieviz.system.browser import chromium_path
 from tieviz.testing.server import (
     ROOT,
     Dashboard,

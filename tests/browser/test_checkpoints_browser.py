@@ -23,10 +23,11 @@ TITLE = "Checkpoints: what does tying look like in a real model?"
 
 def _seed_experiment(data: Path) -> None:
     """One tiny trained experiment in ./data/runs, for "Use an example from a trained run"."""
-    from tieviz import results, summarize
     from tieviz.config import preset
-    from tieviz.experiment import run_experiment
-    from tieviz.runs import RunStore
+    from tieviz.experiments import measure_seeds as summarize
+    from tieviz.experiments import run_analysis as results
+    from tieviz.experiments.runner import run_experiment
+    from tieviz.training.run_store import RunStore
 
     config = preset(
         "toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=1
@@ -49,7 +50,7 @@ def readme_dashboard(tmp_path_factory, artifacts, browser) -> Iterator[Dashboard
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     """A tiny tied GPT-2 checkpoint folder with a word-level tokenizer."""
-    from tieviz.data import pydocs_text, train_tokenizer
+    from tieviz.training.corpus import pydocs_text, train_tokenizer
 
     folder = save_checkpoint(build_model("gpt2", tied=True), tmp_path_factory.mktemp("upload") / "gpt2")
     train_tokenizer([d for d in pydocs_text().split("\n\n")[:300] if d.strip()], V).save_pretrained(folder)
@@ -105,7 +106,7 @@ def test_the_example_from_a_trained_run_is_analysed_the_readme_way(browser, read
 @pytest.fixture(scope="module")
 def untied_checkpoint(tmp_path_factory) -> Path:
     """A tiny untied Llama checkpoint with a word-level tokenizer, the tied GPT-2's partner."""
-    from tieviz.data import pydocs_text, train_tokenizer
+    from tieviz.training.corpus import pydocs_text, train_tokenizer
 
     folder = save_checkpoint(build_model("llama", tied=False), tmp_path_factory.mktemp("other") / "llama")
     train_tokenizer([d for d in pydocs_text().split("\n\n")[:300] if d.strip()], V).save_pretrained(folder)

@@ -24,11 +24,12 @@ def swept_site(tmp_path_factory, artifacts, browser) -> Iterator[tuple[Dashboard
     """(server, the example's key, the sweep's α = 10 key) over a data folder trained in this process."""
     from dataclasses import replace
 
-    from tieviz import results, summarize
     from tieviz.config import preset
-    from tieviz.experiment import resolve, run_experiment
-    from tieviz.runs import RunStore
-    from tieviz.sweep import SweepConfig, run_sweep
+    from tieviz.experiments import measure_seeds as summarize
+    from tieviz.experiments import run_analysis as results
+    from tieviz.experiments.runner import resolve, run_experiment
+    from tieviz.experiments.sweep import SweepConfig, run_sweep
+    from tieviz.training.run_store import RunStore
 
     data = tmp_path_factory.mktemp("landing-data")
     store = RunStore(data / "runs")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tests.tiny_gpt2 import tiny_gpt2
-from tieviz.data import pydocs_text, train_tokenizer
+from tieviz.training.corpus import pydocs_text, train_tokenizer
 
 V, D = 300, 16
 DOCS = [d for d in pydocs_text().split("\n\n")[:1500] if d.strip()]

@@ -219,8 +219,8 @@ def test_bias_over_training_figure_with_one_arm_and_a_step_zero():
 @pytest.mark.slow
 def test_figures_draw_a_real_tiny_run(tmp_path):
     from tieviz.config import preset
-    from tieviz.experiment import run_experiment
-    from tieviz.runs import Run, RunStore
+    from tieviz.experiments.runner import run_experiment
+    from tieviz.training.run_store import Run, RunStore
 
     config = preset(
         "toy", steps=10, batch_size=4, d_model=16, n_heads=2, toy_tokens=8000, device="cpu", seeds=1

@@ -46,7 +46,7 @@ def test_a_global_cap_holds_whatever_the_addresses(tmp_path, managers):
 
 
 def test_the_hourly_flop_budget_counts_every_visitor(tmp_path, managers):
-    from tieviz.estimate import training_flops
+    from tieviz.experiments.resources import training_flops
 
     one = training_flops(tiny(0, steps=50_000)) / 1e12  # queued only: nothing trains
     assert one > 1

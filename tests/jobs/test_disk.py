@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.jobs.helpers import tiny
-from tieviz.disk_usage import folder_bytes
-from tieviz.estimate import run_store_bytes, snapshot_count
-from tieviz.experiment import arm_seeds
+from tieviz.experiments.resources import run_store_bytes, snapshot_count
+from tieviz.experiments.runner import arm_seeds
 from tieviz.jobs import LimitError, Limits
 from tieviz.jobs.disk import enforce_disk_caps
 from tieviz.jobs.limits import check_size
 from tieviz.jobs.store import JobStore
-from tieviz.runs import RunStore
+from tieviz.system.disk_usage import folder_bytes
+from tieviz.training.run_store import RunStore
 
 MB = 2**20
 

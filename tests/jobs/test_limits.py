@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tieviz.config import preset
-from tieviz.estimate import training_flops
+from tieviz.experiments.resources import training_flops
 from tieviz.jobs.limits import LimitError, Limits, check_queue, check_size, estimate_params, is_host_token
 
 
@@ -13,7 +13,7 @@ def test_estimate_params_counts_both_matrices_positions_and_blocks():
 
 
 def test_estimate_params_is_close_to_the_real_untied_model():
-    from tieviz.model import build_model, count_parameters
+    from tieviz.training.model import build_model, count_parameters
 
     config = preset("toy")
     real = count_parameters(build_model(config.arm("untied"), config.data.vocab_size, 0))

@@ -8,7 +8,7 @@ import time
 
 from tests.jobs.helpers import settled, tiny, wait_for
 from tieviz.config import ARM_NAMES
-from tieviz.experiment import resolve
+from tieviz.experiments.runner import resolve
 from tieviz.jobs import Limits
 from tieviz.jobs.local import Dispatcher, LocalExecutor
 from tieviz.jobs.store import HOST, JobStore

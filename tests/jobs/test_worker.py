@@ -16,14 +16,14 @@ def test_a_diverging_run_fails_with_the_reason_and_leaves_no_run(tmp_path, manag
 
 
 def test_an_unexpected_error_fails_with_its_type_and_keeps_the_traceback(tmp_path, monkeypatch):
-    import tieviz.experiment
+    import tieviz.experiments.runner
     from tieviz.jobs.store import JobStore
     from tieviz.jobs.worker import run_job
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(tieviz.experiment, "run_experiment", boom)
+    monkeypatch.setattr(tieviz.experiments.runner, "run_experiment", boom)
     state = JobStore(tmp_path / "jobs").create("key", tiny(31).to_dict(), "alice", status="running")
     assert run_job(str(tmp_path), state["id"]) == "failed"
     failed = JobStore(tmp_path / "jobs").read(state["id"])

@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from tieviz.analysis.lens import TunedLens, train_tuned_lens
-from tieviz.atomic import atomic_path
+from tieviz.system.atomic import atomic_path
 
 _FORMAT = "tieviz-tuned-lens-1"
 

@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 
 from tieviz.analysis.matrices import check_matrix, unit_rows
-from tieviz.atomic import atomic_path
+from tieviz.system.atomic import atomic_path
 
 Method = Literal["umap", "pca"]
 _CACHE_VERSION = "maps-v1"  # bump when layouts computed from the same inputs would change

@@ -353,8 +353,8 @@ def lens_claim(gap: SeedStat, bits: bool = False) -> Verdict:
 
 
 def experiment_verdicts(summary) -> dict[str, Verdict]:
-    """Every claim's verdict for a `tieviz.summary.Summary` (summary.json's `verdicts`); a claim whose
-    numbers the summary lacks is left out."""
+    """Every claim's verdict for a `tieviz.experiments.summary_record.Summary` (summary.json's `verdicts`); a
+    claim whose numbers the summary lacks is left out."""
     stats = summary.stats
     truth = "bigram.truth_corr_gap" in stats
     claims = {

@@ -1,6 +1,7 @@
-"""From a staged checkpoint to analysis inputs and results: what `tieviz.results` is for trained runs.
+"""From a staged checkpoint to analysis inputs and results: what `tieviz.experiments.run_analysis` is for
+trained runs.
 
-`loaded` reads the matrices, labels and final norm; `text` reads a text with the checkpoint's tokenizer;
+`loaded` reads the matrices, labels and final norm; `token_text` reads a text with the checkpoint's tokenizer;
 `analyses` runs the trained runs' analyses on them; `compare` gives the paper's Table 1 for a tied and
 an untied checkpoint (`pairing` lines their tokens up), `series` the same over a model's training steps,
 and `paper` keeps the page's older shape of one comparison; `pair` carries a comparison across processes,
@@ -29,7 +30,7 @@ from tieviz.checkpoint_analysis.loaded import (
 from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, read_pair
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
 from tieviz.checkpoint_analysis.series import BiasSeries, compare_series
-from tieviz.checkpoint_analysis.text import TokenText, text_from_run, tokenize_text
+from tieviz.checkpoint_analysis.token_text import TokenText, text_from_run, tokenize_text
 from tieviz.checkpoint_analysis.work import (
     SeriesRow,
     read_lens,

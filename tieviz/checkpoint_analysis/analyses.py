@@ -1,7 +1,7 @@
 """The trained runs' analyses on one uploaded checkpoint: bigrams, row norms, map rows and the lens.
 
-Each builds the plain arrays the shared implementation takes (`tieviz.analysis`, `tieviz.results`);
-nothing here re-implements a measure.
+Each builds the plain arrays the shared implementation takes (`tieviz.analysis`,
+`tieviz.experiments.run_analysis`); nothing here re-implements a measure.
 """
 
 from __future__ import annotations
@@ -14,9 +14,15 @@ import numpy as np
 
 from tieviz.analysis.bigrams import BigramComparison, compare_bigrams
 from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
-from tieviz.checkpoint_analysis.text import TokenText
+from tieviz.checkpoint_analysis.token_text import TokenText
 from tieviz.env import env_int
-from tieviz.results import LENS_SEQUENCES, LENS_STEPS, EmbeddingSet, LensResult, model_lens_result
+from tieviz.experiments.run_analysis import (
+    LENS_SEQUENCES,
+    LENS_STEPS,
+    EmbeddingSet,
+    LensResult,
+    model_lens_result,
+)
 
 LENS_MAX_PARAMS_ENV = "TIEVIZ_LENS_MAX_PARAMS"
 DEFAULT_LENS_MAX_PARAMS = 200_000_000
@@ -103,7 +109,7 @@ def checkpoint_lens(
 
     from tieviz.checkpoints import load_full_model
     from tieviz.checkpoints.weights import WeightSet
-    from tieviz.data import fixed_windows
+    from tieviz.training.corpus import fixed_windows
 
     if text.ids is None:
         raise ValueError("The tuned lens needs a text read with the checkpoint's tokenizer, and it has none.")

@@ -152,14 +152,14 @@ def _finite(value: Any) -> Any:
 
 
 def blas_threads():
-    """NumPy's BLAS on the cores nobody else keeps busy (`tieviz.threads.free_cores`), as a context.
+    """NumPy's BLAS on the cores nobody else keeps busy (`tieviz.system.threads.free_cores`), as a context.
 
     Beside another busy process a second BLAS thread made a [768, 768] SVD ten times slower here, where on
     a quiet machine it makes the large products nearly twice as fast.
     """
     from threadpoolctl import threadpool_limits
 
-    from tieviz.threads import free_cores
+    from tieviz.system.threads import free_cores
 
     return threadpool_limits(limits=free_cores(), user_api="blas")
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from tieviz.analysis.bigrams import LayerNormParams
 from tieviz.checkpoints import CheckpointError, CheckpointSummary, load_tokenizer_labels, read_embeddings
-from tieviz.checkpoints.families import find_key
+from tieviz.checkpoints.family_lookup import find_key
 from tieviz.checkpoints.reader import read_config
 from tieviz.checkpoints.weights import WeightSet
 from tieviz.families import BY_MODEL_TYPE

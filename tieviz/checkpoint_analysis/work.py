@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tieviz.checkpoint_analysis.text import TokenText
+from tieviz.checkpoint_analysis.token_text import TokenText
 
 Progress = Callable[[str, float], None]
 RESULT = "result.json"
@@ -68,8 +68,8 @@ def _write(out: Path, result: dict[str, Any], arrays: dict[str, np.ndarray] | No
 
 
 def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> None:
-    from tieviz import uploads
     from tieviz.checkpoint_analysis.loaded import load_checkpoint
+    from tieviz.checkpoints import uploads
 
     incoming = Path(task["incoming"])
     try:
@@ -90,8 +90,8 @@ def _stage(data: Path, out: Path, task: dict[str, Any], progress: Progress) -> N
 
 
 def _text(out: Path, task: dict[str, Any], progress: Progress) -> None:
-    from tieviz.checkpoint_analysis.text import tokenize_text
-    from tieviz.data import pydocs_text
+    from tieviz.checkpoint_analysis.token_text import tokenize_text
+    from tieviz.training.corpus import pydocs_text
 
     progress("reading the text with the checkpoint's tokenizer", 0.1)
     text = pydocs_text() if not task.get("text") else Path(task["text"])  # a file: read piece by piece
@@ -122,8 +122,8 @@ def _token_ids(task: dict[str, Any], vocab_size: int) -> np.ndarray | None:
 def _task_text(task: dict[str, Any]) -> TokenText:
     """The text a task names: a run's own corpus ("run"), a text job's result ("frequency"), or none."""
     if task.get("run"):  # an example checkpoint: its run's own corpus
-        from tieviz.checkpoint_analysis.text import text_from_run
-        from tieviz.runs import Run
+        from tieviz.checkpoint_analysis.token_text import text_from_run
+        from tieviz.training.run_store import Run
 
         return text_from_run(Run(Path(task["run"])))
     if task.get("frequency"):
@@ -174,7 +174,7 @@ def _lens(out: Path, task: dict[str, Any], progress: Progress) -> None:
 def read_lens(out: Path):
     """The LensResult a lens task wrote."""
     from tieviz.analysis.lens import LensStatistics
-    from tieviz.results import LensResult
+    from tieviz.experiments.run_analysis import LensResult
 
     saved = json.loads((out / RESULT).read_text(encoding="utf-8"))
     stats = {

@@ -2,7 +2,7 @@
 
 from tieviz.checkpoints.archive import stage_upload
 from tieviz.checkpoints.errors import CheckpointError
-from tieviz.checkpoints.families import FAMILIES, Family
+from tieviz.checkpoints.family_lookup import FAMILIES, Family
 from tieviz.checkpoints.loading import load_full_model, load_tokenizer_labels
 from tieviz.checkpoints.reader import CheckpointSummary, EmbeddingPair, inspect_checkpoint, read_embeddings
 from tieviz.checkpoints.report import main_inspect

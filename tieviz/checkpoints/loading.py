@@ -47,7 +47,7 @@ def load_full_model(path: Path, max_params: int = 200_000_000):
     _refuse_unloadable(read_config(path))
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from tieviz.model import quiet_transformers
+    from tieviz.training.model import quiet_transformers
 
     quiet_transformers()
     try:

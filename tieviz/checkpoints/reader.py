@@ -20,7 +20,7 @@ import torch
 
 from tieviz.checkpoints.archive import stage_upload
 from tieviz.checkpoints.errors import CheckpointError
-from tieviz.checkpoints.families import Family, config_int, family_for, find_key
+from tieviz.checkpoints.family_lookup import Family, config_int, family_for, find_key
 from tieviz.checkpoints.weights import FLOAT_DTYPES, WeightSet
 
 _MAX_CONFIG_BYTES = 2**20

@@ -13,7 +13,7 @@ from tieviz.analysis.measures import PAPER_MEASURE, measure_record
 from tieviz.figures.base import CaptionedFigure, arm_colour, base_figure, log_ticks, mark_no_data
 
 if TYPE_CHECKING:
-    from tieviz.summary import BiasOverTraining
+    from tieviz.experiments.summary_record import BiasOverTraining
 
 
 def bias_over_training_figure(
@@ -93,7 +93,8 @@ def bias_over_training_figure(
 
 
 def summary_bias_figure(summary, measure: str = PAPER_MEASURE) -> CaptionedFigure:
-    """`bias_over_training_figure` of a `tieviz.summary.Summary`, with its floor, baseline and seed count."""
+    """`bias_over_training_figure` of a `tieviz.experiments.summary_record.Summary`, with its floor, baseline
+    and seed count."""
     floor, baseline = summary.floors.get(measure), summary.baseline.get(measure)
     return bias_over_training_figure(
         summary.bias_over_training,

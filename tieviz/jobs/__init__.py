@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
+from tieviz.experiments.catalog import data_root
 from tieviz.jobs.limits import (
     LimitError,
     Limits,
@@ -31,8 +31,8 @@ from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
 from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
 
 if TYPE_CHECKING:
-    from tieviz.summary import Summary
-from tieviz.runs import RunStore
+    from tieviz.experiments.summary_record import Summary
+from tieviz.training.run_store import RunStore
 
 __all__ = [
     "Job",
@@ -104,8 +104,8 @@ class JobManager:
         share (None: the visitor stands for it). Raises LimitError for limits and ValueError for configs
         that cannot run (an unreadable file, sizes that cannot fit in memory).
         """
-        from tieviz.estimate import training_flops
-        from tieviz.experiment import cached_summary
+        from tieviz.experiments.resources import training_flops
+        from tieviz.experiments.runner import cached_summary
 
         config.validate()
         check_size(config, trusted, self.limits)
@@ -235,7 +235,7 @@ class JobManager:
 
     def summary(self, job_id: str) -> Summary | None:
         """The experiment summary of a done job whose runs are all complete; None otherwise."""
-        from tieviz.experiment import cached_summary
+        from tieviz.experiments.runner import cached_summary
 
         state = self.jobs_store.read(job_id)
         if state["status"] != "done" or state.get("kind", "experiment") != "experiment":

@@ -28,7 +28,7 @@ from tieviz.checkpoint_analysis.cost import (
     compare_cost,
     physical_memory_bytes,
 )
-from tieviz.errors import error_line
+from tieviz.error_lines import error_line
 from tieviz.jobs.limits import LimitError, Limits
 from tieviz.jobs.store import JobStore
 
@@ -128,8 +128,9 @@ def check_task(task: dict[str, Any], trusted: bool, limits: Limits, cores: int =
 
 
 def task_params(task: dict[str, Any]) -> int:
-    """The parameters a task computes with, for its thread count (`tieviz.threads`): the lens's whole model,
-    the compared matrices (vocabulary x both widths), none to speak of when reading an upload or a text."""
+    """The parameters a task computes with, for its thread count (`tieviz.system.threads`): the lens's whole
+    model, the compared matrices (vocabulary x both widths), none to speak of when reading an upload or a
+    text."""
     if task["task"] == "lens":
         return int(task.get("n_params") or 0)
     if task["task"] in ("compare", "series"):
@@ -139,9 +140,10 @@ def task_params(task: dict[str, Any]) -> int:
 
 def lens_flops(n_params: int) -> float:
     """Rough work of fitting and scoring the tuned lens: forward and backward passes of the whole model
-    (6 x parameters per token) over its windows at every step (`tieviz.results` LENS_* settings)."""
+    (6 x parameters per token) over its windows at every step (`tieviz.experiments.run_analysis` LENS_*
+    settings)."""
     from tieviz.checkpoint_analysis.analyses import LENS_CONTEXT
-    from tieviz.results import LENS_SEQUENCES, LENS_STEPS
+    from tieviz.experiments.run_analysis import LENS_SEQUENCES, LENS_STEPS
 
     return 6.0 * n_params * LENS_SEQUENCES * LENS_CONTEXT * (LENS_STEPS + 2)
 
@@ -221,7 +223,7 @@ def run_checkpoint_job(data: Path, jobs: JobStore, job_id: str) -> dict[str, Any
     derives from BaseException) as a failed job instead of a dead worker.
     """
     from tieviz.checkpoint_analysis.work import run_task
-    from tieviz.threads import threads_for_work
+    from tieviz.system.threads import threads_for_work
 
     state = jobs.read(job_id)
     last = {"time": 0.0}
@@ -274,7 +276,7 @@ def memory_line(state: dict[str, Any]) -> str:
 
 def _failed(jobs: JobStore, job_id: str, error: BaseException) -> dict[str, Any]:
     from tieviz.checkpoints import CheckpointError
-    from tieviz.errors import failure_reason
+    from tieviz.error_lines import failure_reason
 
     if not isinstance(error, CheckpointError | ValueError):
         try:

@@ -12,10 +12,10 @@ import logging
 import shutil
 from pathlib import Path
 
-from tieviz.disk_usage import folder_bytes
-from tieviz.examples import EXAMPLES_VISITOR
+from tieviz.experiments.examples import EXAMPLES_VISITOR
 from tieviz.jobs.schema import ACTIVE
 from tieviz.jobs.store import JobStore
+from tieviz.system.disk_usage import folder_bytes
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _age(state: dict) -> float:
 def _run_keys(state: dict) -> list[str]:
     """The run keys of an experiment job's resolved config (every arm and seed)."""
     from tieviz.config import ExperimentConfig
-    from tieviz.experiment import arm_seeds
+    from tieviz.experiments.runner import arm_seeds
 
     config = ExperimentConfig.from_dict(state["config"])
     return [config.arm(name, seed).key() for name, seed in arm_seeds(config)]
@@ -42,8 +42,8 @@ def _run_keys(state: dict) -> list[str]:
 def enforce_disk_caps(root: Path, jobs: JobStore, runs_max_bytes: int, jobs_max_bytes: int) -> list[str]:
     """Removes the oldest untrusted experiments past the run store's cap, then the oldest finished untrusted
     jobs past the job store's; returns the ids of the jobs removed. A cap of 0 is off."""
-    from tieviz.experiment import experiment_path
-    from tieviz.runs import RunStore
+    from tieviz.experiments.runner import experiment_path
+    from tieviz.training.run_store import RunStore
 
     removed: list[str] = []
     states = jobs.all()

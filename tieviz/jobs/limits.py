@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 from tieviz.config import ARM_NAMES, ExperimentConfig
 from tieviz.env import env_int, env_text
-from tieviz.estimate import estimate_params, run_store_bytes, training_bytes, training_flops
+from tieviz.experiments.resources import estimate_params, run_store_bytes, training_bytes, training_flops
 
 __all__ = [
     "LimitError",

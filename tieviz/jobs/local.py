@@ -33,9 +33,9 @@ from tieviz.jobs.store import HOST, JobStore, pid_alive, process_start, queue_or
 PRELOAD = [
     "torch",
     "transformers",
-    "tieviz.experiment",
-    "tieviz.train",
-    "tieviz.summary",
+    "tieviz.experiments.runner",
+    "tieviz.training.loop",
+    "tieviz.experiments.summary_record",
     "tieviz.jobs.worker",
     "tieviz.jobs.checkpoint",
     "tieviz.checkpoint_analysis.work",
@@ -138,7 +138,7 @@ class LocalExecutor:
             forkserver.ensure_running()
 
     def resolve(self, config: Any) -> Any:
-        from tieviz.experiment import resolve
+        from tieviz.experiments.runner import resolve
 
         return resolve(config)
 

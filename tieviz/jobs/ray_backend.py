@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tieviz.errors import failure_reason
+from tieviz.error_lines import failure_reason
 from tieviz.jobs.store import JobStore
 from tieviz.jobs.worker import run_job
 
@@ -56,7 +56,7 @@ class RayExecutor:
 
     def resolve(self, config: Any) -> Any:
         """Pins the device the cluster will use, which may differ from this (possibly CPU-only) machine's."""
-        from tieviz.experiment import resolve
+        from tieviz.experiments.runner import resolve
 
         wants_gpu = config.train.device in ("auto", "cuda") and self.cluster_gpus() > 0
         if config.train.device == "cuda" and not wants_gpu:

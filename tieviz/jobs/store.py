@@ -32,7 +32,7 @@ from tieviz.jobs.schema import ACTIVE as ACTIVE
 from tieviz.jobs.schema import FINAL as FINAL
 from tieviz.jobs.schema import STATUSES as STATUSES
 from tieviz.jobs.schema import state_problem
-from tieviz.runs import read_jsonl, write_json_atomic
+from tieviz.training.run_store import read_jsonl, write_json_atomic
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 PHASES = (*ARM_NAMES, "analysis")  # the order a job goes through, for every seed before the analysis

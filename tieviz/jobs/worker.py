@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from tieviz.config import ARM_NAMES
-from tieviz.errors import failure_reason
+from tieviz.error_lines import failure_reason
 from tieviz.jobs.store import JobStore, process_start
 
 STATE_INTERVAL = 0.3  # seconds between rewrites of state.json while a job runs
@@ -43,9 +43,9 @@ def run_job(root: str, job_id: str, gpu: int | None = None) -> str:
         return _run_checkpoint(data, jobs, job_id)
 
     from tieviz.config import ExperimentConfig
-    from tieviz.experiment import run_experiment
-    from tieviz.runs import RunStore
-    from tieviz.train import TrainingCancelled
+    from tieviz.experiments.runner import run_experiment
+    from tieviz.training.loop import TrainingCancelled
+    from tieviz.training.run_store import RunStore
 
     store = RunStore(data / "runs")
 

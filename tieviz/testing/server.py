@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tieviz.browser import chromium_path
+from tieviz.system.browser import chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

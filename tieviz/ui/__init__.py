@@ -18,13 +18,13 @@ so that opening the app is fast. Pages use the names below as `ui.<name>`:
     cached       cached reads of run files (metrics, bigrams, embedding sets, map layouts, drift)
     sweeps       start_sweep, point_states, resume_sweep, recorded_sweeps (pages/sweeps.py imports them)
 
-The Streamlit-free helpers they re-export live in tieviz.catalog (the data folder), tieviz.estimate
-(how to say a duration) and tieviz.timing (the training time estimate from earlier runs here, which
-training.time_estimate feeds with what the data folder already holds).
+The Streamlit-free helpers they re-export live in tieviz.experiments.catalog (the data folder),
+tieviz.experiments.resources (how to say a duration) and tieviz.experiments.time_estimate (the training time
+estimate from earlier runs here, which training.time_estimate feeds with what the data folder already holds).
 """
 
-from tieviz.catalog import data_root
-from tieviz.estimate import device_words, duration
+from tieviz.experiments.catalog import data_root
+from tieviz.experiments.resources import device_words, duration
 from tieviz.ui.app_shell import TRAIN_PAGE, inside_app, require_app, warm_imports
 from tieviz.ui.cached import (
     bigrams,

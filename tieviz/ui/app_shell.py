@@ -62,7 +62,7 @@ def warm_imports() -> None:
     def load() -> None:
         import torch  # noqa: F401
 
+        import tieviz.experiments.run_analysis  # noqa: F401
         import tieviz.figures.curves  # noqa: F401
-        import tieviz.results  # noqa: F401
 
     threading.Thread(target=load, name="tieviz-warm-imports", daemon=True).start()

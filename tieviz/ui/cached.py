@@ -1,4 +1,5 @@
-"""Cached reads of an experiment's run files: per-server st.cache_data wrappers over tieviz.results.
+"""Cached reads of an experiment's run files: per-server st.cache_data wrappers over
+tieviz.experiments.run_analysis.
 
 Each wrapper keys its cache on plain strings (the experiment key and the run folders), never on the
 Run objects, so Streamlit can hash the arguments cheaply.
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _metrics(run_dirs: tuple[tuple[str, str], ...]) -> dict[str, list[dict]]:
-    from tieviz.runs import Run
+    from tieviz.training.run_store import Run
 
     return {name: Run(Path(path)).metrics() for name, path in run_dirs}
 
@@ -38,21 +39,22 @@ def records_frame(metrics: dict[str, list[dict]]) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Comparing the direct paths with the corpus's bigrams…", max_entries=16)
 def _bigrams(key: str, run_dirs: tuple[tuple[str, str], ...], k: int):
-    from tieviz.results import bigram_comparison
-    from tieviz.runs import Run
+    from tieviz.experiments.run_analysis import bigram_comparison
+    from tieviz.training.run_store import Run
 
     return bigram_comparison({name: Run(Path(path)) for name, path in run_dirs}, k)
 
 
 def bigrams(experiment: Experiment, k: int):
-    """`tieviz.results.bigram_comparison` over the k most frequent tokens, cached per experiment and k."""
+    """`tieviz.experiments.run_analysis.bigram_comparison` over the k most frequent tokens, cached per
+    experiment and k."""
     return _bigrams(experiment.key, tuple((n, str(r.path)) for n, r in experiment.runs.items()), k)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _embedding_set(key: str, run_dirs: tuple[tuple[str, str], ...], n: int):
-    from tieviz.results import embedding_set
-    from tieviz.runs import Run
+    from tieviz.experiments.run_analysis import embedding_set
+    from tieviz.training.run_store import Run
 
     return embedding_set({name: Run(Path(path)) for name, path in run_dirs}, n)
 
@@ -74,8 +76,8 @@ def umap_estimate(n_tokens: int, n_maps: int) -> str:
     has compiled UMAP, then 'about 5 s'; a layout computed before is read back from disk at once."""
     import sys
 
-    from tieviz.estimate import duration
-    from tieviz.timing import umap_seconds
+    from tieviz.experiments.resources import duration
+    from tieviz.experiments.time_estimate import umap_seconds
 
     started = "umap" in sys.modules
     took = duration(umap_seconds(n_tokens, n_maps, started))
@@ -91,8 +93,8 @@ def layouts(experiment: Experiment, n: int, names: tuple[str, ...], method: str)
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _untied_drift(run_dir: str):
-    from tieviz.results import untied_drift as drift
-    from tieviz.runs import Run
+    from tieviz.experiments.run_analysis import untied_drift as drift
+    from tieviz.training.run_store import Run
 
     return drift(Run(Path(run_dir)))
 
@@ -104,7 +106,7 @@ def untied_drift(experiment: Experiment) -> dict:
 
 @st.cache_data(show_spinner="Scoring every seed over the whole vocabulary…", max_entries=8)
 def _whole_vocabulary_stats(key: str, summary_path: str) -> dict:
-    from tieviz.experiment import whole_vocabulary_bias
+    from tieviz.experiments.runner import whole_vocabulary_bias
 
     return whole_vocabulary_bias(Path(summary_path))
 

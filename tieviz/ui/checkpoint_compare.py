@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from tieviz import checkpoint_analysis as ca
-from tieviz import uploads
 from tieviz.analysis.measures import MEASURE_LABELS, MEASURES
-from tieviz.catalog import data_root
 from tieviz.checkpoint_analysis.host_models import HostModel, step_of
-from tieviz.estimate import duration
+from tieviz.checkpoints import uploads
+from tieviz.experiments.catalog import data_root
+from tieviz.experiments.resources import duration
 from tieviz.ui.checkpoint_upload import Source, loaded, run_on_click, token_choice
 from tieviz.ui.display import show_figure, show_verdict
 from tieviz.ui.identity import visitor

@@ -25,10 +25,9 @@ import streamlit as st
 import transformers  # noqa: F401
 
 from tieviz import checkpoint_analysis as ca
-from tieviz import uploads
-from tieviz.catalog import data_root
 from tieviz.checkpoint_analysis.host_models import HostModel, find_host_model
-from tieviz.checkpoints import CheckpointError
+from tieviz.checkpoints import CheckpointError, uploads
+from tieviz.experiments.catalog import data_root
 from tieviz.ui.identity import trusted, visitor
 from tieviz.ui.text import plain
 from tieviz.ui.training import manager
@@ -240,7 +239,7 @@ def _read_text(out: str) -> ca.TokenText:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _run_text(run_dir: Path) -> ca.TokenText:
-    from tieviz.runs import Run
+    from tieviz.training.run_store import Run
 
     return ca.text_from_run(Run(Path(run_dir)))
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from tieviz.browser import chromium_path
+from tieviz.system.browser import chromium_path
 from tieviz.ui.app_shell import TRAIN_PAGE
 from tieviz.ui.lesson import next_link
 from tieviz.ui.picker import PICKER_KEY
@@ -34,7 +34,7 @@ def _data_bytes(data: Any) -> tuple[Callable[[], bytes], str, str]:
 
 
 def _jsonable(value: Any) -> Any:
-    if hasattr(value, "to_dict"):  # a summary's record (tieviz.summary.Record)
+    if hasattr(value, "to_dict"):  # a summary's record (tieviz.experiments.summary_record.Record)
         return value.to_dict()
     if hasattr(value, "tolist"):
         return value.tolist()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tieviz.catalog import data_root
-from tieviz.estimate import duration
+from tieviz.experiments.catalog import data_root
+from tieviz.experiments.resources import duration
 from tieviz.ui.training import manager, recent_jobs
 
 EXAMPLES_WORDS = {"toy": "the quick toy example", "demo": "the default example"}
@@ -14,21 +14,21 @@ EXAMPLES_WORDS = {"toy": "the quick toy example", "demo": "the default example"}
 @st.cache_resource(show_spinner=False)
 def _started(root: str) -> int:
     """Queues the examples when this data folder is fresh (once per server and folder); how many."""
-    from tieviz.examples import start_examples
+    from tieviz.experiments.examples import start_examples
 
     return len(start_examples(manager()))
 
 
 def start_examples_once() -> None:
     """On the first visit to a fresh install, trains the examples in the background (TIEVIZ_EXAMPLES)."""
-    from tieviz.examples import examples_enabled
+    from tieviz.experiments.examples import examples_enabled
 
     if examples_enabled():
         _started(str(data_root()))
 
 
 def _active_examples() -> list:
-    from tieviz.examples import example_jobs
+    from tieviz.experiments.examples import example_jobs
     from tieviz.jobs.store import ACTIVE
 
     return [j for j in example_jobs(recent_jobs()) if j.status in ACTIVE]

@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from tieviz.catalog import ExperimentEntry, data_root, landing_entry, list_experiments, listing_stamp
+from tieviz.experiments.catalog import (
+    ExperimentEntry,
+    data_root,
+    landing_entry,
+    list_experiments,
+    listing_stamp,
+)
 from tieviz.ui.app_shell import TRAIN_PAGE, picked_experiment
 
 if TYPE_CHECKING:
-    from tieviz.runs import Run
-    from tieviz.summary import Summary, SummaryHeader
+    from tieviz.experiments.summary_record import Summary, SummaryHeader
+    from tieviz.training.run_store import Run
 
 PICKER_KEY = "run"  # widget key and URL parameter of the selected experiment
 _OPEN_KEY = "picker_open"  # an experiment to select on the next run (set after the picker was drawn)
@@ -47,7 +53,7 @@ def recent_summaries(n: int = 20) -> list[SummaryHeader]:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _load(path: str, mtime_ns: int) -> Experiment:
-    from tieviz.experiment import load_experiment
+    from tieviz.experiments.runner import load_experiment
 
     summary, runs = load_experiment(Path(path))
     return Experiment(summary.experiment_key, Path(path), summary, runs)

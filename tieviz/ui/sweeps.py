@@ -1,5 +1,6 @@
 """Sweeps from the dashboard: record a sweep, queue its points as jobs as the visitor's queue allows, and
-read back where each point stands. The science is in `tieviz.sweep`; this only talks to the job layer.
+read back where each point stands. The science is in `tieviz.experiments.sweep`; this only talks to the job
+layer.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from tieviz.sweep import SweepConfig, list_sweeps, save_request
+from tieviz.experiments.sweep import SweepConfig, list_sweeps, save_request
 from tieviz.ui.identity import address, trusted, visitor
 from tieviz.ui.text import plain
 from tieviz.ui.training import manager
@@ -55,7 +56,7 @@ def point_states(sweep: SweepConfig) -> list[PointState]:
     """Each point's state. For a sweep this session started, also queues every point that is neither stored
     nor has a job, until the visitor's queue is full: called on every poll, so the rest follow as earlier
     points finish. Other sweeps are only looked at: their unqueued points are "missing"."""
-    from tieviz.experiment import cached_summary
+    from tieviz.experiments.runner import cached_summary
     from tieviz.jobs import LimitError
 
     jobs = manager()

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from tieviz.catalog import data_root
 from tieviz.config import ExperimentConfig
+from tieviz.experiments.catalog import data_root
 from tieviz.ui.identity import address, trusted, visitor
 from tieviz.ui.text import plain
 
@@ -52,7 +52,7 @@ def recent_jobs() -> tuple:
 @st.cache_resource(show_spinner="Looking for a GPU…")
 def device() -> str:
     """The device "auto" trains on here: cuda, mps or cpu (imports torch, so called lazily)."""
-    from tieviz.device import resolve_device
+    from tieviz.system.device import resolve_device
 
     return resolve_device("auto")
 
@@ -74,13 +74,13 @@ def start_training(config: ExperimentConfig) -> bool:
 
 
 def time_estimate(config: ExperimentConfig, target: str, summaries: list):
-    """The Train page's estimate (`tieviz.timing.Estimate`): runs this data folder already holds for these
-    settings on `target` are not trained again, so they are left out of the time."""
+    """The Train page's estimate (`tieviz.experiments.time_estimate.Estimate`): runs this data folder already
+    holds for these settings on `target` are not trained again, so they are left out of the time."""
     from dataclasses import replace
 
-    from tieviz.experiment import experiment_path, stored_run_count
-    from tieviz.runs import RunStore
-    from tieviz.timing import estimate
+    from tieviz.experiments.runner import experiment_path, stored_run_count
+    from tieviz.experiments.time_estimate import estimate
+    from tieviz.training.run_store import RunStore
 
     if config.data.corpus == "file":  # a file's run keys need its hash: not worth reading it on every rerun
         return estimate(config, target, summaries)

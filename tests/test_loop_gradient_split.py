@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from transformers import GPT2LMHeadModel
 
 from tests.tiny_gpt2 import tiny_gpt2
-from tieviz.train import GradientSplit
+from tieviz.training.loop import GradientSplit
 
 VOCAB, D = 40, 16
 

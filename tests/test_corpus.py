@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from tieviz.config import DataConfig
-from tieviz.data import (
+from tieviz.training.corpus import (
     MIN_VOCAB,
     BatchSampler,
     CorpusError,
     build_corpus,
     toy_language,
 )
-from tieviz.textfile import decoded_chunks
+from tieviz.training.text_file import decoded_chunks
 
 
 def read_text_file(path) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from tieviz.config import ARM_NAMES, ArmConfig, ExperimentConfig
-from tieviz.runs import Run, RunStore, write_json_atomic
-from tieviz.summary import OutdatedSummary, Summary, read_summary_json
+from tieviz.experiments.summary_record import OutdatedSummary, Summary, read_summary_json
+from tieviz.training.run_store import Run, RunStore, write_json_atomic
 
 # (phase, done, total, detail): phase is an arm name or "analysis"; detail holds the latest metrics.
 ExperimentProgress = Callable[[str, int, int, dict], None]
@@ -26,8 +26,8 @@ ExperimentProgress = Callable[[str, int, int, dict], None]
 
 def resolve(config: ExperimentConfig) -> ExperimentConfig:
     """Pins what "auto" and file paths leave open, so the config hashes to what will really run."""
-    from tieviz.device import resolve_device
-    from tieviz.textfile import scan_text_file
+    from tieviz.system.device import resolve_device
+    from tieviz.training.text_file import scan_text_file
 
     data = config.data
     if data.corpus == "file":
@@ -58,8 +58,8 @@ def _train_and_commit(arm, key, store, corpus, progress, should_stop) -> Run:
     import torch
     import transformers
 
-    from tieviz.model import build_model, count_parameters, quiet_transformers
-    from tieviz.train import train_model
+    from tieviz.training.loop import train_model
+    from tieviz.training.model import build_model, count_parameters, quiet_transformers
 
     quiet_transformers()
     with store.staging(key) as stage:
@@ -148,7 +148,7 @@ def stored_runs(config: ExperimentConfig, store: RunStore) -> dict[int, dict[str
 
 def resummarize(config: ExperimentConfig, store: RunStore) -> Summary:
     """Summarises an experiment again from its stored runs (after a schema change); no training."""
-    from tieviz.summarize import summarize
+    from tieviz.experiments.measure_seeds import summarize
 
     seed_runs = stored_runs(config, store)
     return replace(summarize(config, seed_runs), train_seconds=_train_seconds(seed_runs))
@@ -170,15 +170,15 @@ def run_experiment(
     config = resolve(config)
     if (summary := cached_summary(config, store)) is not None:
         return replace(summary, cache_hit=True)
-    from tieviz.threads import use_threads_for
+    from tieviz.system.threads import use_threads_for
 
-    use_threads_for(config)  # small models on one thread: a busy host stays fast (see tieviz.threads)
+    use_threads_for(config)  # small models on one thread: a busy host stays fast (see tieviz.system.threads)
     started = time.perf_counter()
     corpus_cache: list[Any] = []
 
     def corpus():
         if not corpus_cache:
-            from tieviz.data import build_corpus
+            from tieviz.training.corpus import build_corpus
 
             corpus_cache.append(build_corpus(config.data, config.model.seq_len))
         return corpus_cache[0]
@@ -193,7 +193,7 @@ def run_experiment(
         run = train_arm(config.arm(name, seed), store, corpus, arm_progress, should_stop)
         seed_runs.setdefault(seed, {})[name] = run
 
-    from tieviz.summarize import summarize
+    from tieviz.experiments.measure_seeds import summarize
 
     analysis_started = time.perf_counter()
     summary = summarize(config, seed_runs, progress=progress)
@@ -245,8 +245,8 @@ def _upgrade(raw: dict, path: Path) -> Summary:
 def whole_vocabulary_bias(summary_path: Path) -> dict:
     """{"stats", "floors", "n_tokens"}: the final bias of every seed over all non-special tokens, the
     token set the paper compares (the summary compares the config's top_n most frequent)."""
-    from tieviz.results import top_token_ids
-    from tieviz.summarize import bias_stats
+    from tieviz.experiments.measure_seeds import bias_stats
+    from tieviz.experiments.run_analysis import top_token_ids
 
     summary, _ = load_experiment(summary_path)
     seed_runs = {

@@ -1,9 +1,9 @@
-"""Resolving an experiment before it is hashed (tieviz/experiment.py)."""
+"""Resolving an experiment before it is hashed (tieviz/experiments/runner.py)."""
 
 import hashlib
 
 from tieviz.config import preset
-from tieviz.experiment import resolve
+from tieviz.experiments.runner import resolve
 
 
 def test_a_file_corpus_is_keyed_by_the_sha256_of_its_bytes(tmp_path):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tieviz.analysis.measures import MEASURE_LABELS, MEASURES, PAPER_MEASURE
 from tieviz.analysis.stats import SeedStat, format_stat
-from tieviz.summary import Summary
+from tieviz.experiments.summary_record import Summary
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Streamed corpora: the same token ids as reading the whole file, in bounded memory (tieviz/textfile.py)."""
+"""Streamed corpora: the same token ids as reading the whole file, in bounded memory
+(tieviz/training/text_file.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from tieviz import data, textfile
 from tieviz.config import DataConfig
-from tieviz.textfile import CorpusError, document_pieces, kept_documents, scan_text_file
+from tieviz.training import corpus as data
+from tieviz.training import text_file as textfile
+from tieviz.training.text_file import CorpusError, document_pieces, kept_documents, scan_text_file
 
 WORDS = "alpha beta gamma delta épée naïve Straße ΟΔΟΣ x1 foo-bar don't".split()
 
@@ -113,7 +115,7 @@ def test_a_one_line_corpus_trains_in_bounded_memory(tmp_path):
         f"""
         import resource
         from tieviz.config import DataConfig
-        from tieviz.data import build_corpus
+        from tieviz.training.corpus import build_corpus
         import transformers.tokenization_utils_fast  # noqa: loaded before the baseline
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         corpus = build_corpus(DataConfig(corpus="file", path={str(path)!r}, vocab_size=500), seq_len=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tieviz.results import EmbeddingSet, frequent_token_ids
+from tieviz.experiments.run_analysis import EmbeddingSet, frequent_token_ids
 
 
 def test_frequent_token_ids_skips_excluded_and_falls_back_to_the_first_ids():

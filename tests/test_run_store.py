@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-import tieviz.experiment as experiment
+import tieviz.experiments.runner as experiment
 from tieviz.config import COMPARED_ARMS
-from tieviz.experiment import resolve, run_experiment, train_arm
-from tieviz.summary import SCHEMA_VERSION
-from tieviz.train import TrainingCancelled
+from tieviz.experiments.runner import resolve, run_experiment, train_arm
+from tieviz.experiments.summary_record import SCHEMA_VERSION
+from tieviz.training.loop import TrainingCancelled
 
 
 def test_experiment_trains_four_models_per_seed_then_hits_the_cache(tiny_experiment, monkeypatch):
@@ -56,7 +56,7 @@ def test_shared_initialisation_stays_an_option(tiny_config):
     shared = replace(resolve(tiny_config), init="shared")
     tied, untied = shared.arm("tied"), shared.arm("untied")
     assert untied.weights_seed == tied.weights_seed
-    from tieviz.model import build_model
+    from tieviz.training.model import build_model
 
     torch_tied, torch_untied = build_model(tied, 40, 1), build_model(untied, 40, 1)
     np.testing.assert_array_equal(
@@ -68,7 +68,7 @@ def test_shared_initialisation_stays_an_option(tiny_config):
 
 
 def test_the_untied_reference_reads_its_own_batch_order_unless_shared(tiny_config):
-    from tieviz.data import BatchSampler
+    from tieviz.training.corpus import BatchSampler
 
     config = resolve(tiny_config)
     assert config.data_order == "independent"
@@ -111,7 +111,7 @@ def test_lens_settings_are_part_of_the_experiment_key(tiny_config):
 
 def test_a_schema_2_summary_is_summarised_again_when_opened(tiny_experiment, tmp_path, monkeypatch):
     """A summary stored before the lens converged and the baseline had its own models is never served."""
-    from tieviz.experiment import load_experiment
+    from tieviz.experiments.runner import load_experiment
 
     tiny_config, store, summary = tiny_experiment
     raw = summary.to_dict()
@@ -162,7 +162,7 @@ def test_a_crash_mid_training_leaves_no_complete_run(tiny_config, store):
     arm = resolve(tiny_config).arm("tied")
 
     def corpus():
-        from tieviz.data import build_corpus
+        from tieviz.training.corpus import build_corpus
 
         return build_corpus(arm.data, arm.model.seq_len)
 
@@ -195,7 +195,7 @@ def test_concurrent_requests_for_one_key_train_once(tiny_config, store, monkeypa
     monkeypatch.setattr(experiment, "_train_and_commit", counting)
 
     def corpus():
-        from tieviz.data import build_corpus
+        from tieviz.training.corpus import build_corpus
 
         return build_corpus(arm.data, arm.model.seq_len)
 

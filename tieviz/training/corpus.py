@@ -15,7 +15,13 @@ import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from tieviz.config import BOUNDS, DataConfig
-from tieviz.textfile import MAX_CORPUS_BYTES, CorpusError, decoded_chunks, document_pieces, kept_documents
+from tieviz.training.text_file import (
+    MAX_CORPUS_BYTES,
+    CorpusError,
+    decoded_chunks,
+    document_pieces,
+    kept_documents,
+)
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -29,7 +35,7 @@ ENCODE_BATCH_PIECES = 4096  # and at most this many documents, for texts of many
 
 __all__ = ["MAX_CORPUS_BYTES", "CorpusError"]  # re-exported: where callers have always found them
 
-Pieces = Iterator[tuple[str, bool]]  # (text, ends a document), see tieviz.textfile
+Pieces = Iterator[tuple[str, bool]]  # (text, ends a document), see tieviz.training.text_file
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tieviz.config import PRESETS, ExperimentConfig
-from tieviz.summary import SummaryHeader
+from tieviz.experiments.summary_record import SummaryHeader
 
 
 def data_root() -> Path:
@@ -90,7 +90,7 @@ def differences(config: ExperimentConfig) -> list[str]:
 
 def source_of(config: ExperimentConfig, sweep_keys: set[str], key: str) -> str:
     """ "example" for an unchanged example preset, "sweep" for a sweep's point, else "yours"."""
-    from tieviz.examples import EXAMPLES
+    from tieviz.experiments.examples import EXAMPLES
 
     if config.preset in EXAMPLES and same_settings(config, PRESETS[config.preset]):
         return "example"
@@ -122,8 +122,8 @@ def sweep_point_keys(runs_dir: Path) -> set[str]:
     """The experiment keys of every point of every sweep recorded under <runs>/sweeps."""
     if not (Path(runs_dir) / "sweeps").is_dir():
         return set()
-    from tieviz.runs import RunStore
-    from tieviz.sweep import list_sweeps
+    from tieviz.experiments.sweep import list_sweeps
+    from tieviz.training.run_store import RunStore
 
     return {point.key() for _, sweep in list_sweeps(RunStore(runs_dir)) for point in sweep.points()}
 

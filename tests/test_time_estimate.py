@@ -1,4 +1,5 @@
-"""tieviz.timing: known answers from earlier runs' timings, the model's direction, the wording."""
+"""tieviz.experiments.time_estimate: known answers from earlier runs' timings, the model's direction, the
+wording."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import json
 import pytest
 
 from tieviz.config import ARM_NAMES, preset
-from tieviz.summary import SummaryHeader
-from tieviz.timing import ANALYSIS_STEPS, STARTUP_SECONDS, estimate, model_step_seconds
+from tieviz.experiments.summary_record import SummaryHeader
+from tieviz.experiments.time_estimate import ANALYSIS_STEPS, STARTUP_SECONDS, estimate, model_step_seconds
 
 MODELS = len(ARM_NAMES)  # models trained per seed: the three arms and the baseline's second untied model
 ARM = {"run_dir": "", "key": "", "alpha": 1.0, "final_train_loss": 1.0, "final_val_loss": 1.0, "params": 1}
@@ -128,7 +129,7 @@ def test_runs_the_store_holds_are_not_trained_again_but_every_seed_is_analysed()
 
 
 def test_umap_costs_a_start_once_then_grows_with_tokens_and_maps():
-    from tieviz.timing import UMAP_START_SECONDS, umap_seconds
+    from tieviz.experiments.time_estimate import UMAP_START_SECONDS, umap_seconds
 
     warm = umap_seconds(300, 3, started=True)
     assert umap_seconds(300, 3, started=False) == pytest.approx(UMAP_START_SECONDS + warm)

@@ -2,7 +2,7 @@
 
 summary.json is this record's `to_dict()`. Readers go through `Summary.from_dict`, never raw keys, and
 a summary written by an older schema is re-summarised from its stored runs (no retraining) when opened
-(`tieviz.experiment.load_experiment`), so cached experiments learn new measures.
+(`tieviz.experiments.runner.load_experiment`), so cached experiments learn new measures.
 
 `stats` holds every headline number over seeds (see `tieviz.analysis.stats.SeedStat`), under names:
     bias.{tied,scaled}.{lin_cos,proc_cos,cka,mknn}   out − in score: positive = output-shaped
@@ -201,7 +201,8 @@ class Summary:
     baseline: dict[str, SeedStat]  # measure -> the same-recipe baseline (stats' baseline.*); {}: none
     verdicts: dict[str, dict[str, str]]  # claim -> {"status", "text"}
     floors_shuffles: int = 0  # shuffles behind the floors, all seeds together (each untied matrix)
-    baseline_method: str = ""  # how `baseline` was measured (tieviz.summarize.baseline_method)
+    # how `baseline` was measured (tieviz.experiments.measure_seeds.baseline_method)
+    baseline_method: str = ""
     wall_seconds: float | None = None
     train_seconds: float | None = None  # sum of the runs' own training times
     analysis_seconds: float | None = None  # the analysis after training (all seeds), in this process

@@ -1,10 +1,10 @@
-"""Exceptions as one line for users (tieviz/errors.py)."""
+"""Exceptions as one line for users (tieviz/error_lines.py)."""
 
 from __future__ import annotations
 
-from tieviz.data import CorpusError
-from tieviz.errors import error_line, failure_reason
-from tieviz.train import TrainingDiverged
+from tieviz.error_lines import error_line, failure_reason
+from tieviz.training.corpus import CorpusError
+from tieviz.training.loop import TrainingDiverged
 
 
 def test_failure_reason_is_the_users_sentence_or_the_type_and_message():

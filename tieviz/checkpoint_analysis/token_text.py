@@ -14,8 +14,8 @@ import numpy as np
 
 from tieviz.checkpoints.errors import CheckpointError
 from tieviz.checkpoints.reader import has_tokenizer_files
-from tieviz.results import frequent_token_ids, special_ids
-from tieviz.runs import Run
+from tieviz.experiments.run_analysis import frequent_token_ids, special_ids
+from tieviz.training.run_store import Run
 
 MAX_TEXT_TOKENS = 400_000  # enough for stable frequencies of the top few thousand tokens
 BATCH_CHARS = 2**18  # characters handed to the tokenizer at once (~60k tokens of English)
@@ -49,7 +49,7 @@ def _paragraphs(text: str | Path) -> Iterator[str]:
     """The text's non-blank paragraphs, in pieces of about 64 Ki characters cut after a blank (a file read
     by the bounded reader), so a 32 MB text on one line is never decoded, split or tokenized whole. A
     byte-level BPE reads the word after a cut without its leading space: once per ~15k tokens."""
-    from tieviz.textfile import decoded_chunks, document_pieces, kept_documents
+    from tieviz.training.text_file import decoded_chunks, document_pieces, kept_documents
 
     chunks = (chunk for _, chunk in decoded_chunks(text)) if isinstance(text, Path) else iter([text])
     return (piece for piece, _ in kept_documents(document_pieces(chunks)) if piece.strip())

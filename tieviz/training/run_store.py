@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tieviz.atomic import atomic_path
+from tieviz.system.atomic import atomic_path
 
 DEFAULT_ROOT = "runs"
 ENV_ROOT = "TIEVIZ_RUNS"
@@ -124,7 +124,7 @@ class Run:
     def load_model(self):  # -> transformers.PreTrainedModel; imported lazily to keep this module light
         from transformers import AutoModelForCausalLM
 
-        from tieviz.model import quiet_transformers
+        from tieviz.training.model import quiet_transformers
 
         quiet_transformers()
         return AutoModelForCausalLM.from_pretrained(self.path, local_files_only=True).eval()

@@ -15,9 +15,9 @@ import numpy as np
 
 from tieviz.analysis.bigrams import BigramComparison, LayerNormParams, compare_bigrams, most_frequent
 from tieviz.config import LensConfig
-from tieviz.data import SPECIAL_TOKENS
-from tieviz.runs import Run
-from tieviz.summary import LensCurves, LensRecord
+from tieviz.experiments.summary_record import LensCurves, LensRecord
+from tieviz.training.corpus import SPECIAL_TOKENS
+from tieviz.training.run_store import Run
 
 LENS_SEQUENCES = 64  # windows the tuned lens is scored on (validation split); fitted on LensConfig's
 # The translators are fitted to convergence (`LensConfig`); an upload's lens may cap the steps lower.
@@ -158,7 +158,7 @@ def lens_windows(run: Run, n: int = LENS_SEQUENCES, n_fit: int | None = None):
     """
     import torch
 
-    from tieviz.data import fixed_windows
+    from tieviz.training.corpus import fixed_windows
 
     tokens = run.tokens().astype(np.int64)
     seq_len = run.info["config"]["model"]["seq_len"]

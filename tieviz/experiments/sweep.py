@@ -24,8 +24,8 @@ from typing import Any
 from tieviz.analysis.measures import MEASURES
 from tieviz.analysis.trends import trend_verdict
 from tieviz.config import ExperimentConfig, config_hash
-from tieviz.runs import RunStore, write_json_atomic
-from tieviz.summary import Summary
+from tieviz.experiments.summary_record import Summary
+from tieviz.training.run_store import RunStore, write_json_atomic
 
 SWEEP_VERSION = 1
 AXES = {  # axis -> how the pages and captions name it
@@ -165,7 +165,7 @@ def sweep_record(sweep: SweepConfig, summaries: dict[float, Summary]) -> dict[st
 
 def resolve_sweep(sweep: SweepConfig) -> SweepConfig:
     """The sweep with its base resolved ("auto" device, file hash), so its key names what really runs."""
-    from tieviz.experiment import resolve
+    from tieviz.experiments.runner import resolve
 
     return replace(sweep, base=resolve(sweep.base))
 
@@ -179,7 +179,7 @@ def run_sweep(
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Runs (or fetches) the experiment of every point, writes <runs>/sweeps/<key>.json, returns it."""
-    from tieviz.experiment import run_experiment
+    from tieviz.experiments.runner import run_experiment
 
     sweep = resolve_sweep(SweepConfig(base, axis, values))
     save_request(sweep, store)
@@ -206,7 +206,7 @@ def save_request(sweep: SweepConfig, store: RunStore) -> Path:
 
 def collect_sweep(sweep: SweepConfig, store: RunStore) -> dict[str, Any]:
     """The sweep's record from the points whose experiments are stored now; stored once complete."""
-    from tieviz.experiment import cached_summary
+    from tieviz.experiments.runner import cached_summary
 
     summaries = {}
     for value, config in zip(sweep.values, sweep.points(), strict=True):

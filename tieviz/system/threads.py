@@ -69,7 +69,7 @@ def use_threads_for(config) -> int:
     """Sets torch's intra-op threads for training `config` in this process; returns the number chosen."""
     import torch
 
-    from tieviz.estimate import estimate_params
+    from tieviz.experiments.resources import estimate_params
 
     threads = _threads_for_params(estimate_params(config))
     torch.set_num_threads(threads)

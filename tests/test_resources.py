@@ -1,15 +1,15 @@
-"""tieviz.estimate: what a run costs (FLOPs over every seed) and how a duration reads."""
+"""tieviz.experiments.resources: what a run costs (FLOPs over every seed) and how a duration reads."""
 
 from __future__ import annotations
 
 import pytest
 
 from tieviz.config import preset
-from tieviz.estimate import device_words, duration
+from tieviz.experiments.resources import device_words, duration
 
 
 def test_training_flops_count_every_seed_and_arm():
-    from tieviz.estimate import training_flops
+    from tieviz.experiments.resources import training_flops
 
     one = training_flops(preset("toy", seeds=1))
     assert training_flops(preset("toy", seeds=5)) == pytest.approx(5 * one)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tieviz.checkpoints import inspect_checkpoint, stage_upload
-from tieviz.disk_usage import folder_bytes
 from tieviz.env import env_int, env_positive
+from tieviz.system.disk_usage import folder_bytes
 
 UPLOADS = "uploads"
 META = "upload.json"
@@ -326,7 +326,7 @@ def save_text_upload(
     its age). A file that cannot be a corpus (not UTF-8, empty, too big) raises CorpusError and is not
     kept. Texts live under the same age limit, total cap and visitor quota as checkpoints.
     """
-    from tieviz.textfile import MAX_CORPUS_BYTES, CorpusError, scan_text_file
+    from tieviz.training.text_file import MAX_CORPUS_BYTES, CorpusError, scan_text_file
 
     policy = policy or CleanupPolicy.from_env()
     folder = _visitor_dir(data, visitor)

@@ -6,10 +6,10 @@ import functools
 
 import torch
 
-from tieviz import train
 from tieviz.config import preset
-from tieviz.data import build_corpus
-from tieviz.model import build_model
+from tieviz.training import loop as train
+from tieviz.training.corpus import build_corpus
+from tieviz.training.model import build_model
 
 
 def trained_weights(tmp_path, name: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

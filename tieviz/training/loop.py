@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from transformers import GPT2LMHeadModel
 
 from tieviz.config import ArmConfig
-from tieviz.data import BatchSampler, Corpus, fixed_windows
+from tieviz.training.corpus import BatchSampler, Corpus, fixed_windows
 
 ProgressFn = Callable[[int, int, dict], None]  # (step, total_steps, latest metrics)
 
@@ -158,7 +158,7 @@ def train_model(
     )
     sampler = BatchSampler(corpus.train_ids, arm.model.seq_len, t.batch_size, seed=arm.order_seed)
     val_windows = fixed_windows(corpus.val_ids, arm.model.seq_len, max_windows=8 * t.batch_size)
-    from tieviz.estimate import snapshot_count
+    from tieviz.experiments.resources import snapshot_count
 
     n_snapshots = snapshot_count(t.n_checkpoints, model.config.vocab_size, arm.model.d_model)
     save_at = set(checkpoint_steps(t.steps, n_snapshots))  # snapshots sized to the model

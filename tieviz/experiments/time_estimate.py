@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from tieviz.config import ARM_NAMES, ExperimentConfig
-from tieviz.summary import ArmRecord, SummaryHeader
+from tieviz.experiments.summary_record import ArmRecord, SummaryHeader
 
 # Seconds of fixed cost per step (data, optimiser, evaluations, snapshots) and effective operations per
 # second, by device kind. CPU: fitted to the toy (0.0122 s a step) and demo (0.055 s a step) presets on a

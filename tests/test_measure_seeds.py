@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tieviz.analysis.alignment import MEASURES
-from tieviz.summarize import chance_floor, per_seed_numbers
+from tieviz.experiments.measure_seeds import chance_floor, per_seed_numbers
 
 
 def test_a_matrix_against_itself_scores_1_but_its_shuffled_rows_score_at_the_floor():
@@ -53,7 +53,7 @@ def test_per_seed_numbers_are_out_minus_in_and_the_paired_alpha_change():
 
 def test_the_summary_records_its_design_baseline_floors_and_lens_fit(tiny_experiment):
     """issue 16's record: own data order, a per-seed baseline, 100+ shuffles, a converged lens."""
-    from tieviz.summary import SCHEMA_VERSION
+    from tieviz.experiments.summary_record import SCHEMA_VERSION
 
     config, store, summary = tiny_experiment
     raw = summary.to_dict()
@@ -78,8 +78,8 @@ def test_the_summary_records_its_design_baseline_floors_and_lens_fit(tiny_experi
 def test_the_baseline_is_measured_exactly_like_the_score_it_benchmarks(tiny_experiment):
     """Per seed: the untied output matrix mapped onto the baseline model's, as onto the tied matrix."""
     from tieviz.analysis.alignment import compare_embeddings
-    from tieviz.experiment import stored_runs
-    from tieviz.results import top_token_ids
+    from tieviz.experiments.run_analysis import top_token_ids
+    from tieviz.experiments.runner import stored_runs
 
     config, store, summary = tiny_experiment
     runs = stored_runs(config, store)
@@ -95,8 +95,8 @@ def test_the_baseline_is_measured_exactly_like_the_score_it_benchmarks(tiny_expe
 def test_the_lens_is_fitted_on_training_text_and_scored_on_held_out_text(tiny_experiment):
     from pathlib import Path
 
-    from tieviz.results import lens_windows, model_lens_result
-    from tieviz.runs import Run
+    from tieviz.experiments.run_analysis import lens_windows, model_lens_result
+    from tieviz.training.run_store import Run
 
     _, _, summary = tiny_experiment
     run = Run(Path(summary.arms["tied"].run_dir))

@@ -18,9 +18,15 @@ from tieviz.analysis.lens import early_layers
 from tieviz.analysis.measures import MEASURES, scores
 from tieviz.analysis.stats import SeedStat, seed_stat
 from tieviz.config import COMPARED_ARMS, ExperimentConfig
-from tieviz.results import bigram_comparison, bigram_summary, lens_result, lens_summary, top_token_ids
-from tieviz.runs import Run
-from tieviz.summary import SCHEMA_VERSION, Summary
+from tieviz.experiments.run_analysis import (
+    bigram_comparison,
+    bigram_summary,
+    lens_result,
+    lens_summary,
+    top_token_ids,
+)
+from tieviz.experiments.summary_record import SCHEMA_VERSION, Summary
+from tieviz.training.run_store import Run
 
 SeedRuns = dict[int, dict[str, Run]]  # seed -> arm name -> completed run
 MIN_PERMUTATIONS = 100  # shuffles behind each chance floor, spread over the seeds (5 left an error of 0.006)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tieviz.analysis.measures import MEASURES, PAPER_MEASURE
 from tieviz.analysis.stats import format_stat
-from tieviz.evidence import bias_table, headlines, lens_note, seeds_note
+from tieviz.experiments.summary_text import bias_table, headlines, lens_note, seeds_note
 
 
 def test_bias_rows_print_intervals_floors_and_the_baseline(tiny_experiment):

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tieviz.catalog import list_experiments
 from tieviz.config import preset
 from tieviz.env import env_int
+from tieviz.experiments.catalog import list_experiments
 
 if TYPE_CHECKING:
     from tieviz.jobs import Job, JobManager

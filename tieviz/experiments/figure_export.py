@@ -7,11 +7,11 @@ from pathlib import Path
 
 from tieviz.analysis.measures import MEASURES
 from tieviz.config import COMPARED_ARMS
-from tieviz.errors import error_line
-from tieviz.experiment import load_experiment
+from tieviz.error_lines import error_line
+from tieviz.experiments.runner import load_experiment
+from tieviz.experiments.summary_record import Summary, SummaryHeader
 from tieviz.figures import CaptionedFigure
-from tieviz.runs import Run
-from tieviz.summary import Summary, SummaryHeader
+from tieviz.training.run_store import Run
 
 MAP_TOKENS = 1000
 
@@ -38,9 +38,9 @@ def check_summary(directory: Path) -> None:
 
 def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[CaptionedFigure]:
     """All figures of one experiment, in the order the dashboard tells the story."""
-    from tieviz import results
     from tieviz.analysis.maps import cached_embedding_maps
     from tieviz.analysis.teaching import default_breaking_map, default_toy_embeddings, standard_savings_table
+    from tieviz.experiments import run_analysis as results
     from tieviz.figures import bias, bigrams, curves, lens, maps, reference, teaching
     from tieviz.reference import DRIFT_MODELS, olmo1b_gradient_norms, public_drift
 

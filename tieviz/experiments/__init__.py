@@ -1,0 +1,1 @@
+"""Running experiments and sweeps, and turning their runs into a Summary the pages and CLI read."""
