@@ -157,7 +157,7 @@ if config is not None and not missing_file:
     guess = ui.time_estimate(config, target, ui.recent_summaries())
     st.markdown(
         f"**Estimated time: {ui.duration(guess.seconds)} on {ui.device_words(target)}** ({guess.words}; "
-        f"3 models × {config.train.steps:,} steps of {config.train.batch_size} × {config.model.seq_len} "
+        f"4 models × {config.train.steps:,} steps of {config.train.batch_size} × {config.model.seq_len} "
         "tokens"
         + (f", for each of {config.seeds} seeds" if config.seeds > 1 else "")
         + ", then the analysis)."

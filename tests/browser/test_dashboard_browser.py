@@ -138,7 +138,7 @@ class Visitor:
         set_number(page, "adv-toy-steps", self.steps)
         set_number(page, "adv-toy-seed", self.seed)
         set_number(page, "train-toy-seeds", 1)  # one seed keeps two visitors' jobs short
-        page.get_by_text(f"3 models × {self.steps} steps").wait_for()  # the estimate uses these settings
+        page.get_by_text(f"4 models × {self.steps} steps").wait_for()  # the estimate uses these settings
         assert_no_errors(page, "the Train page")
 
     def start(self) -> None:

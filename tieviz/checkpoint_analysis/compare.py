@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from tieviz.analysis.stats import t_quantile
 from tieviz.analysis.verdicts import AGREES, DISAGREES, NO_CLEAR, Verdict
 from tieviz.checkpoint_analysis.cost import floor_is_high
 from tieviz.checkpoint_analysis.loaded import LoadedCheckpoint
+
+if TYPE_CHECKING:
+    from tieviz.checkpoint_analysis.pairing import AlignedPair
 
 Progress = Callable[[str, float], None]
 Tokens = int | Literal["all"]
@@ -348,24 +351,49 @@ def compare(
         shown = {id(a): _name(tied, a), id(b): _name(untied, b)}
         pair = aligned_pair(a, b, tokens=tokens, token_ids=token_ids, k=k)
         names = (shown[id(a)], shown[id(b)]) if a.summary.tied else (shown[id(b)], shown[id(a)])
-        result = compare_matrices(
-            pair.tied,
+        result = compare_aligned(
+            pair,
             pair.untied_in,
             pair.untied_out,
             k=k,
             shuffles=shuffles,
             seed=seed,
-            labels=pair.labels,
             progress=progress,
-            token_ids=pair.tied_ids,
-            untied_token_ids=pair.untied_ids,
-            notes=pair.notes,
-            n_matched=pair.n_matched,
-            alignment=pair.alignment,
-            vocab=pair.vocab,
             names=names,
         )
     return _with_seconds(result, time.perf_counter() - start)
+
+
+def compare_aligned(
+    pair: AlignedPair,
+    untied_in: Matrix,
+    untied_out: Matrix,
+    *,
+    k: int,
+    shuffles: int,
+    seed: int,
+    progress: Callable[[str, float], None] | None,
+    names: tuple[str, str],
+) -> PairComparison:
+    """`compare_matrices` on an aligned pair's rows, ids and notes; the untied matrices may come prepared
+    (a series prepares its untied reference once for every step)."""
+    return compare_matrices(
+        pair.tied,
+        untied_in,
+        untied_out,
+        k=k,
+        shuffles=shuffles,
+        seed=seed,
+        labels=pair.labels,
+        progress=progress,
+        token_ids=pair.tied_ids,
+        untied_token_ids=pair.untied_ids,
+        notes=pair.notes,
+        n_matched=pair.n_matched,
+        alignment=pair.alignment,
+        vocab=pair.vocab,
+        names=names,
+    )
 
 
 def _with_seconds(result: PairComparison, seconds: float) -> PairComparison:

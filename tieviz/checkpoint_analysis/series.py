@@ -28,7 +28,7 @@ from tieviz.checkpoint_analysis.compare import (
     _check_tokens,
     _finite,
     blas_threads,
-    compare_matrices,
+    compare_aligned,
 )
 from tieviz.checkpoint_analysis.pairing import aligned_pair, open_checkpoint, resolve_checkpoint_dir
 from tieviz.checkpoints.errors import CheckpointError
@@ -179,21 +179,14 @@ def compare_series(
                     if progress:
                         progress(f"step {step}: {stage}", (1 + index + fraction) / units)
 
-                comparison = compare_matrices(
-                    pair.tied,
+                comparison = compare_aligned(
+                    pair,
                     untied_in,
                     untied_out,
                     k=k,
                     shuffles=shuffles,
                     seed=seed,
-                    labels=pair.labels,
                     progress=tick,
-                    token_ids=pair.tied_ids,
-                    untied_token_ids=pair.untied_ids,
-                    notes=pair.notes,
-                    n_matched=pair.n_matched,
-                    alignment=pair.alignment,
-                    vocab=pair.vocab,
                     names=(Path(path).name, Path(against).name),
                 )
             points.append(SeriesPoint(step, Path(path).name, comparison))

@@ -70,6 +70,8 @@ def start_training(config: ExperimentConfig) -> bool:
         st.error(f"Not started: {plain(error)}", icon=":material/error:")
         return False
     st.session_state["last_job"] = job.id
+    _recent_jobs.clear()  # the shared listing is up to a second old: without this the Train page would
+    # decide, on this very run, that nothing is active and never poll the job it just started
     return True
 
 
