@@ -92,7 +92,7 @@ def check_size(config: ExperimentConfig, trusted: bool, limits: Limits) -> None:
     tflops = training_flops(config) / 1e12
     if limits.anon_max_tflops and tflops > limits.anon_max_tflops:
         raise LimitError(
-            f"training this experiment takes about {tflops:,.0f} TFLOPs (3 models × {steps:,} steps of "
+            f"training this experiment takes about {tflops:,.0f} TFLOPs (4 models × {steps:,} steps of "
             f"{config.train.batch_size} × {config.model.seq_len} tokens), above this site's budget of "
             f"{limits.anon_max_tflops:,}; choose fewer steps, a smaller batch or context, or a smaller model"
         )
