@@ -115,18 +115,26 @@ def _per_token_csv(result, path: Path) -> None:
             writer.writerow([result.token_ids_tied[i], result.token_ids_untied[i], result.labels[i], *values])
 
 
+def _with_bar(quiet: bool, work):
+    """Runs `work(bar)` with a progress bar on stderr (none when quiet), closed however the work ends."""
+    bar = _Bar(enabled=not quiet)
+    try:
+        return work(bar)
+    finally:
+        bar.close()
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from tieviz.checkpoint_analysis.compare import compare
     from tieviz.training.run_store import write_json_atomic
 
     tokens = parse_tokens(args.tokens)
-    bar = _Bar(enabled=not args.quiet)
-    try:
-        result = compare(
+    result = _with_bar(
+        args.quiet,
+        lambda bar: compare(
             args.tied, args.untied, tokens=tokens, shuffles=args.shuffles, seed=args.seed, progress=bar
-        )
-    finally:
-        bar.close()
+        ),
+    )
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out / "comparison.json", result.to_dict())
@@ -140,13 +148,12 @@ def cmd_compare_series(args: argparse.Namespace) -> int:
     from tieviz.training.run_store import write_json_atomic
 
     tokens = parse_tokens(args.tokens)
-    bar = _Bar(enabled=not args.quiet)
-    try:
-        series = compare_series(
+    series = _with_bar(
+        args.quiet,
+        lambda bar: compare_series(
             args.tied, args.against, tokens=tokens, shuffles=args.shuffles, seed=args.seed, progress=bar
-        )
-    finally:
-        bar.close()
+        ),
+    )
     if args.out is not None:
         from tieviz.figures.series import bias_series_figure
         from tieviz.reference import olmo1b_gradient_norms
