@@ -73,13 +73,18 @@ else:
     experiment = ui.selected_experiment()
     if experiment is None:
         ui.empty_state("Each trained run is a small GPT-2 checkpoint you can open here.")
-    elif st.button("Open its tied model (and its untied twin for the comparison)", key="ckpt-example"):
-        for slot, arm in ((MAIN, "tied"), (OTHER, "untied")):
-            run_dir = experiment.runs[arm].path
-            refused = cu.stage(ca.example_files(run_dir), f"example {arm} model", slot, run_dir)
-            if refused:
-                st.error(refused, icon=":material/error:")
-        st.session_state["ckpt_text"] = "run"
+    else:
+        clicked = st.button(
+            "Open its tied model (and its untied twin for the comparison)", key="ckpt-example"
+        )
+        with st.container():  # one element on every run, whatever staging shows (see cu.uploader)
+            if clicked:
+                for slot, arm in ((MAIN, "tied"), (OTHER, "untied")):
+                    run_dir = experiment.runs[arm].path
+                    refused = cu.stage(ca.example_files(run_dir), f"example {arm} model", slot, run_dir)
+                    if refused:
+                        st.error(refused, icon=":material/error:")
+                st.session_state["ckpt_text"] = "run"
 
 upload = cu.current(MAIN)
 if upload is None:

@@ -443,3 +443,36 @@ def test_a_comparison_already_asked_for_is_followed_without_another_click(open_a
     at.run()
     assert not at.exception and not errors(at), errors(at)
     assert "chart-ckpt-paper" in charts(at)
+
+
+def widget_path(at, key: str) -> tuple[int, ...]:
+    """Where the widget with `key` sits in the page's element tree: the indices from the main block down."""
+
+    def walk(node, path):
+        if getattr(node, "key", None) == key or getattr(node, "id", "").endswith(f"-{key}"):
+            return path
+        for index, child in getattr(node, "children", {}).items():
+            found = walk(child, (*path, index))
+            if found is not None:
+                return found
+        return None
+
+    found = walk(at.main, ())
+    assert found is not None, f"no widget {key!r} on the page"
+    return found
+
+
+def test_the_page_lays_out_alike_on_the_run_that_reads_an_upload_and_the_next(
+    open_app, tmp_path, checkpoints
+):
+    """A progress bar shown only while a job ran moved every element below it on the next run; the browser
+    then remounted those widgets and dropped a file being uploaded into the second uploader (seen in CI)."""
+    at = upload(open_app(tmp_path, PAGE), as_files(checkpoints["gpt2", True]))
+    staged = {key: widget_path(at, key) for key in ("ckpt_other_upload", "ckpt_text", "ckpt_n")}
+    at.run()
+    assert not at.exception and not errors(at)
+    assert {key: widget_path(at, key) for key in staged} == staged
+    at.file_uploader(key="ckpt_other_upload").set_value(as_files(checkpoints["llama", False])).run()
+    compare = widget_path(at, "ckpt-compare")
+    at.run()
+    assert widget_path(at, "ckpt-compare") == compare

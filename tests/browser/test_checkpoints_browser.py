@@ -128,10 +128,18 @@ def test_a_pair_is_compared_in_a_job_and_the_open_tab_stays(
         page.locator("[data-testid='stMetric']", has_text="Architecture").wait_for()
         settle(page)
         page.get_by_role("tab", name="Tied vs untied (paper)").click()
-        settle(page)
+        # no waiting for the rerun the click starts: a visitor uploads while it runs, and an upload into a
+        # widget that run moved was once dropped (the page changed its layout between runs)
         other = [str(f) for f in sorted(untied_checkpoint.iterdir())]
         page.locator(".st-key-ckpt_other_upload input[type='file']").set_input_files(other)
-        page.locator(".st-key-ckpt-compare button").wait_for()
+        try:
+            page.locator(".st-key-ckpt-compare button").wait_for()
+        except Exception as error:  # Playwright's TimeoutError: say what the page shows instead
+            main = page.locator("[data-testid='stMain']").inner_text()
+            shot(page, artifacts, "24-checkpoints-pair-failed")
+            raise AssertionError(
+                f"no Compare button after the second upload; the page says:\n{main[-1500:]}"
+            ) from error
         settle(page)
         assert selected_tab(page) == "Tied vs untied (paper)"
         page.locator(".st-key-ckpt-compare button").click()

@@ -80,28 +80,28 @@ def follow(task: dict, what: str) -> tuple[Path | None, str | None]:
 
     Returns (result folder, None) when done, else (None, why) in one line. The wait shows the queue
     position, then the job's stage and progress; leaving the page stops only the waiting, not the job.
+
+    It always adds exactly one element, a job already done included: an element more in one run than
+    in the next moves everything below it, and the browser then remounts those widgets, dropping a file
+    the visitor was uploading into one of them.
     """
     from tieviz.jobs import LimitError
 
+    bar = st.empty()
     jobs = manager()
     try:
         job = jobs.submit_checkpoint(task, visitor(), trusted=trusted())
     except LimitError as error:
         return None, plain(f"Not started: {error}.")
-    bar = None
     while job.status in ("queued", "running"):
         if job.status == "queued":
             label = f"{plain(what)}: waiting for the job queue (position {job.position or 1})…"
         else:
             label = f"{plain(what)}: {plain(job.phase or 'starting')}…"
-        if bar is None:
-            bar = st.progress(job.progress_fraction, text=label)
-        else:
-            bar.progress(job.progress_fraction, text=label)
+        bar.progress(job.progress_fraction, text=label)
         time.sleep(POLL_SECONDS)
         job = jobs.get(job.id)
-    if bar is not None:
-        bar.empty()
+    bar.empty()
     if job.status == "done":
         return jobs.result_dir(job.id), None
     reason = safe_line(job.error or job.status, what)
@@ -172,17 +172,23 @@ def stage(files, name: str, slot: str, run_dir: Path | None = None) -> str | Non
 
 
 def uploader(label: str, key: str, slot: str) -> None:
-    """A multi-file uploader that stages each new selection once, and keeps saying why one was refused."""
+    """A multi-file uploader that stages each new selection once, and keeps saying why one was refused.
+
+    What staging shows goes in one container, present on every run: the run that stages and the runs
+    after it then lay out the page alike (see `follow`).
+    """
     files = st.file_uploader(label, accept_multiple_files=True, key=key)
+    status = st.container()
     if not files:
         return
     signature = tuple(f.file_id for f in files)
-    if st.session_state.get(f"{key}_staged") != signature:
-        name = files[0].name if len(files) == 1 else f"{len(files)} files"
-        st.session_state[f"{key}_error"] = stage([(f.name, f.getvalue()) for f in files], name, slot)
-        st.session_state[f"{key}_staged"] = signature
-    if st.session_state.get(f"{key}_error"):
-        st.error(st.session_state[f"{key}_error"], icon=":material/error:")
+    with status:
+        if st.session_state.get(f"{key}_staged") != signature:
+            name = files[0].name if len(files) == 1 else f"{len(files)} files"
+            st.session_state[f"{key}_error"] = stage([(f.name, f.getvalue()) for f in files], name, slot)
+            st.session_state[f"{key}_staged"] = signature
+        if st.session_state.get(f"{key}_error"):
+            st.error(st.session_state[f"{key}_error"], icon=":material/error:")
 
 
 def host_picker(hosted: list[HostModel], label: str, key: str, slot: str) -> None:
