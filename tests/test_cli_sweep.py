@@ -49,3 +49,16 @@ def test_a_tiny_sweep_writes_sweep_json(tmp_path, capsys, monkeypatch):
     assert all(p["steps"] == 8 and p["d_model"] == 16 for p in record["points"])  # single values: fixed
     assert all(len(p["stats"]["bias.lin_cos"]["per_seed"]) == 2 for p in record["points"])
     assert (tmp_path / "runs" / "sweeps" / f"{record['key']}.json").exists()
+
+    code = main(["figures", str(tmp_path / "out"), "--no-png"])  # the sweep's figures, one per measure
+    assert code == 0 and "wrote 4 files" in capsys.readouterr().out
+    html = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
+    assert html == [f"tieviz_sweep_n_layers_{m}.html" for m in ("cka", "lin_cos", "mknn", "proc_cos")]
+
+
+@pytest.mark.parametrize("content", ["{}", "[]", '{"axis": "alpha"}', "not json", "\udcff"])
+def test_a_sweep_json_that_is_not_one_is_refused_in_one_line(tmp_path, capsys, content):
+    (tmp_path / "sweep.json").write_text(content, errors="surrogateescape")
+    code, err = run_cli(["figures", str(tmp_path), "--no-png"], capsys)
+    assert_one_line_error(code, err, "sweep.json")
+    assert not (tmp_path / "figures").exists()

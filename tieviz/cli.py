@@ -35,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     for axis, flag in SWEEP_FLAGS.items():
         swp.add_argument(flag, dest=axis, help="comma-separated values to sweep (one value: a fixed setting)")
 
-    fig = sub.add_parser("figures", help="write every figure of an experiment as HTML and PNG")
-    fig.add_argument("dir", type=Path, help="an experiment's --out directory")
+    fig = sub.add_parser("figures", help="write every figure of an experiment or a sweep as HTML and PNG")
+    fig.add_argument("dir", type=Path, help="an experiment's or a sweep's --out directory")
     fig.add_argument("--no-png", action="store_true", help="HTML only (PNG export needs Chrome for kaleido)")
 
     ins = sub.add_parser("inspect", help="summarise a Hugging Face checkpoint (directory or zip)")

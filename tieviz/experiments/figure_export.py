@@ -1,9 +1,12 @@
-"""`python -m tieviz figures DIR`: every figure of an experiment as HTML and PNG, for papers and slides."""
+"""`python -m tieviz figures DIR`: every figure of an experiment or a sweep as HTML and PNG, for papers and
+slides."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tieviz.analysis.measures import MEASURES
 from tieviz.config import COMPARED_ARMS
@@ -76,14 +79,40 @@ def experiment_figures(summary: Summary, runs: dict[str, Run]) -> Iterator[Capti
     yield lens.contribution_figure({name: r.contributions for name, r in lenses.items()})
 
 
+def sweep_figures(record: dict[str, Any]) -> Iterator[CaptionedFigure]:
+    """A sweep's dose–response or scale trend, once per measure, the paper's first."""
+    from tieviz.figures.sweep import sweep_figure
+
+    for measure in MEASURES:
+        yield sweep_figure(record, measure)
+
+
+def read_sweep(path: Path) -> dict[str, Any]:
+    """A sweep.json record, refused in one sentence naming the file when it is not one."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path.name} in {path.parent.name} cannot be read ({error_line(error)})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("points"), list) or "axis" not in record:
+        raise ValueError(f"{path.name} in {path.parent.name} is not a tieviz sweep (no axis and points)")
+    return record
+
+
 def export_figures(directory: Path, png: bool = True) -> list[Path]:
-    """Writes DIR/figures/tieviz_NAME.html (self-contained) and .png; returns the files written."""
-    check_summary(directory)
-    summary, runs = load_experiment(directory)
+    """Writes DIR/figures/tieviz_NAME.html (self-contained) and .png; returns the files written.
+
+    DIR is an experiment's folder (summary.json) or a sweep's (sweep.json).
+    """
+    sweep = directory / "sweep.json"
+    if sweep.is_file():
+        figures = list(sweep_figures(read_sweep(sweep)))
+    else:
+        check_summary(directory)
+        summary, runs = load_experiment(directory)
+        figures = list(experiment_figures(summary, runs))
     out = directory / "figures"
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    figures = list(experiment_figures(summary, runs))
     for captioned in figures:
         path = out / captioned.file_name("html")
         captioned.figure.write_html(path, include_plotlyjs=True)
