@@ -24,9 +24,7 @@ experiment = ui.selected_experiment()
 examples_coming = ui.examples_notice()  # a fresh install's examples, while they train
 
 if experiment is None and not examples_coming:
-    ui.empty_state(
-        "Or train the default experiment, which shows the effect clearly (a few minutes on a CPU)."
-    )
+    ui.empty_state("Or train the default experiment, which shows the effect clearly.")
     left, right = st.columns(2)
     here = ui.device()
     toy_time, demo_time = (

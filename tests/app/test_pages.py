@@ -250,6 +250,7 @@ def test_overview_quick_toy_run_starts_a_job_and_opens_train(open_app, tmp_path)
     # The button's time is the timing model's (a fresh folder: its guess), not a fixed "under a minute".
     expected = duration(estimate(preset("toy"), ui_device(), []).seconds)
     assert at.button(key="overview-train-toy").label == f"Quick toy run ({expected})"
+    assert any(f"{ui.EMPTY_MESSAGE} ({expected} here)" in info.value for info in at.info)  # the notice too
     at.button(key="overview-train-toy").click().run()
     assert not at.exception
     assert at.title[0].value == "Train tied and untied twins"

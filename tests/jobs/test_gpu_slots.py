@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 
 from tests.jobs.helpers import tiny
-from tieviz.jobs.local import Dispatcher, LocalExecutor
+from tieviz.jobs.dispatcher import Dispatcher
+from tieviz.jobs.local import LocalExecutor
 from tieviz.jobs.store import JobStore
 
 CONFIG = tiny().to_dict()  # a valid experiment config: the store sets aside states without one

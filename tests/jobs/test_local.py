@@ -1,4 +1,4 @@
-"""The dispatcher and local worker processes: cancelling, killing, concurrency (tieviz/jobs/local.py)."""
+"""The dispatcher and the local worker processes: cancelling, killing, concurrency."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from tests.jobs.helpers import settled, tiny, wait_for
 from tieviz.config import ARM_NAMES
 from tieviz.experiments.runner import resolve
 from tieviz.jobs import Limits
-from tieviz.jobs.local import Dispatcher, LocalExecutor
+from tieviz.jobs.dispatcher import Dispatcher
+from tieviz.jobs.local import LocalExecutor
 from tieviz.jobs.store import HOST, JobStore
 
 CONFIG = tiny().to_dict()  # a valid experiment config: the store sets aside states without one

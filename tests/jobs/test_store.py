@@ -95,7 +95,7 @@ def test_pid_alive_tells_live_dead_zombie_and_remote_processes():
 
 def test_a_reused_pid_does_not_keep_a_dead_job_alive(jobs):
     """The recorded worker died and its pid went to another process: its start time gives it away."""
-    from tieviz.jobs.local import recover
+    from tieviz.jobs.dispatcher import recover
 
     started = process_start(os.getpid())
     assert started is not None and started > 0

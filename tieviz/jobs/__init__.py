@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from tieviz.config import ExperimentConfig
 from tieviz.env import env_int, env_text
 from tieviz.experiments.catalog import data_root
+from tieviz.jobs.dispatcher import Dispatcher, Executor, recover
 from tieviz.jobs.limits import (
     LimitError,
     Limits,
@@ -27,7 +28,7 @@ from tieviz.jobs.limits import (
     host_token,
     is_host_token,
 )
-from tieviz.jobs.local import Dispatcher, Executor, LocalExecutor, recover
+from tieviz.jobs.local import LocalExecutor
 from tieviz.jobs.store import ACTIVE, Job, JobStatus, JobStore, job_from_state
 
 if TYPE_CHECKING:

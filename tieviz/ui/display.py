@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tieviz.figures.base import CaptionedFigure
     from tieviz.ui.picker import Experiment
 
-EMPTY_MESSAGE = "No experiment yet: train the toy preset, which takes under a minute."
+EMPTY_MESSAGE = "No experiment yet: train the toy preset"  # then its time here, from the timing model
 
 
 def _data_bytes(data: Any) -> tuple[Callable[[], bytes], str, str]:
@@ -107,7 +107,9 @@ def show_figure(
 
 def empty_state(what: str = "") -> None:
     """A friendly "train something first" notice with a link to the Train page, instead of an error."""
-    st.info(f"{EMPTY_MESSAGE} {what}".strip(), icon=":material/info:")
+    from tieviz.ui.training import preset_duration
+
+    st.info(f"{EMPTY_MESSAGE} ({preset_duration('toy')} here). {what}".strip(), icon=":material/info:")
     st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/play_arrow:")
     next_link()  # pages stop after the empty state; the lesson still goes on
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from tieviz.experiments.catalog import data_root
 from tieviz.experiments.resources import duration
-from tieviz.ui.training import manager, recent_jobs
+from tieviz.ui.training import manager, preset_duration, recent_jobs
 
 EXAMPLES_WORDS = {"toy": "the quick toy example", "demo": "the default example"}
 
@@ -65,8 +65,8 @@ def examples_notice() -> bool:
     if len(active) == len(EXAMPLES_WORDS):
         text = (
             "This is a fresh install, so tieviz is training two example experiments for you: a quick toy "
-            "one (about a minute), then the default one (a few minutes on a CPU). Each appears here by "
-            "itself when it is ready; no need to click."
+            f"one ({preset_duration('toy')}), then the default one ({preset_duration('demo')}). Each "
+            "appears here by itself when it is ready; no need to click."
         )
     else:
         text = (

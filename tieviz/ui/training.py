@@ -97,6 +97,16 @@ def time_estimate(config: ExperimentConfig, target: str, summaries: list):
     )
 
 
+def preset_duration(name: str) -> str:
+    """How long the preset `name` takes here, in words ("about 40 s"), from the timing model as the Train
+    page's estimate: never a fixed "under a minute" that a slow host or a GPU makes untrue."""
+    from tieviz.config import preset
+    from tieviz.experiments.resources import duration
+    from tieviz.ui.picker import recent_summaries
+
+    return duration(time_estimate(preset(name), device(), recent_summaries()).seconds)
+
+
 def over_limits(config: ExperimentConfig) -> str | None:
     """Why this site would refuse a valid experiment for this session (caps, budget), before a click."""
     from tieviz.jobs.limits import check_size
