@@ -18,7 +18,9 @@ from torch import nn
 
 from tieviz.analysis.model_parts import model_parts, residual_states
 from tieviz.analysis.stats import nats_to_bits
+from tieviz.config import LensConfig
 
+FIT = LensConfig()  # the fit's defaults live in one place: tieviz.config.LensConfig
 _CHUNK = 16  # sequences per forward pass when measuring; bounds memory at [16, T, V] logits
 
 
@@ -90,15 +92,15 @@ def _check_ids(input_ids: torch.Tensor) -> None:
 def train_tuned_lens(
     model: nn.Module,
     input_ids: torch.Tensor,
-    steps: int = 200,
-    lr: float = 1e-3,
-    batch_size: int = 4,
-    seed: int = 0,
+    steps: int = FIT.max_steps,
+    lr: float = FIT.lr,
+    batch_size: int = FIT.batch_size,
+    seed: int = FIT.seed,
     progress: Callable[[int, int], None] | None = None,
     stop_ids: torch.Tensor | None = None,
-    check_every: int = 25,
-    patience: int = 6,
-    min_delta: float = 2e-4,
+    check_every: int = FIT.check_every,
+    patience: int = FIT.patience,
+    min_delta: float = FIT.min_delta,
 ) -> TunedLens:
     """Fit translators on `input_ids` [N, T] with Adam, minimising the sum over layers of KL.
 

@@ -16,7 +16,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from tieviz.analysis.lens import TunedLens, train_tuned_lens
+from tieviz.analysis.lens import FIT, TunedLens, train_tuned_lens
 from tieviz.system.atomic import atomic_path
 
 _FORMAT = "tieviz-tuned-lens-1"
@@ -74,16 +74,16 @@ def cached_tuned_lens(
     model: nn.Module,
     input_ids: torch.Tensor,
     cache_dir: Path,
-    steps: int = 200,
-    lr: float = 1e-3,
-    seed: int = 0,
-    batch_size: int = 4,
+    steps: int = FIT.max_steps,
+    lr: float = FIT.lr,
+    seed: int = FIT.seed,
+    batch_size: int = FIT.batch_size,
     model_key: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     stop_ids: torch.Tensor | None = None,
-    check_every: int = 25,
-    patience: int = 6,
-    min_delta: float = 2e-4,
+    check_every: int = FIT.check_every,
+    patience: int = FIT.patience,
+    min_delta: float = FIT.min_delta,
 ) -> TunedLens:
     """Load the lens trained with these settings on this model and data, or train and save it.
 
