@@ -22,7 +22,7 @@ class Term:
         return self.said or (self.word.split(" (")[0],)
 
 
-TERMS: dict[str, Term] = {
+_TERMS: dict[str, Term] = {
     "tying": Term(
         "Weight tying",
         "Using one matrix both to embed input tokens and, transposed, to score the next token at the "
@@ -72,26 +72,6 @@ TERMS: dict[str, Term] = {
         "α-scaled model",
         "A tied model trained with its input-path gradient multiplied by α before every update: the "
         "causal test. If the output path causes the bias, a larger input gradient should shrink it.",
-    ),
-    "cka": Term(
-        "CKA (centred kernel alignment)",
-        "A similarity of two sets of token vectors that ignores rotation and scale: 1 means the same "
-        "shape up to rotation and scale, 0 unrelated (linear CKA, Kornblith et al. 2019).",
-    ),
-    "mknn": Term(
-        "Mutual 10-NN overlap",
-        "For each token, the share of its 10 nearest neighbours (by cosine) in one matrix that are also "
-        "among its 10 nearest in the other, averaged over tokens.",
-    ),
-    "lin_cos": Term(
-        "Linear-map cosine",
-        "The paper's measure: map one matrix onto the other with the best least-squares linear map, then "
-        "average the cosine between each mapped row and its target row.",
-    ),
-    "proc_cos": Term(
-        "Procrustes cosine",
-        "As the linear-map cosine, but the map may only rotate (orthogonal Procrustes), so it cannot "
-        "stretch one matrix into the other.",
     ),
     "bias": Term(
         "Bias (output − input)",
@@ -181,6 +161,19 @@ TERMS: dict[str, Term] = {
         ("PCA", "UMAP"),
     ),
 }
+
+
+def _with_measures(terms: dict[str, Term]) -> dict[str, Term]:
+    """The terms, with every registered measure's own entry (tieviz.analysis.measures) after the bias."""
+    from tieviz.analysis.measures import REGISTRY
+
+    measures = {m.key: Term(m.word, m.meaning) for m in REGISTRY}
+    keys = list(terms)
+    before = keys[: keys.index("bias")]
+    return {k: terms[k] for k in before} | measures | {k: terms[k] for k in keys[len(before) :]}
+
+
+TERMS: dict[str, Term] = _with_measures(_TERMS)
 
 
 def definition(key: str) -> str:

@@ -14,7 +14,7 @@ from tieviz.glossary import TERMS
 def test_every_measure_has_a_glossary_entry_and_the_paper_measure_leads():
     assert MEASURES[0] == PAPER_MEASURE and measures.measure_record(PAPER_MEASURE).paper
     for m in REGISTRY:
-        assert m.term in TERMS
+        assert TERMS[m.term].word == m.word and TERMS[m.term].meaning == m.meaning  # read from the registry
         assert MEASURE_NAMES[m.key] == m.name and MEASURE_LABELS[m.key] == m.label
         assert ("(paper)" in m.label) == m.paper
     with pytest.raises(ValueError, match="measure must be one of"):
@@ -34,7 +34,8 @@ def test_a_fifth_measure_is_one_registry_entry_and_its_function(monkeypatch):
         "norm_ratio",
         "norm ratio",
         "norm ratio",
-        "bias",
+        "Norm ratio",
+        "The size of one matrix over the other's.",
         paper=False,
         one_means="1 = equal norms",
         function=lambda t, s: float(np.linalg.norm(s.centred) / np.linalg.norm(t.centred)),
@@ -45,3 +46,6 @@ def test_a_fifth_measure_is_one_registry_entry_and_its_function(monkeypatch):
     scores = bias_scores(tied, 2 * tied, 3 * tied)
     assert scores["norm_ratio_in"] == pytest.approx(2.0) and scores["norm_ratio_out"] == pytest.approx(3.0)
     assert scores["lin_cos_out"] == pytest.approx(1.0)
+    from tieviz import glossary
+
+    assert glossary._with_measures(glossary._TERMS)["norm_ratio"].word == "Norm ratio"  # and its glossary entry

@@ -1,6 +1,6 @@
 """The bias measures, one record each: every table, menu, figure, verdict, export and sweep reads this.
 
-Adding a measure is one `Measure` here. The four below are computed together by
+Adding a measure is one `Measure` here, its glossary entry included. The four below are computed together by
 `tieviz.analysis.alignment.compare_prepared` (they share its centring, basis and neighbour sets); a new
 one gives its own `function` of two prepared matrices, and `scores` calls it beside them.
 """
@@ -24,10 +24,16 @@ class Measure:
     key: str  # the name in summary.json (bias.tied.{key}, score.tied.{key}_out, floors, baseline)
     name: str  # in sentences: "linear-map cosine"
     label: str  # in tables and menus; the paper's own measures say so
-    term: str  # its entry in tieviz.glossary.TERMS
+    word: str  # its glossary entry (tieviz.glossary.TERMS[key]): the term as written ...
+    meaning: str  # ... and its definition
     paper: bool  # one of the paper's own measures
     one_means: str  # what a score of 1 says, for axis titles
     function: Score | None = None  # None: computed by alignment.compare_prepared (an attribute of its result)
+
+    @property
+    def term(self) -> str:
+        """Its key in the glossary, which lists every registered measure under its own key."""
+        return self.key
 
 
 REGISTRY: tuple[Measure, ...] = (
@@ -35,7 +41,9 @@ REGISTRY: tuple[Measure, ...] = (
         "lin_cos",
         "linear-map cosine",
         "linear-map cosine (paper)",
-        "lin_cos",
+        "Linear-map cosine",
+        "The paper's measure: map one matrix onto the other with the best least-squares linear map, then "
+        "average the cosine between each mapped row and its target row.",
         paper=True,
         one_means="1 = same up to a linear map",
     ),
@@ -43,16 +51,29 @@ REGISTRY: tuple[Measure, ...] = (
         "proc_cos",
         "Procrustes cosine",
         "Procrustes cosine (paper)",
-        "proc_cos",
+        "Procrustes cosine",
+        "As the linear-map cosine, but the map may only rotate (orthogonal Procrustes), so it cannot "
+        "stretch one matrix into the other.",
         paper=True,
         one_means="1 = same up to a rotation",
     ),
-    Measure("cka", "CKA", "linear CKA", "cka", paper=False, one_means="1 = same up to rotation and scale"),
+    Measure(
+        "cka",
+        "CKA",
+        "linear CKA",
+        "CKA (centred kernel alignment)",
+        "A similarity of two sets of token vectors that ignores rotation and scale: 1 means the same "
+        "shape up to rotation and scale, 0 unrelated (linear CKA, Kornblith et al. 2019).",
+        paper=False,
+        one_means="1 = same up to rotation and scale",
+    ),
     Measure(
         "mknn",
         "mutual 10-NN",
         "mutual 10-NN overlap",
-        "mknn",
+        "Mutual 10-NN overlap",
+        "For each token, the share of its 10 nearest neighbours (by cosine) in one matrix that are also "
+        "among its 10 nearest in the other, averaged over tokens.",
         paper=False,
         one_means="1 = the same 10 nearest neighbours",
     ),
