@@ -260,3 +260,16 @@ def test_bias_over_training_draws_the_floor_and_the_baseline_as_lines():
     assert any("chance floor 0.11" in t for t in texts) and any("baseline 0.69" in t for t in texts)
     assert "means over 5 seeds" in cf.caption
     assert not bias_over_training_figure(BIAS, "cka").figure.layout.shapes
+
+
+def test_the_train_pages_live_curves_name_and_colour_the_baseline_model():
+    """A job trains four models a seed; the fourth, the baseline's second untied model, is labelled as one."""
+    live = {**METRICS, "baseline": records(100, 2.1, 1.4)}
+    loss = loss_figure(live).figure
+    ratio = gradient_ratio_figure(live, alpha=5, total_steps=100).figure
+    baseline_loss = [t for t in loss.data if t.name == "baseline, train"]
+    baseline_ratio = [t for t in ratio.data if t.name == "baseline untied (‖∇W_U‖/‖∇W_E‖)"]
+    assert len(baseline_loss) == len(baseline_ratio) == 1
+    assert baseline_ratio[0].line.color == ARM_COLOURS["baseline"] != ARM_COLOURS["untied"]
+    colours = {t.line.color for t in ratio.data if t.name and "(raw)" not in t.name and t.name != "equal pull"}
+    assert len(colours) == 4  # each model its own colour

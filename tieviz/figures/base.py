@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-ARM_COLOURS = {"tied": "#d62728", "untied": "#1f77b4", "scaled": "#2ca02c"}
+# the baseline is the second untied model of each seed (the same-recipe baseline): untied's blue, lighter
+ARM_COLOURS = {"tied": "#d62728", "untied": "#1f77b4", "scaled": "#2ca02c", "baseline": "#9ecae1"}
 TEMPLATE = "plotly_white"
-ARM_ORDER = ("tied", "untied", "scaled")
+ARM_ORDER = ("tied", "untied", "scaled", "baseline")
 NO_DATA = "no data yet"
 _FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -40,7 +41,7 @@ class CaptionedFigure:
 
 
 def arm_colour(arm: str, index: int) -> str:
-    """The arm's house colour; names outside the three arms (user runs, layers) cycle through others."""
+    """The arm's house colour; names outside the four arms (user runs, layers) cycle through others."""
     return ARM_COLOURS.get(arm, _FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)])
 
 

@@ -25,6 +25,8 @@ RAW_OPACITY = 0.25
 def _arm_label(arm: str, alpha: float | None = None) -> str:
     if arm == "untied":
         return "untied (‖∇W_U‖/‖∇W_E‖)"
+    if arm == "baseline":  # the second untied model, trained for the same-recipe baseline
+        return "baseline untied (‖∇W_U‖/‖∇W_E‖)"
     if arm == "scaled" and alpha is not None:
         return f"scaled (α={alpha:g})"
     return arm
@@ -142,7 +144,7 @@ def gradient_ratio_figure(
         "output path pulls harder, below it the input path does. "
         f"The shaded band is the early window, the first {EARLY_FRACTION:.0%} of steps, where the paper "
         "finds the output path dominates; faint lines are the raw per-step values behind the smoothed ones. "
-        "The untied arm has two separate matrices, so its line compares ‖∇W_U‖ with ‖∇W_E‖."
+        "The untied arms have two separate matrices, so their lines compare ‖∇W_U‖ with ‖∇W_E‖."
     )
     drawn = False
     shown = [np.array([1.0])]

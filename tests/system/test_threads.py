@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tieviz.system.threads import SMALL_MODEL_PARAMS, choose_threads, free_cores
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(script: str, tmp_path: Path) -> str:
