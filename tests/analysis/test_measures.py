@@ -48,4 +48,4 @@ def test_a_fifth_measure_is_one_registry_entry_and_its_function(monkeypatch):
     assert scores["lin_cos_out"] == pytest.approx(1.0)
     from tieviz import glossary
 
-    assert glossary._with_measures(glossary._TERMS)["norm_ratio"].word == "Norm ratio"  # and its glossary entry
+    assert glossary._with_measures(glossary._TERMS)["norm_ratio"].word == "Norm ratio"  # its glossary entry

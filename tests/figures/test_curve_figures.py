@@ -271,5 +271,6 @@ def test_the_train_pages_live_curves_name_and_colour_the_baseline_model():
     baseline_ratio = [t for t in ratio.data if t.name == "baseline untied (‖∇W_U‖/‖∇W_E‖)"]
     assert len(baseline_loss) == len(baseline_ratio) == 1
     assert baseline_ratio[0].line.color == ARM_COLOURS["baseline"] != ARM_COLOURS["untied"]
-    colours = {t.line.color for t in ratio.data if t.name and "(raw)" not in t.name and t.name != "equal pull"}
+    drawn = [t for t in ratio.data if t.name and "(raw)" not in t.name and t.name != "equal pull"]
+    colours = {t.line.color for t in drawn}
     assert len(colours) == 4  # each model its own colour
