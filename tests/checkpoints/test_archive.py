@@ -31,7 +31,10 @@ def test_directory_zip_and_loose_files_stage_the_same_checkpoint(ckpt, tmp_path)
     from_zip = stage_upload(zip_dir(ckpt, tmp_path / "c.zip"), tmp_path / "b")
     zip_upload = stage_upload([("c.zip", (tmp_path / "c.zip").read_bytes())], tmp_path / "c")
     loose = stage_upload([(p.name, p.read_bytes()) for p in ckpt.iterdir()], tmp_path / "d")
-    for staged in (from_dir, from_zip, zip_upload, loose):
+    # as a staging job gets them: each uploaded file's name, and the file on disk that holds its bytes
+    zip_on_disk = stage_upload([("c.zip", tmp_path / "c.zip")], tmp_path / "e")
+    loose_on_disk = stage_upload([(p.name, p) for p in ckpt.iterdir()], tmp_path / "f")
+    for staged in (from_dir, from_zip, zip_upload, loose, zip_on_disk, loose_on_disk):
         assert staged.resolve().is_relative_to((tmp_path).resolve())
         assert (staged / "config.json").is_file() and (staged / "model.safetensors").is_file()
         assert inspect_checkpoint(staged) == inspect_checkpoint(ckpt)

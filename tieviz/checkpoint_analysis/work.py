@@ -35,9 +35,10 @@ def write_incoming(folder: Path, files: list[tuple[str, bytes]]) -> Path:
     return folder
 
 
-def _read_incoming(folder: Path) -> list[tuple[str, bytes]]:
+def _read_incoming(folder: Path) -> list[tuple[str, Path]]:
+    """The uploaded files' names and where their bytes lie: staging streams them, never reads one whole."""
     names = json.loads((folder / INCOMING_MANIFEST).read_text(encoding="utf-8"))
-    return [(str(name), (folder / f"{index:05d}").read_bytes()) for index, name in enumerate(names)]
+    return [(str(name), folder / f"{index:05d}") for index, name in enumerate(names)]
 
 
 # ---------------------------------------------------------------- the tasks

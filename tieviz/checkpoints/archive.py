@@ -198,7 +198,7 @@ def _is_zip_name(name: str) -> bool:
     return name.lower().endswith(".zip")
 
 
-def _stage_into(files: Sequence[tuple[str, bytes]] | Path | str, root: Path, budget: _Budget) -> None:
+def _stage_into(files: Sequence[tuple[str, bytes | Path]] | Path | str, root: Path, budget: _Budget) -> None:
     if isinstance(files, (str, Path)):
         path = Path(files)
         if path.is_dir():
@@ -222,7 +222,8 @@ def _stage_into(files: Sequence[tuple[str, bytes]] | Path | str, root: Path, bud
     if any(_is_zip_name(name) for name, _ in items):
         if len(items) != 1:
             raise CheckpointError("Upload either one zip archive or the separate checkpoint files, not both.")
-        _extract_zip(io.BytesIO(items[0][1]), root, budget)
+        with _opened(items[0][1]) as source:
+            _extract_zip(source, root, budget)
         return
     seen: set[str] = set()
     for name, data in items:
@@ -233,7 +234,14 @@ def _stage_into(files: Sequence[tuple[str, bytes]] | Path | str, root: Path, bud
             raise CheckpointError(f"'{parts[0]}' was uploaded twice; upload each file once.")
         seen.add(parts[0].lower())
         if _wanted(parts):
-            _write_stream(io.BytesIO(data), _target(root, parts), budget)
+            with _opened(data) as source:
+                _write_stream(source, _target(root, parts), budget)
+
+
+def _opened(data: bytes | Path) -> BinaryIO:
+    """An uploaded file's contents as a stream: bytes in memory, or a file on disk read in chunks (a
+    staging job gets the upload as files, so a multi-GB checkpoint is never held in memory whole)."""
+    return io.BytesIO(data) if isinstance(data, bytes | bytearray) else open(data, "rb")  # noqa: SIM115
 
 
 def _checkpoint_dir(root: Path) -> Path:
@@ -253,12 +261,13 @@ def _checkpoint_dir(root: Path) -> Path:
 
 
 def stage_upload(
-    files: Sequence[tuple[str, bytes]] | Path, dest_dir: Path, max_total_bytes: int = 4 * 2**30
+    files: Sequence[tuple[str, bytes | Path]] | Path, dest_dir: Path, max_total_bytes: int = 4 * 2**30
 ) -> Path:
     """Copy or unpack a checkpoint into a fresh folder in ``dest_dir``; return the folder with config.json.
 
-    ``files`` is a path (a directory, a .zip, or one file) or uploaded ``(name, bytes)`` pairs, possibly
-    a single zip. On any refusal the fresh folder is removed, so a failed upload leaves nothing behind.
+    ``files`` is a path (a directory, a .zip, or one file) or uploaded ``(name, contents)`` pairs, possibly
+    a single zip, each contents bytes or the path of a file holding them. On any refusal the fresh
+    folder is removed, so a failed upload leaves nothing behind.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)

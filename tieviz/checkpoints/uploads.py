@@ -257,7 +257,7 @@ def enforce_visitor_quota(data: Path, visitor: str, policy: CleanupPolicy, keep:
 def new_upload(
     data: Path,
     visitor: str,
-    files: Sequence[tuple[str, bytes]] | Path,
+    files: Sequence[tuple[str, bytes | Path]] | Path,
     name: str,
     max_bytes: int | None = None,
     policy: CleanupPolicy | None = None,
