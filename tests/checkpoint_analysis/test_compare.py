@@ -134,7 +134,7 @@ def test_importing_tieviz_imports_no_torch():
 
 def test_the_verdict_claims_no_bias_when_neither_score_beats_chance_whatever_the_bias():
     """Issue 17: an independent pair's +0.013 must not read as agreement; CKA never decides."""
-    from tieviz.checkpoint_analysis.compare import Intervals, MeasureRow, pair_verdict
+    from tieviz.checkpoint_analysis.pair_record import Intervals, MeasureRow, pair_verdict
 
     row = MeasureRow("lin_cos", "linear-map cosine", out=0.213, inp=0.200, chance=0.205, chance_values=(0.2,))
     at_chance = Intervals(bias=(0.010, 0.016), out_over_chance=(-0.002, 0.018), in_over_chance=(-0.01, 0.0))

@@ -19,7 +19,7 @@ from tieviz.checkpoint_analysis.analyses import (
     norm_stats,
     spearman,
 )
-from tieviz.checkpoint_analysis.compare import MeasureRow, PairComparison, compare, compare_matrices
+from tieviz.checkpoint_analysis.compare import compare, compare_matrices
 from tieviz.checkpoint_analysis.cost import Budget, TokenChoice, choose_tokens, compare_cost, floor_is_high
 from tieviz.checkpoint_analysis.loaded import (
     LoadedCheckpoint,
@@ -28,6 +28,7 @@ from tieviz.checkpoint_analysis.loaded import (
     read_final_norm,
 )
 from tieviz.checkpoint_analysis.pair import PairResult, compare_pair, read_pair
+from tieviz.checkpoint_analysis.pair_record import MeasureRow, PairComparison
 from tieviz.checkpoint_analysis.paper import PaperComparison, paper_comparison, tied_and_untied
 from tieviz.checkpoint_analysis.series import BiasSeries, compare_series
 from tieviz.checkpoint_analysis.token_text import TokenText, text_from_run, tokenize_text

@@ -98,12 +98,13 @@ def compare_pair(
 
     The few-tokens note of `compare` is left out of `notes`: the page says it itself, with the floor.
     """
-    from tieviz.checkpoint_analysis.compare import _few_tokens_note, compare
+    from tieviz.checkpoint_analysis.compare import compare
+    from tieviz.checkpoint_analysis.pair_record import few_tokens_note
 
     ids = None if token_ids is None else [int(i) for i in token_ids]
     result = compare(a, b, tokens="all", token_ids=ids, k=k, seed=seed, progress=progress)
     width = max(result.width_tied, result.width_untied)
-    floor_note = _few_tokens_note(result.n_tokens, width)
+    floor_note = few_tokens_note(result.n_tokens, width)
     return PairResult(
         tokens=result.n_tokens,
         vocab_size=result.vocab_tied,

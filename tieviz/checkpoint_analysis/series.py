@@ -22,14 +22,13 @@ from tieviz.analysis.measures import MEASURES
 from tieviz.checkpoint_analysis.compare import (
     DEFAULT_K,
     DEFAULT_SHUFFLES,
-    PairComparison,
     Progress,
     Tokens,
     _check_tokens,
-    _finite,
     blas_threads,
     compare_aligned,
 )
+from tieviz.checkpoint_analysis.pair_record import PairComparison, json_safe
 from tieviz.checkpoint_analysis.pairing import aligned_pair, open_checkpoint, resolve_checkpoint_dir
 from tieviz.checkpoints.errors import CheckpointError
 
@@ -94,7 +93,7 @@ class BiasSeries:
         return [getattr(p.comparison.rows[measure], attribute) for p in self.points]
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(
+        return json_safe(
             {
                 "against": self.against,
                 "points": [{"step": p.step, "name": p.name} | p.comparison.to_dict() for p in self.points],
