@@ -18,7 +18,7 @@ st.markdown(
     "independently trained models) and a tied model whose input gradient is scaled up, on the same text, "
     "over several seeds, and lets you see each step of that argument with its uncertainty."
 )
-ui.define("tying", "cka", "bias")
+ui.define("tying", "lin_cos", "bias")  # the headline numbers are the linear-map cosine
 
 experiment = ui.selected_experiment()
 examples_coming = ui.examples_notice()  # a fresh install's examples, while they train

@@ -105,7 +105,7 @@ def test_the_calculator_bars_follow_the_entered_width(open_app, tmp_path):
 
 # Page -> glossary terms it must define where it first uses them.
 DEFINED = {
-    "pages/overview.py": ("tying", "cka"),
+    "pages/overview.py": ("tying", "lin_cos", "bias"),
     "pages/why_tie.py": ("perplexity",),
     "pages/bigrams.py": ("direct_path", "z_score"),
     "pages/gradients.py": ("gradient_paths",),

@@ -59,6 +59,7 @@ def _equal_pull_guides(fig: go.Figure, last_step: int, level: float, label: str,
         xanchor="right",
         yanchor="bottom",
         showarrow=False,
+        bgcolor="rgba(255, 255, 255, 0.85)",  # readable where the curves run through it
     )
     if (early_end := early_window_end(last_step)) > 0:
         fig.add_vrect(
