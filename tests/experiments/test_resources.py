@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tieviz.config import preset
-from tieviz.experiments.resources import device_words, duration
+from tieviz.experiments.resources import device_words, duration, size_words
 
 
 def test_training_flops_count_every_seed_and_arm():
@@ -21,6 +21,14 @@ def test_training_flops_count_every_seed_and_arm():
 )
 def test_duration(seconds, text):
     assert duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("n_bytes", "text"),
+    [(0, "under 1 MiB"), (20_000, "under 1 MiB"), (340 * 2**20, "340 MiB"), (2.1 * 2**30, "2.1 GiB")],
+)
+def test_size_words_never_say_zero(n_bytes, text):
+    assert size_words(n_bytes) == text
 
 
 def test_device_words():

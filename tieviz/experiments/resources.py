@@ -97,6 +97,15 @@ def duration(seconds: float) -> str:
     return f"about {seconds / 3600:.1f} h"
 
 
+def size_words(n_bytes: float) -> str:
+    """'under 1 MiB', '340 MiB', '2.1 GiB': a memory estimate as a person reads it (never '0 MiB')."""
+    if n_bytes < 2**20:
+        return "under 1 MiB"
+    if n_bytes < 2**30:
+        return f"{n_bytes / 2**20:,.0f} MiB"
+    return f"{n_bytes / 2**30:,.1f} GiB"
+
+
 def device_words(device: str) -> str:
     """The device a person reads: 'GPU (cuda)', 'Apple GPU (mps)' or 'CPU'."""
     return {"cuda": "GPU (cuda)", "mps": "Apple GPU (mps)"}.get(device, "CPU")

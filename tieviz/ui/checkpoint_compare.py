@@ -14,7 +14,7 @@ from tieviz.analysis.measures import MEASURE_LABELS, MEASURES
 from tieviz.checkpoint_analysis.host_models import HostModel, step_of
 from tieviz.checkpoints import uploads
 from tieviz.experiments.catalog import data_root
-from tieviz.experiments.resources import duration
+from tieviz.experiments.resources import duration, size_words
 from tieviz.ui.checkpoint_upload import Source, loaded, run_on_click, token_choice
 from tieviz.ui.display import show_figure, show_verdict
 from tieviz.ui.identity import visitor
@@ -37,8 +37,8 @@ def pair_job(main: Source, ckpt: ca.LoadedCheckpoint, other: Source, frequency: 
     cost = choice.cost
     if choice.all_tokens:
         st.caption(
-            f"All {vocab:,} tokens by default, as in the paper: the estimate (memory about "
-            f"{cost.peak_bytes / 2**20:,.0f} MiB, time {duration(cost.seconds)}) fits this site's budget."
+            f"All {vocab:,} tokens by default, as in the paper: the estimate (memory "
+            f"{size_words(cost.peak_bytes)}, time {duration(cost.seconds)}) fits this site's budget."
         )
     else:
         st.info(
