@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -172,7 +173,9 @@ def run(folder: Path, shape: str, shuffles: int, reference: bool = True) -> bool
             str(shuffles),
         ]
     )
-    print(f"\n{shape}: V={spec['vocab']:,} d={spec['width']}, all tokens, {shuffles} shuffles (under load)")
+    load = os.getloadavg()[0]  # after tieviz's run: how busy the CPU was, so a reader can judge the times
+    print(f"\n{shape}: V={spec['vocab']:,} d={spec['width']}, all tokens, {shuffles} shuffles")
+    print(f"  load average over the last minute of tieviz's run: {load:.2f} on {os.cpu_count()} cores")
     seconds, gigabytes, ratio = spec["limits"]
     if not reference:  # tieviz alone: its time and memory, no ratio
         lin = json.loads(ours_out)["measures"]["lin_cos"]
@@ -184,6 +187,7 @@ def run(folder: Path, shape: str, shuffles: int, reference: bool = True) -> bool
     ref_out, ref_s, ref_gb, ref_cpu = timed(
         [sys.executable, "-c", REFERENCE, str(tied), str(untied), spec["embed"], str(shuffles)]
     )
+    print(f"  load average over the last minute of the reference's run: {os.getloadavg()[0]:.2f}")
     ours, ref = json.loads(ours_out), json.loads(ref_out)
     print(f"{'':>14} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
     print(f"{'tieviz':>14} {ours_s:>8.1f} {ours_cpu:>8.1f} {ours_gb:>8.2f}")
