@@ -26,11 +26,7 @@ examples_coming = ui.examples_notice()  # a fresh install's examples, while they
 if experiment is None and not examples_coming:
     ui.empty_state("Or train the default experiment, which shows the effect clearly.")
     left, right = st.columns(2)
-    here = ui.device()
-    toy_time, demo_time = (
-        ui.duration(ui.time_estimate(preset(name), here, ui.recent_summaries()).seconds)
-        for name in ("toy", "demo")
-    )  # from the timing model, as the Train page's estimate
+    toy_time, demo_time = (ui.preset_duration(name) for name in ("toy", "demo"))  # the timing model's
     if left.button(f"Quick toy run ({toy_time})", key="overview-train-toy", type="primary"):
         if ui.start_training(preset("toy")):
             st.switch_page(ui.TRAIN_PAGE)

@@ -13,10 +13,11 @@ from tieviz.jobs.store import ACTIVE
 
 ui.require_app()
 
-PRESET_WORDS = {
-    "toy": "Toy: a synthetic language with known word order, tiny models (seconds to a minute)",
-    "demo": "Demo: Python's documentation text, the default that shows the bias (minutes on a CPU)",
-    "gpu": "GPU: wider, deeper, longer (meant for a GPU)",
+PRESET_WORDS = {  # no time words: labels that changed between runs would reset the choice;
+    # the estimate below the settings gives the time, from the timing model
+    "toy": "Toy: a synthetic language with known word order, tiny models",
+    "demo": "Demo: Python's documentation text, the default that shows the bias",
+    "gpu": "GPU: wider, deeper, longer, meant for a GPU",
 }
 
 st.title("Train tied and untied twins")
@@ -169,14 +170,15 @@ ui.host_access()
 refusal = ui.over_limits(config) if config is not None else None
 if refusal:
     st.warning(f"This site would not run it: {ui.plain(refusal)}.", icon=":material/block:")
-if st.button(
+st.button(  # a callback: it runs as the click's rerun begins, so a rerun that interrupts it cannot lose it
     "Start training",
     type="primary",
     key="train-start",
     disabled=config is None or missing_file or refusal is not None,
     icon=":material/play_arrow:",
-):
-    ui.start_training(config)
+    on_click=ui.start_training,
+    args=(config,),
+)
 
 
 def cancel(job_id: str) -> None:

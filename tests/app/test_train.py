@@ -155,3 +155,18 @@ def test_the_train_page_lists_this_visitors_jobs_and_counts_the_rest(open_app, t
     assert not at.exception
     assert not [m for m in at.markdown if " steps · " in m.value]  # no box of anyone else's job
     assert any("30 other experiments are queued or running" in c.value for c in at.caption)
+
+
+def test_the_time_shown_is_the_timing_models_not_fixed_words(open_app, tmp_path):
+    """A fixed "seconds to a minute" is untrue on a slow host or a GPU: the preset labels say no time, and
+    the estimate below them is the timing model's."""
+    from tieviz.config import preset
+    from tieviz.experiments.resources import duration
+    from tieviz.experiments.time_estimate import estimate
+    from tieviz.system.device import resolve_device
+
+    at = open_app(tmp_path, "pages/train.py")
+    for label in at.radio(key="train_preset").options:
+        assert not any(word in label for word in ("second", "minute", "hour")), label
+    expected = duration(estimate(preset("toy"), resolve_device("auto"), []).seconds)  # a fresh folder
+    assert any(f"Estimated time: {expected}" in md.value for md in at.markdown)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tieviz.jobs.store import JobStore
+from tieviz.testing.server import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -220,12 +221,19 @@ def _submitted(visitor: Visitor, jobs_dir) -> bool:
 
 
 def _seen(visitors: list[Visitor]) -> str:
-    """What each visitor's page shows, for a failure message: its address and the start of its text."""
-    return "; ".join(
-        f"{v.steps}-step visitor at {href(v.page)}: "
-        + v.page.locator("[data-testid='stMain']").inner_text()[:600].replace("\n", " | ")
-        for v in visitors
-    )
+    """What each visitor's page shows, for a failure message: its address, its alerts and the end of its
+    text (where the Start button and the job panel are); a screenshot of each goes to the artifacts."""
+    seen = []
+    for v in visitors:
+        alerts = v.page.locator("[data-testid='stAlertContainer'], [data-testid='stException']")
+        text = v.page.locator("[data-testid='stMain']").inner_text()
+        v.page.screenshot(path=str(ROOT / "test-artifacts" / "browser" / f"failed-{v.steps}-step.png"))
+        seen.append(
+            f"{v.steps}-step visitor at {href(v.page)}: alerts {alerts.all_inner_texts()}; "
+            + "... "
+            + text[-800:].replace("\n", " | ")
+        )
+    return "; ".join(seen)
 
 
 def open_finished(visitor: Visitor) -> str:

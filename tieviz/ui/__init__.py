@@ -59,7 +59,15 @@ from tieviz.ui.picker import (
 )
 from tieviz.ui.presenter import page_config, presenter_toggle
 from tieviz.ui.text import plain
-from tieviz.ui.training import device, manager, over_limits, recent_jobs, start_training, time_estimate
+from tieviz.ui.training import (
+    device,
+    manager,
+    over_limits,
+    preset_duration,
+    recent_jobs,
+    start_training,
+    time_estimate,
+)
 from tieviz.ui.url import bounded_float, bounded_int, choice, keep_in_url, parse_bool, url_state
 
 __all__ = [
@@ -85,6 +93,7 @@ __all__ = [
     "empty_state",
     "examples_notice",
     "time_estimate",
+    "preset_duration",
     "experiment_picker",
     "host_access",
     "inside_app",
