@@ -20,6 +20,14 @@ st.markdown(
 )
 ui.define("tying", "lin_cos", "bias")  # the headline numbers are the linear-map cosine
 
+STARTED = "overview_started"
+
+
+def start_preset(name: str) -> None:
+    """A training button's callback (run as the click's rerun begins, so no rerun can lose the click)."""
+    st.session_state[STARTED] = ui.start_training(preset(name))
+
+
 experiment = ui.selected_experiment()
 examples_coming = ui.examples_notice()  # a fresh install's examples, while they train
 
@@ -27,12 +35,21 @@ if experiment is None and not examples_coming:
     ui.empty_state("Or train the default experiment, which shows the effect clearly.")
     left, right = st.columns(2)
     toy_time, demo_time = (ui.preset_duration(name) for name in ("toy", "demo"))  # the timing model's
-    if left.button(f"Quick toy run ({toy_time})", key="overview-train-toy", type="primary"):
-        if ui.start_training(preset("toy")):
-            st.switch_page(ui.TRAIN_PAGE)
-    if right.button(f"Train the default experiment ({demo_time})", key="overview-train-demo"):
-        if ui.start_training(preset("demo")):
-            st.switch_page(ui.TRAIN_PAGE)
+    left.button(
+        f"Quick toy run ({toy_time})",
+        key="overview-train-toy",
+        type="primary",
+        on_click=start_preset,
+        args=("toy",),
+    )
+    right.button(
+        f"Train the default experiment ({demo_time})",
+        key="overview-train-demo",
+        on_click=start_preset,
+        args=("demo",),
+    )
+    if st.session_state.pop(STARTED, False):  # set by the click's callback: follow the job on Train
+        st.switch_page(ui.TRAIN_PAGE)
 elif experiment is not None:
     from tieviz.experiments.summary_text import bias_table, bias_table_caption, headlines, seeds_note
 

@@ -62,10 +62,15 @@ with st.container(border=True):
             f"{len(sweep.values)} points × {seeds} seed{'s' if seeds != 1 else ''}; {AXES[axis]} = "
             + ", ".join(f"{v:g}" for v in sweep.values)
         )
-    if st.button(
-        "Start sweep", type="primary", key="sweep-start", disabled=sweep is None, icon=":material/play_arrow:"
-    ):
-        start_sweep(sweep)
+    st.button(  # a callback, as Train's Start: a rerun right after the click cannot lose it
+        "Start sweep",
+        type="primary",
+        key="sweep-start",
+        disabled=sweep is None,
+        icon=":material/play_arrow:",
+        on_click=start_sweep,
+        args=(sweep,),
+    )
 
 sweeps = recorded_sweeps()
 if not sweeps:

@@ -104,9 +104,13 @@ def follow(task: dict, what: str) -> tuple[Path | None, str | None]:
     bar.empty()
     if job.status == "done":
         return jobs.result_dir(job.id), None
-    reason = safe_line(job.error or job.status, what)
+    return None, _why_ended(job, what)
+
+
+def _why_ended(job, what: str) -> str:
+    """One line for a job that ended without results: failed, or stopped (cancelled, interrupted)."""
     ended = "failed" if job.status == "failed" else "stopped"
-    return None, f"{plain(what)} {ended}: {reason}"
+    return f"{plain(what)} {ended}: {safe_line(job.error or job.status, what)}"
 
 
 def finished(task: dict) -> Path | None:
@@ -116,13 +120,20 @@ def finished(task: dict) -> Path | None:
     return jobs.result_dir(job.id) if job is not None and job.status == "done" else None
 
 
-def resume(task: dict, what: str) -> Path | None:
+def resume(task: dict, what: str, asked: bool = False) -> Path | None:
     """A done job's results, or a queued or running one followed again (a rerun of the page, a return to
     it, stopped only the waiting); None when no job was asked for, or the last one ended without results.
+
+    `asked`: this run follows a click that asked for the job, so a job that already ended without results
+    (it can fail before the run looks) says why.
     """
     jobs = manager()
     job = jobs.find_checkpoint(task)
-    if job is None or job.status not in ("queued", "running", "done"):
+    if job is None:
+        return None
+    if job.status not in ("queued", "running", "done"):
+        if asked:
+            st.error(_why_ended(job, what), icon=":material/error:")
         return None
     if job.status == "done":
         return jobs.result_dir(job.id)
@@ -132,14 +143,29 @@ def resume(task: dict, what: str) -> Path | None:
     return out
 
 
+def _submit(task: dict, key: str) -> None:
+    """A run button's callback: queues the job (or joins an identical one); the script then follows it.
+
+    As a callback it runs as the click's rerun begins, so a rerun right after the click cannot lose it.
+    """
+    from tieviz.jobs import LimitError
+
+    try:
+        manager().submit_checkpoint(task, visitor(), trusted=trusted())
+        st.session_state[f"{key}_asked"] = True
+    except LimitError as error:
+        st.session_state[f"{key}_refused"] = plain(f"Not started: {error}.")
+
+
 def run_on_click(task: dict, what: str, label: str, key: str, help: str | None = None) -> Path | None:
-    """The task's results when its job is done (or still running, followed again), else a button that
-    starts it; None until there are results. A job that ends without them says why in one line."""
-    out = resume(task, what)
-    if out is None and st.button(label, key=key, help=help):
-        out, why = follow(task, what)
-        if why:
-            st.error(why, icon=":material/error:")
+    """The task's results when its job is done (or queued or running, followed), else a button that
+    starts it; None until there are results. A job that ends without them says why in one line, also
+    when it ended before this run could follow it."""
+    out = resume(task, what, asked=st.session_state.pop(f"{key}_asked", False))
+    if out is None:
+        st.button(label, key=key, help=help, on_click=_submit, args=(task, key))
+        if refused := st.session_state.pop(f"{key}_refused", None):
+            st.error(refused, icon=":material/block:")
     return out
 
 
