@@ -48,7 +48,7 @@ for col, shift in zip(cols, shifts, strict=False):
         delta_arrow="off",
         help="Output − input; the delta line is the same bias for the α-scaled model",
     )
-ui.define(*(m.term for m in REGISTRY))
+ui.define(*(m.key for m in REGISTRY))
 ui.show_verdict(summary.verdict("scaling"))  # read from the paired change's interval, on the paper's measure
 
 rows = pd.DataFrame(

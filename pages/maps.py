@@ -15,7 +15,7 @@ st.markdown(
     "If the tied panel resembles the output panel more than the input panel, tying has shaped the "
     "shared matrix for prediction. The bias scores below measure that without any picture."
 )
-ui.define("pca_umap", *(m.term for m in REGISTRY))
+ui.define("pca_umap", *(m.key for m in REGISTRY))
 
 experiment = ui.selected_experiment()
 if experiment is None:

@@ -14,7 +14,7 @@ from tieviz.glossary import TERMS
 def test_every_measure_has_a_glossary_entry_and_the_paper_measure_leads():
     assert MEASURES[0] == PAPER_MEASURE and measures.measure_record(PAPER_MEASURE).paper
     for m in REGISTRY:
-        assert TERMS[m.term].word == m.word and TERMS[m.term].meaning == m.meaning  # read from the registry
+        assert TERMS[m.key].word == m.word and TERMS[m.key].meaning == m.meaning  # read from the registry
         assert MEASURE_NAMES[m.key] == m.name and MEASURE_LABELS[m.key] == m.label
         assert ("(paper)" in m.label) == m.paper
     with pytest.raises(ValueError, match="measure must be one of"):

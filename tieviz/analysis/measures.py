@@ -24,16 +24,11 @@ class Measure:
     key: str  # the name in summary.json (bias.tied.{key}, score.tied.{key}_out, floors, baseline)
     name: str  # in sentences: "linear-map cosine"
     label: str  # in tables and menus; the paper's own measures say so
-    word: str  # its glossary entry (tieviz.glossary.TERMS[key]): the term as written ...
+    word: str  # its glossary entry, tieviz.glossary.TERMS[key]: the term as written ...
     meaning: str  # ... and its definition
     paper: bool  # one of the paper's own measures
     one_means: str  # what a score of 1 says, for axis titles
     function: Score | None = None  # None: computed by alignment.compare_prepared (an attribute of its result)
-
-    @property
-    def term(self) -> str:
-        """Its key in the glossary, which lists every registered measure under its own key."""
-        return self.key
 
 
 REGISTRY: tuple[Measure, ...] = (
