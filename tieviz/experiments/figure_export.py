@@ -3,7 +3,6 @@ slides."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,17 +86,6 @@ def sweep_figures(record: dict[str, Any]) -> Iterator[CaptionedFigure]:
         yield sweep_figure(record, measure)
 
 
-def read_sweep(path: Path) -> dict[str, Any]:
-    """A sweep.json record, refused in one sentence naming the file when it is not one."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path.name} in {path.parent.name} cannot be read ({error_line(error)})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("points"), list) or "axis" not in record:
-        raise ValueError(f"{path.name} in {path.parent.name} is not a tieviz sweep (no axis and points)")
-    return record
-
-
 def export_figures(directory: Path, png: bool = True) -> list[Path]:
     """Writes DIR/figures/tieviz_NAME.html (self-contained) and .png; returns the files written.
 
@@ -105,6 +93,8 @@ def export_figures(directory: Path, png: bool = True) -> list[Path]:
     """
     sweep = directory / "sweep.json"
     if sweep.is_file():
+        from tieviz.experiments.sweep import read_sweep
+
         figures = list(sweep_figures(read_sweep(sweep)))
     else:
         check_summary(directory)

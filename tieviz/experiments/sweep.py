@@ -24,6 +24,7 @@ from typing import Any
 from tieviz.analysis.measures import MEASURES
 from tieviz.analysis.trends import trend_verdict
 from tieviz.config import ExperimentConfig, config_hash
+from tieviz.error_lines import error_line
 from tieviz.experiments.summary_record import Summary
 from tieviz.training.run_store import RunStore, write_json_atomic
 
@@ -216,6 +217,17 @@ def collect_sweep(sweep: SweepConfig, store: RunStore) -> dict[str, Any]:
     path = sweep_path(store, sweep.key())
     if record["complete"] and not _stored_complete(path):  # once: pages call this on every poll
         write_json_atomic(path, record)
+    return record
+
+
+def read_sweep(path: Path) -> dict[str, Any]:
+    """A sweep.json record (`sweep_record`), refused in one sentence naming the file when it is not one."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path.name} in {path.parent.name} cannot be read ({error_line(error)})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("points"), list) or "axis" not in record:
+        raise ValueError(f"{path.name} in {path.parent.name} is not a tieviz sweep (no axis and points)")
     return record
 
 
