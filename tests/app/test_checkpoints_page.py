@@ -449,7 +449,7 @@ def widget_path(at, key: str) -> tuple[int, ...]:
     """Where the widget with `key` sits in the page's element tree: the indices from the main block down."""
 
     def walk(node, path):
-        if getattr(node, "key", None) == key or getattr(node, "id", "").endswith(f"-{key}"):
+        if getattr(node, "key", None) == key:
             return path
         for index, child in getattr(node, "children", {}).items():
             found = walk(child, (*path, index))
